@@ -1,0 +1,233 @@
+//! Gemma 3 (text) from a GGUF file, with removable blocks.
+//!
+//! What sets it apart from Llama:
+//! - embeddings are scaled by sqrt(hidden);
+//! - sandwich norms: RMSNorm before *and after* attention and the MLP, before the residual add
+//!   (the GGUF converter has already folded Gemma's `1 + w` into the norm weights);
+//! - RMSNorm on q and k per head;
+//! - GELU (tanh approximation) in the gated MLP;
+//! - sliding-window (local) and global attention layers with different RoPE bases;
+//! - optional final logit soft-capping.
+//!
+//! The GGUF records the global RoPE base and the window size but neither the local base nor the
+//! layer pattern, so the architecture's values are used: local base 10,000, every 6th block
+//! global (blocks 5, 11, 17, ...). A removed block is the identity. By default the blocks that
+//! remain keep their own type, so removing block 5 does not make block 6 global;
+//! [`LayerTypeRule::Renumbered`] instead gives each remaining block the type of its new position,
+//! which is what deleting layers from a Hugging Face `Gemma3` model computes (and what the
+//! perplexity fixture was produced with).
+
+use anyhow::Result;
+use candle_core::{Device, Tensor};
+
+use super::gguf::GgufFile;
+use super::layers::{
+    attention, causal_mask, linear, merge_heads, rms_norm, split_heads, Rope, RopeStyle,
+};
+use super::{Head, LayerTypeRule, Transformer};
+
+/// Gemma 3's local RoPE base; absent from the GGUF.
+const LOCAL_ROPE_THETA: f32 = 10_000.0;
+/// Every `GLOBAL_EVERY`-th block attends globally; absent from the GGUF.
+const GLOBAL_EVERY: usize = 6;
+/// Used when the GGUF lacks `gemma3.attention.sliding_window`.
+const DEFAULT_SLIDING_WINDOW: usize = 512;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub n_blocks: usize,
+    pub hidden: usize,
+    pub n_heads: usize,
+    pub n_kv_heads: usize,
+    pub head_dim: usize,
+    pub rms_eps: f32,
+    pub global_rope_theta: f32,
+    /// Linear RoPE scaling of the global layers (1.0: none).
+    pub global_rope_scale: f32,
+    pub sliding_window: usize,
+    pub final_logit_softcap: Option<f32>,
+}
+
+impl Config {
+    fn from_gguf(g: &GgufFile) -> Result<Self> {
+        let hidden = g.u32("gemma3.embedding_length")? as usize;
+        let n_heads = g.u32("gemma3.attention.head_count")? as usize;
+        let head_dim = match g.opt_u32("gemma3.attention.key_length")? {
+            Some(d) => d as usize,
+            None => hidden / n_heads,
+        };
+        let global_rope_scale = match g.opt_string("gemma3.rope.scaling.type") {
+            Some("linear") => g.opt_f32("gemma3.rope.scaling.factor")?.unwrap_or(1.0),
+            _ => 1.0,
+        };
+        Ok(Self {
+            n_blocks: g.u32("gemma3.block_count")? as usize,
+            hidden,
+            n_heads,
+            n_kv_heads: g
+                .opt_u32("gemma3.attention.head_count_kv")?
+                .map_or(n_heads, |v| v as usize),
+            head_dim,
+            rms_eps: g.f32("gemma3.attention.layer_norm_rms_epsilon")?,
+            global_rope_theta: g.opt_f32("gemma3.rope.freq_base")?.unwrap_or(1_000_000.0),
+            global_rope_scale,
+            sliding_window: g
+                .opt_u32("gemma3.attention.sliding_window")?
+                .map_or(DEFAULT_SLIDING_WINDOW, |w| w as usize),
+            final_logit_softcap: g.opt_f32("gemma3.final_logit_softcapping")?,
+        })
+    }
+
+    pub fn is_global(&self, block: usize) -> bool {
+        (block + 1) % GLOBAL_EVERY == 0
+    }
+}
+
+struct Block {
+    attn_norm: Tensor,
+    wq: Tensor,
+    wk: Tensor,
+    wv: Tensor,
+    q_norm: Tensor,
+    k_norm: Tensor,
+    wo: Tensor,
+    post_attn_norm: Tensor,
+    ffn_norm: Tensor,
+    w_gate: Tensor,
+    w_up: Tensor,
+    w_down: Tensor,
+    post_ffn_norm: Tensor,
+}
+
+impl Block {
+    fn load(g: &mut GgufFile, i: usize) -> Result<Self> {
+        let mut t = |name: &str| g.tensor(&format!("blk.{i}.{name}.weight"));
+        Ok(Self {
+            attn_norm: t("attn_norm")?,
+            wq: t("attn_q")?,
+            wk: t("attn_k")?,
+            wv: t("attn_v")?,
+            q_norm: t("attn_q_norm")?,
+            k_norm: t("attn_k_norm")?,
+            wo: t("attn_output")?,
+            post_attn_norm: t("post_attention_norm")?,
+            ffn_norm: t("ffn_norm")?,
+            w_gate: t("ffn_gate")?,
+            w_up: t("ffn_up")?,
+            w_down: t("ffn_down")?,
+            post_ffn_norm: t("post_ffw_norm")?,
+        })
+    }
+
+    fn forward(
+        &self,
+        cfg: &Config,
+        x: &Tensor,
+        rope: &Rope,
+        mask: &Tensor,
+    ) -> candle_core::Result<Tensor> {
+        let eps = cfg.rms_eps;
+        let h = rms_norm(x, &self.attn_norm, eps)?;
+        let q = split_heads(&linear(&h, &self.wq)?, cfg.n_heads)?;
+        let k = split_heads(&linear(&h, &self.wk)?, cfg.n_kv_heads)?;
+        let v = split_heads(&linear(&h, &self.wv)?, cfg.n_kv_heads)?;
+        let q = rope.apply(&rms_norm(&q, &self.q_norm, eps)?)?;
+        let k = rope.apply(&rms_norm(&k, &self.k_norm, eps)?)?;
+        // query_pre_attn_scalar equals head_dim for the Gemma 3 sizes up to 12B.
+        let y = attention(&q, &k, &v, mask, 1.0 / (cfg.head_dim as f64).sqrt())?;
+        let attn_out = rms_norm(
+            &linear(&merge_heads(&y)?, &self.wo)?,
+            &self.post_attn_norm,
+            eps,
+        )?;
+        let x = (x + attn_out)?;
+
+        let h = rms_norm(&x, &self.ffn_norm, eps)?;
+        let gated = (linear(&h, &self.w_gate)?.gelu()? * linear(&h, &self.w_up)?)?;
+        let mlp_out = rms_norm(&linear(&gated, &self.w_down)?, &self.post_ffn_norm, eps)?;
+        x + mlp_out
+    }
+}
+
+pub struct Gemma3 {
+    cfg: Config,
+    layer_types: LayerTypeRule,
+    embed: Tensor,
+    blocks: Vec<Block>,
+    head: Head,
+}
+
+impl Gemma3 {
+    pub fn load(g: &mut GgufFile, layer_types: LayerTypeRule) -> Result<Self> {
+        let cfg = Config::from_gguf(g)?;
+        let embed = g.tensor("token_embd.weight")?;
+        let blocks = (0..cfg.n_blocks)
+            .map(|i| Block::load(g, i))
+            .collect::<Result<Vec<_>>>()?;
+        let output = if g.has_tensor("output.weight") {
+            g.tensor("output.weight")?
+        } else {
+            embed.clone()
+        };
+        let head = Head {
+            norm: g.tensor("output_norm.weight")?,
+            rms_eps: cfg.rms_eps,
+            weight: output,
+            softcap: cfg.final_logit_softcap,
+        };
+        Ok(Self {
+            cfg,
+            layer_types,
+            embed,
+            blocks,
+            head,
+        })
+    }
+}
+
+impl Transformer for Gemma3 {
+    fn n_blocks(&self) -> usize {
+        self.cfg.n_blocks
+    }
+
+    fn hidden_size(&self) -> usize {
+        self.cfg.hidden
+    }
+
+    fn embed(&self, tokens: &Tensor) -> candle_core::Result<Tensor> {
+        let (b, t) = tokens.dims2()?;
+        let x = self
+            .embed
+            .index_select(&tokens.flatten_all()?, 0)?
+            .reshape((b, t, self.cfg.hidden))?;
+        x * (self.cfg.hidden as f64).sqrt()
+    }
+
+    fn run_block(&self, index: usize, slot: usize, x: &Tensor) -> candle_core::Result<Tensor> {
+        let cfg = &self.cfg;
+        let t = x.dim(1)?;
+        let type_index = match self.layer_types {
+            LayerTypeRule::Own => index,
+            LayerTypeRule::Renumbered => slot,
+        };
+        let (theta, scale, window) = if cfg.is_global(type_index) {
+            (cfg.global_rope_theta, cfg.global_rope_scale, None)
+        } else {
+            (LOCAL_ROPE_THETA, 1.0, Some(cfg.sliding_window))
+        };
+        let rope = Rope::new(
+            theta,
+            cfg.head_dim,
+            t,
+            RopeStyle::Halves,
+            scale,
+            &Device::Cpu,
+        )?;
+        let mask = causal_mask(t, window, &Device::Cpu)?;
+        self.blocks[index].forward(cfg, x, &rope, &mask)
+    }
+
+    fn head(&self) -> &Head {
+        &self.head
+    }
+}

@@ -1,0 +1,122 @@
+//! Building blocks shared by the architectures: linear maps, RMSNorm, RoPE, causal attention.
+
+use candle_core::{Device, Result, Tensor};
+
+/// `x @ w^T` for `x: [.., in]` and a weight stored as `[out, in]`, as in GGUF and PyTorch.
+pub fn linear(x: &Tensor, w: &Tensor) -> Result<Tensor> {
+    let dims = x.dims();
+    let in_dim = dims[dims.len() - 1];
+    let rows = x.elem_count() / in_dim;
+    let y = x.reshape((rows, in_dim))?.matmul(&w.t()?)?;
+    let mut out_dims = dims.to_vec();
+    *out_dims.last_mut().unwrap() = w.dim(0)?;
+    y.reshape(out_dims)
+}
+
+pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f32) -> Result<Tensor> {
+    candle_nn::ops::rms_norm(&x.contiguous()?, weight, eps)
+}
+
+/// How a model lays out the two halves of each rotated pair in q and k.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RopeStyle {
+    /// Pairs are adjacent lanes (2i, 2i+1): llama.cpp's "normal" RoPE, which GGUF Llama weights
+    /// are permuted for.
+    Interleaved,
+    /// Pairs are (i, i + d/2): GPT-NeoX style, Gemma.
+    Halves,
+}
+
+/// Cosine and sine tables for positions `0..seq_len`.
+pub struct Rope {
+    cos: Tensor,
+    sin: Tensor,
+    style: RopeStyle,
+}
+
+impl Rope {
+    /// `position_scale` divides positions (linear RoPE scaling); 1.0 for none.
+    pub fn new(
+        theta: f32,
+        head_dim: usize,
+        seq_len: usize,
+        style: RopeStyle,
+        position_scale: f32,
+        device: &Device,
+    ) -> Result<Self> {
+        let half = head_dim / 2;
+        let inv_freq: Vec<f32> = (0..half)
+            .map(|i| 1.0 / (theta as f64).powf(2.0 * i as f64 / head_dim as f64) as f32)
+            .collect();
+        let mut cos = Vec::with_capacity(seq_len * half);
+        let mut sin = Vec::with_capacity(seq_len * half);
+        for pos in 0..seq_len {
+            let p = pos as f32 / position_scale;
+            for f in &inv_freq {
+                let angle = p * f;
+                cos.push(angle.cos());
+                sin.push(angle.sin());
+            }
+        }
+        Ok(Self {
+            cos: Tensor::from_vec(cos, (seq_len, half), device)?,
+            sin: Tensor::from_vec(sin, (seq_len, half), device)?,
+            style,
+        })
+    }
+
+    /// Rotates `x: [batch, heads, seq, head_dim]`.
+    pub fn apply(&self, x: &Tensor) -> Result<Tensor> {
+        let x = x.contiguous()?;
+        match self.style {
+            RopeStyle::Interleaved => candle_nn::rotary_emb::rope_i(&x, &self.cos, &self.sin),
+            RopeStyle::Halves => candle_nn::rotary_emb::rope(&x, &self.cos, &self.sin),
+        }
+    }
+}
+
+/// Additive mask `[seq, seq]`: 0 where query i may see key j (j <= i, and i - j < window when a
+/// sliding window is given), -inf elsewhere.
+pub fn causal_mask(seq_len: usize, window: Option<usize>, device: &Device) -> Result<Tensor> {
+    let mut mask = vec![0f32; seq_len * seq_len];
+    for i in 0..seq_len {
+        for j in 0..seq_len {
+            let visible = j <= i && window.is_none_or(|w| i - j < w);
+            if !visible {
+                mask[i * seq_len + j] = f32::NEG_INFINITY;
+            }
+        }
+    }
+    Tensor::from_vec(mask, (seq_len, seq_len), device)
+}
+
+/// Scaled dot-product attention with grouped KV heads.
+///
+/// `q: [b, n_heads, t, d]`, `k, v: [b, n_kv_heads, t, d]`, query head h reading KV head
+/// `h / (n_heads / n_kv_heads)`. The query heads of a group are folded into the row dimension so
+/// the KV heads are never copied.
+pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: &Tensor, scale: f64) -> Result<Tensor> {
+    let (b, n_heads, t, d) = q.dims4()?;
+    let n_kv = k.dim(1)?;
+    let group = n_heads / n_kv;
+    let q = q.contiguous()?.reshape((b, n_kv, group * t, d))?;
+    let scores = (q.matmul(&k.contiguous()?.t()?)? * scale)?;
+    let scores = scores.reshape((b, n_heads, t, t))?.broadcast_add(mask)?;
+    let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+    let probs = probs.reshape((b, n_kv, group * t, t))?;
+    probs.matmul(&v.contiguous()?)?.reshape((b, n_heads, t, d))
+}
+
+/// `[b, t, heads * d]` → `[b, heads, t, d]`.
+pub fn split_heads(x: &Tensor, heads: usize) -> Result<Tensor> {
+    let (b, t, hd) = x.dims3()?;
+    x.reshape((b, t, heads, hd / heads))?
+        .transpose(1, 2)?
+        .contiguous()
+}
+
+/// `[b, heads, t, d]` → `[b, t, heads * d]`.
+pub fn merge_heads(x: &Tensor) -> Result<Tensor> {
+    let (b, h, t, d) = x.dims4()?;
+    x.transpose(1, 2)?.contiguous()?.reshape((b, t, h * d))
+}

@@ -1,0 +1,164 @@
+//! Llama architecture (SmolLM2 and friends) from a GGUF file, with removable blocks.
+//!
+//! Pre-norm blocks: `x += attn(rms_norm(x))`, `x += mlp(rms_norm(x))`, SwiGLU MLP, grouped-query
+//! attention, interleaved RoPE (GGUF Llama weights are permuted for it). Embeddings are tied to
+//! the output head when the file has no `output.weight`.
+
+use anyhow::Result;
+use candle_core::{Device, Tensor};
+
+use super::gguf::GgufFile;
+use super::layers::{
+    attention, causal_mask, linear, merge_heads, rms_norm, split_heads, Rope, RopeStyle,
+};
+use super::{Head, Transformer};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub n_blocks: usize,
+    pub hidden: usize,
+    pub n_heads: usize,
+    pub n_kv_heads: usize,
+    pub head_dim: usize,
+    pub rms_eps: f32,
+    pub rope_theta: f32,
+}
+
+impl Config {
+    fn from_gguf(g: &GgufFile) -> Result<Self> {
+        let hidden = g.u32("llama.embedding_length")? as usize;
+        let n_heads = g.u32("llama.attention.head_count")? as usize;
+        let head_dim = match g.opt_u32("llama.rope.dimension_count")? {
+            Some(d) => d as usize,
+            None => hidden / n_heads,
+        };
+        Ok(Self {
+            n_blocks: g.u32("llama.block_count")? as usize,
+            hidden,
+            n_heads,
+            n_kv_heads: g
+                .opt_u32("llama.attention.head_count_kv")?
+                .map_or(n_heads, |v| v as usize),
+            head_dim,
+            rms_eps: g.f32("llama.attention.layer_norm_rms_epsilon")?,
+            rope_theta: g.opt_f32("llama.rope.freq_base")?.unwrap_or(10_000.0),
+        })
+    }
+}
+
+struct Block {
+    attn_norm: Tensor,
+    wq: Tensor,
+    wk: Tensor,
+    wv: Tensor,
+    wo: Tensor,
+    ffn_norm: Tensor,
+    w_gate: Tensor,
+    w_up: Tensor,
+    w_down: Tensor,
+}
+
+impl Block {
+    fn load(g: &mut GgufFile, i: usize) -> Result<Self> {
+        let mut t = |name: &str| g.tensor(&format!("blk.{i}.{name}.weight"));
+        Ok(Self {
+            attn_norm: t("attn_norm")?,
+            wq: t("attn_q")?,
+            wk: t("attn_k")?,
+            wv: t("attn_v")?,
+            wo: t("attn_output")?,
+            ffn_norm: t("ffn_norm")?,
+            w_gate: t("ffn_gate")?,
+            w_up: t("ffn_up")?,
+            w_down: t("ffn_down")?,
+        })
+    }
+
+    fn forward(
+        &self,
+        cfg: &Config,
+        x: &Tensor,
+        rope: &Rope,
+        mask: &Tensor,
+    ) -> candle_core::Result<Tensor> {
+        let h = rms_norm(x, &self.attn_norm, cfg.rms_eps)?;
+        let q = rope.apply(&split_heads(&linear(&h, &self.wq)?, cfg.n_heads)?)?;
+        let k = rope.apply(&split_heads(&linear(&h, &self.wk)?, cfg.n_kv_heads)?)?;
+        let v = split_heads(&linear(&h, &self.wv)?, cfg.n_kv_heads)?;
+        let y = attention(&q, &k, &v, mask, 1.0 / (cfg.head_dim as f64).sqrt())?;
+        let x = (x + linear(&merge_heads(&y)?, &self.wo)?)?;
+
+        let h = rms_norm(&x, &self.ffn_norm, cfg.rms_eps)?;
+        let gated = (candle_nn::ops::silu(&linear(&h, &self.w_gate)?)? * linear(&h, &self.w_up)?)?;
+        x + linear(&gated, &self.w_down)?
+    }
+}
+
+pub struct Llama {
+    cfg: Config,
+    embed: Tensor,
+    blocks: Vec<Block>,
+    head: Head,
+}
+
+impl Llama {
+    pub fn load(g: &mut GgufFile) -> Result<Self> {
+        let cfg = Config::from_gguf(g)?;
+        let embed = g.tensor("token_embd.weight")?;
+        let blocks = (0..cfg.n_blocks)
+            .map(|i| Block::load(g, i))
+            .collect::<Result<Vec<_>>>()?;
+        let output = if g.has_tensor("output.weight") {
+            g.tensor("output.weight")?
+        } else {
+            embed.clone()
+        };
+        let head = Head {
+            norm: g.tensor("output_norm.weight")?,
+            rms_eps: cfg.rms_eps,
+            weight: output,
+            softcap: None,
+        };
+        Ok(Self {
+            cfg,
+            embed,
+            blocks,
+            head,
+        })
+    }
+}
+
+impl Transformer for Llama {
+    fn n_blocks(&self) -> usize {
+        self.cfg.n_blocks
+    }
+
+    fn hidden_size(&self) -> usize {
+        self.cfg.hidden
+    }
+
+    fn embed(&self, tokens: &Tensor) -> candle_core::Result<Tensor> {
+        let (b, t) = tokens.dims2()?;
+        self.embed
+            .index_select(&tokens.flatten_all()?, 0)?
+            .reshape((b, t, self.cfg.hidden))
+    }
+
+    fn run_block(&self, index: usize, _slot: usize, x: &Tensor) -> candle_core::Result<Tensor> {
+        let t = x.dim(1)?;
+        let rope = Rope::new(
+            self.cfg.rope_theta,
+            self.cfg.head_dim,
+            t,
+            RopeStyle::Interleaved,
+            1.0,
+            &Device::Cpu,
+        )?;
+        let mask = causal_mask(t, None, &Device::Cpu)?;
+        self.blocks[index].forward(&self.cfg, x, &rope, &mask)
+    }
+
+    fn head(&self) -> &Head {
+        &self.head
+    }
+}

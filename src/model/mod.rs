@@ -1,0 +1,269 @@
+//! Pretrained LLMs that run with any set of blocks removed.
+//!
+//! - [`gguf`]: GGUF metadata and weights, dequantised to f32 at load;
+//! - [`llama`], [`gemma3`]: one file per architecture, each a readable forward pass;
+//! - [`layers`]: the pieces they share (linear, RMSNorm, RoPE, attention);
+//! - [`mask`]: [`BlockMask`], which blocks run.
+//!
+//! [`Model`] ties an architecture to its tokenizer. Its forward is split at block boundaries
+//! (`embed` → `run_block` … → `Head`) so callers can start from a cached residual stream, and the
+//! output head runs only at the positions a caller asks for.
+
+pub mod gemma3;
+pub mod gguf;
+pub mod layers;
+pub mod llama;
+pub mod mask;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use candle_core::{DType, Device, Tensor};
+use rayon::prelude::*;
+
+use crate::tokenizer::{SpecialTokens, Tokenizer};
+pub use mask::{parse_block_list, BlockMask};
+
+/// Rows of the output head computed at once: bounds the `rows × vocab` logits buffer (128 rows ×
+/// Gemma's 262k vocabulary = 134 MB) while keeping the matmul large enough to be efficient.
+const HEAD_CHUNK_ROWS: usize = 128;
+
+/// One architecture's forward pass, cut at block boundaries.
+pub trait Transformer: Send + Sync {
+    fn n_blocks(&self) -> usize;
+    fn hidden_size(&self) -> usize;
+    /// Token ids `[batch, seq]` → residual stream `[batch, seq, hidden]` entering block 0.
+    fn embed(&self, tokens: &Tensor) -> candle_core::Result<Tensor>;
+    /// Block `index` applied to the residual stream `[batch, seq, hidden]`, positions from 0.
+    /// `slot` is the block's position among the blocks that run (its index in the pruned model).
+    fn run_block(&self, index: usize, slot: usize, x: &Tensor) -> candle_core::Result<Tensor>;
+    fn head(&self) -> &Head;
+}
+
+/// How a pruned model assigns per-layer types (Gemma 3's local/global attention and RoPE base)
+/// to the blocks that remain. Architectures without layer types ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayerTypeRule {
+    /// Each block keeps the type it was trained with.
+    #[default]
+    Own,
+    /// Each remaining block takes the type of its position in the pruned stack, as when layers
+    /// are deleted from a Hugging Face model whose forward indexes layer types by position.
+    Renumbered,
+}
+
+impl std::str::FromStr for LayerTypeRule {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "own" => Ok(Self::Own),
+            "renumbered" => Ok(Self::Renumbered),
+            _ => bail!("unknown layer-type rule '{s}': use 'own' or 'renumbered'"),
+        }
+    }
+}
+
+/// Final norm and output projection, applied to selected rows of the residual stream.
+pub struct Head {
+    pub norm: Tensor,
+    pub rms_eps: f32,
+    /// `[vocab, hidden]`; the embedding matrix when they are tied.
+    pub weight: Tensor,
+    pub softcap: Option<f32>,
+}
+
+impl Head {
+    /// Logits `[rows, vocab]` for residual-stream rows `[rows, hidden]`.
+    pub fn logits(&self, rows: &Tensor) -> candle_core::Result<Tensor> {
+        let h = layers::rms_norm(rows, &self.norm, self.rms_eps)?;
+        let logits = h.matmul(&self.weight.t()?)?;
+        match self.softcap {
+            Some(cap) => (logits / cap as f64)?.tanh()? * cap as f64,
+            None => Ok(logits),
+        }
+    }
+
+    /// `log p(target_i | row_i)` for each row, computed chunk by chunk with a fused
+    /// log-softmax-and-gather so the full `rows × vocab` matrix never exists.
+    pub fn target_log_probs(&self, rows: &Tensor, targets: &[u32]) -> Result<Vec<f64>> {
+        let n = rows.dim(0)?;
+        if n != targets.len() {
+            bail!("{n} rows but {} targets", targets.len());
+        }
+        let mut out = Vec::with_capacity(n);
+        for start in (0..n).step_by(HEAD_CHUNK_ROWS) {
+            let len = HEAD_CHUNK_ROWS.min(n - start);
+            let logits = self.logits(&rows.narrow(0, start, len)?)?;
+            let vocab = logits.dim(1)?;
+            let flat: Vec<f32> = logits.flatten_all()?.to_vec1()?;
+            let chunk_targets = &targets[start..start + len];
+            let lp: Vec<f64> = flat
+                .par_chunks(vocab)
+                .zip(chunk_targets.par_iter())
+                .map(|(row, &t)| log_softmax_at(row, t as usize))
+                .collect();
+            out.extend(lp);
+        }
+        Ok(out)
+    }
+}
+
+/// `log softmax(row)[target]`, accumulated in f64.
+fn log_softmax_at(row: &[f32], target: usize) -> f64 {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f64 = row.iter().map(|&x| ((x - max) as f64).exp()).sum();
+    (row[target] - max) as f64 - sum.ln()
+}
+
+/// Choices made when loading a model.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    pub layer_types: LayerTypeRule,
+}
+
+/// Where a model came from.
+#[derive(Debug, Clone)]
+pub struct ModelInfo {
+    /// Catalogue id (e.g. `smollm2-135m`) or the file name of a local GGUF.
+    pub name: String,
+    pub path: PathBuf,
+    /// sha256 of the weights file: identifies the weights in memo keys and reports.
+    pub sha256: String,
+    pub architecture: String,
+}
+
+/// A loaded model: architecture, tokenizer and provenance.
+pub struct Model {
+    pub info: ModelInfo,
+    net: Box<dyn Transformer>,
+    pub tokenizer: Tokenizer,
+    pub special: SpecialTokens,
+}
+
+impl Model {
+    /// Loads a GGUF file of a supported architecture. `sha256` may be passed when the caller
+    /// has just verified it; otherwise it is computed.
+    pub fn load_gguf(
+        path: &Path,
+        name: &str,
+        sha256: Option<String>,
+        options: &LoadOptions,
+    ) -> Result<Self> {
+        let mut g = gguf::GgufFile::open(path)?;
+        let architecture = g.architecture()?;
+        let net: Box<dyn Transformer> = match architecture.as_str() {
+            "llama" => Box::new(llama::Llama::load(&mut g)?),
+            "gemma3" => Box::new(gemma3::Gemma3::load(&mut g, options.layer_types)?),
+            other => bail!(
+                "{}: architecture '{other}' is not supported (supported: llama, gemma3)",
+                path.display()
+            ),
+        };
+        let tokenizer = Tokenizer::from_gguf(&g)?;
+        let special = SpecialTokens::from_gguf(&g)?;
+        let sha256 = match sha256 {
+            Some(s) => s,
+            None => crate::registry::sha256_file(path)?,
+        };
+        let info = ModelInfo {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+            sha256,
+            architecture,
+        };
+        Ok(Self {
+            info,
+            net,
+            tokenizer,
+            special,
+        })
+    }
+
+    /// Loads a catalogue id (fetching it on first use) or a path to a local GGUF.
+    pub fn open(spec: &str, options: &LoadOptions) -> Result<Self> {
+        let resolved = crate::registry::resolve(spec)?;
+        Self::load_gguf(&resolved.path, &resolved.name, resolved.sha256, options)
+            .with_context(|| format!("loading model '{spec}'"))
+    }
+
+    pub fn n_blocks(&self) -> usize {
+        self.net.n_blocks()
+    }
+
+    pub fn hidden_size(&self) -> usize {
+        self.net.hidden_size()
+    }
+
+    /// Token ids `[batch][seq]` (equal lengths) as a tensor.
+    pub fn token_tensor(&self, batch: &[Vec<u32>]) -> Result<Tensor> {
+        let seq = batch.first().map_or(0, |s| s.len());
+        if batch.iter().any(|s| s.len() != seq) {
+            bail!("all sequences of a batch must have the same length");
+        }
+        let flat: Vec<u32> = batch.iter().flatten().copied().collect();
+        Ok(Tensor::from_vec(flat, (batch.len(), seq), &Device::Cpu)?)
+    }
+
+    pub fn embed(&self, tokens: &Tensor) -> Result<Tensor> {
+        Ok(self.net.embed(tokens)?)
+    }
+
+    /// Runs block `index` as the `slot`-th block that runs (see [`Transformer::run_block`]).
+    pub fn run_block(&self, index: usize, slot: usize, x: &Tensor) -> Result<Tensor> {
+        Ok(self.net.run_block(index, slot, x)?)
+    }
+
+    /// Runs the kept blocks `from..` of `mask` on a residual stream entering block `from`.
+    pub fn run_blocks_from(&self, mut x: Tensor, from: usize, mask: &BlockMask) -> Result<Tensor> {
+        self.check_mask(mask)?;
+        let mut slot = mask.kept().filter(|&i| i < from).count();
+        for i in mask.kept().filter(|&i| i >= from) {
+            x = self.net.run_block(i, slot, &x)?;
+            slot += 1;
+        }
+        Ok(x)
+    }
+
+    /// The residual stream after the last block, `[batch, seq, hidden]`.
+    pub fn hidden_states(&self, tokens: &Tensor, mask: &BlockMask) -> Result<Tensor> {
+        let x = self.embed(tokens)?;
+        self.run_blocks_from(x, 0, mask)
+    }
+
+    /// Rows `rows` (flat indices `b * seq + t`) of a `[batch, seq, hidden]` residual stream.
+    pub fn select_rows(&self, hidden: &Tensor, rows: &[u32]) -> Result<Tensor> {
+        let (b, t, d) = hidden.dims3()?;
+        let index = Tensor::from_slice(rows, rows.len(), &Device::Cpu)?;
+        Ok(hidden.reshape((b * t, d))?.index_select(&index, 0)?)
+    }
+
+    /// Logits `[rows, vocab]` at the selected rows of the final residual stream.
+    pub fn logits(&self, hidden: &Tensor, rows: &[u32]) -> Result<Tensor> {
+        let selected = self.select_rows(hidden, rows)?;
+        Ok(self.net.head().logits(&selected)?.to_dtype(DType::F32)?)
+    }
+
+    /// `log p(targets[i])` predicted at row `rows[i]` of the final residual stream.
+    pub fn target_log_probs(
+        &self,
+        hidden: &Tensor,
+        rows: &[u32],
+        targets: &[u32],
+    ) -> Result<Vec<f64>> {
+        let selected = self.select_rows(hidden, rows)?;
+        self.net.head().target_log_probs(&selected, targets)
+    }
+
+    fn check_mask(&self, mask: &BlockMask) -> Result<()> {
+        if mask.n_blocks() != self.n_blocks() {
+            bail!(
+                "block mask has {} blocks but {} has {}",
+                mask.n_blocks(),
+                self.info.name,
+                self.n_blocks()
+            );
+        }
+        Ok(())
+    }
+}
