@@ -296,7 +296,10 @@ fn hex(bytes: &[u8]) -> String {
 struct TempDir(PathBuf);
 
 fn tempdir_in(parent: &Path) -> Result<TempDir> {
-    let path = parent.join(format!(".fetch-{}", std::process::id()));
+    // Unique per process and per call: two threads of one process may fetch at once.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = parent.join(format!(".fetch-{}-{call}", std::process::id()));
     fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
     Ok(TempDir(path))
 }

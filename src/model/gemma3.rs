@@ -79,7 +79,7 @@ impl Config {
     }
 
     pub fn is_global(&self, block: usize) -> bool {
-        (block + 1) % GLOBAL_EVERY == 0
+        (block + 1).is_multiple_of(GLOBAL_EVERY)
     }
 }
 

@@ -19,16 +19,16 @@ pub use gpt2::Gpt2Tokenizer;
 pub use spm::SpmTokenizer;
 
 pub enum Tokenizer {
-    Gpt2(Gpt2Tokenizer),
-    Spm(SpmTokenizer),
+    Gpt2(Box<Gpt2Tokenizer>),
+    Spm(Box<SpmTokenizer>),
 }
 
 impl Tokenizer {
     pub fn from_gguf(gguf: &GgufFile) -> Result<Self> {
         let kind = gguf.string("tokenizer.ggml.model")?;
         match kind {
-            "gpt2" => Ok(Self::Gpt2(Gpt2Tokenizer::from_gguf(gguf)?)),
-            "llama" => Ok(Self::Spm(SpmTokenizer::from_gguf(gguf)?)),
+            "gpt2" => Ok(Self::Gpt2(Box::new(Gpt2Tokenizer::from_gguf(gguf)?))),
+            "llama" => Ok(Self::Spm(Box::new(SpmTokenizer::from_gguf(gguf)?))),
             other => bail!(
                 "{}: tokenizer type '{other}' is not supported (supported: gpt2, llama)",
                 gguf.path().display()

@@ -1,0 +1,254 @@
+//! The command line on bad inputs (one clear message, non-zero exit, no panic) and on the
+//! plausibility checks of a real model.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use candle_core::quantized::gguf_file::{self, Value};
+use candle_core::quantized::QTensor;
+use candle_core::{Device, Tensor};
+use depthprune::registry;
+
+fn depthprune(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_depthprune"));
+    cmd.args(args);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("running depthprune")
+}
+
+/// Runs a command that must fail; returns its stderr after checking it is one clear message.
+fn expect_failure(args: &[&str], envs: &[(&str, &str)], needle: &str) -> String {
+    let out = depthprune(args, envs);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success(),
+        "{args:?} succeeded; stderr: {stderr}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?}: exit code; stderr: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    assert!(
+        stderr.contains(needle),
+        "{args:?}: expected '{needle}' in: {stderr}"
+    );
+    stderr
+}
+
+fn dev_text() -> String {
+    common::fixtures_dir()
+        .join("tokenizer/dev_text.txt")
+        .display()
+        .to_string()
+}
+
+fn smollm2_path() -> std::path::PathBuf {
+    registry::ensure_cached(registry::catalog_entry("smollm2-135m").unwrap()).unwrap()
+}
+
+fn ppl_args<'a>(model: &'a str, text: &'a str, skip: &'a str) -> Vec<&'a str> {
+    vec![
+        "ppl",
+        "--model",
+        model,
+        "--text",
+        text,
+        "--seq-len",
+        "16",
+        "--max-seqs",
+        "1",
+        "--skip",
+        skip,
+    ]
+}
+
+#[test]
+fn missing_model_file() {
+    expect_failure(
+        &ppl_args("/nonexistent/model.gguf", &dev_text(), ""),
+        &[],
+        "neither a known model id",
+    );
+}
+
+#[test]
+fn missing_text_file() {
+    expect_failure(
+        &ppl_args("smollm2-135m", "/nonexistent/text.txt", ""),
+        &[],
+        "/nonexistent/text.txt",
+    );
+}
+
+#[test]
+fn truncated_gguf() {
+    let dir = tempfile::tempdir().unwrap();
+    let truncated = dir.path().join("truncated.gguf");
+    let bytes = std::fs::read(smollm2_path()).unwrap();
+    std::fs::write(&truncated, &bytes[..4 << 20]).unwrap();
+    expect_failure(
+        &ppl_args(truncated.to_str().unwrap(), &dev_text(), ""),
+        &[],
+        "truncated",
+    );
+}
+
+#[test]
+fn not_a_gguf() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("bogus.gguf");
+    std::fs::write(&bogus, b"this is not a model").unwrap();
+    expect_failure(
+        &ppl_args(bogus.to_str().unwrap(), &dev_text(), ""),
+        &[],
+        "not a readable GGUF",
+    );
+}
+
+#[test]
+fn wrong_checksum_in_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let entry = registry::catalog_entry("smollm2-135m").unwrap();
+    let dir = cache.path().join("models").join(entry.id);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::File::create(dir.join(entry.file_name))
+        .unwrap()
+        .write_all(b"corrupt")
+        .unwrap();
+    let stderr = expect_failure(
+        &ppl_args("smollm2-135m", &dev_text(), ""),
+        &[("DEPTHPRUNE_CACHE", cache.path().to_str().unwrap())],
+        "sha256",
+    );
+    assert!(stderr.contains("depthprune fetch smollm2-135m"), "{stderr}");
+}
+
+#[test]
+fn fetch_without_python_says_what_to_do() {
+    let cache = tempfile::tempdir().unwrap();
+    let empty_path = tempfile::tempdir().unwrap();
+    expect_failure(
+        &["fetch", "smollm2-135m"],
+        &[
+            ("DEPTHPRUNE_CACHE", cache.path().to_str().unwrap()),
+            ("PATH", empty_path.path().to_str().unwrap()),
+        ],
+        "python3",
+    );
+    // Nothing half-written is left where the model goes.
+    let model_dir = cache.path().join("models/smollm2-135m");
+    let leftovers: Vec<_> = std::fs::read_dir(&model_dir)
+        .map(|d| d.flatten().collect())
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}
+
+fn write_gguf(path: &Path, architecture: &str) {
+    let t = QTensor::quantize(
+        &Tensor::zeros((4, 32), candle_core::DType::F32, &Device::Cpu).unwrap(),
+        candle_core::quantized::GgmlDType::F32,
+    )
+    .unwrap();
+    let arch = Value::String(architecture.to_string());
+    let mut f = std::fs::File::create(path).unwrap();
+    gguf_file::write(
+        &mut f,
+        &[("general.architecture", &arch)],
+        &[("token_embd.weight", &t)],
+    )
+    .unwrap();
+}
+
+#[test]
+fn unsupported_architecture() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mamba.gguf");
+    write_gguf(&path, "mamba");
+    let stderr = expect_failure(
+        &ppl_args(path.to_str().unwrap(), &dev_text(), ""),
+        &[],
+        "architecture 'mamba' is not supported",
+    );
+    assert!(stderr.contains("llama, gemma3"), "{stderr}");
+}
+
+#[test]
+fn bad_skip_lists() {
+    let text = dev_text();
+    expect_failure(
+        &ppl_args("smollm2-135m", &text, "30"),
+        &[],
+        "block 30 does not exist",
+    );
+    expect_failure(&ppl_args("smollm2-135m", &text, "3,3"), &[], "named twice");
+    expect_failure(
+        &ppl_args("smollm2-135m", &text, "x"),
+        &[],
+        "not a block index",
+    );
+    let all: Vec<String> = (0..30).map(|i| i.to_string()).collect();
+    expect_failure(
+        &ppl_args("smollm2-135m", &text, &all.join(",")),
+        &[],
+        "cannot remove all 30 blocks",
+    );
+}
+
+#[test]
+fn unknown_model_id_for_fetch() {
+    expect_failure(&["fetch", "llama-70b"], &[], "smollm2-135m, gemma3-270m");
+}
+
+fn ppl_json(model: &str, skip: &str) -> serde_json::Value {
+    let text = common::data_dir()
+        .join("wikitext2/wiki.test.raw")
+        .display()
+        .to_string();
+    let out = depthprune(
+        &[
+            "ppl",
+            "--model",
+            model,
+            "--text",
+            &text,
+            "--seq-len",
+            "128",
+            "--max-seqs",
+            "4",
+            "--skip",
+            skip,
+            "--json",
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// SmolLM2 on WikiText-2: plausible full-model perplexity, block 0 catastrophic, a middle block
+/// a few percent.
+#[test]
+fn smollm2_perplexity_is_plausible() {
+    let full = ppl_json("smollm2-135m", "");
+    let ppl = full["ppl"].as_f64().unwrap();
+    assert!((10.0..60.0).contains(&ppl), "full model ppl {ppl}");
+    assert_eq!(full["tokens_scored"], 4 * 127);
+    let first = ppl_json("smollm2-135m", "0")["ppl"].as_f64().unwrap();
+    assert!(first > 1000.0, "removing block 0 gave ppl {first}");
+    let middle = ppl_json("smollm2-135m", "14")["ppl"].as_f64().unwrap();
+    assert!(
+        middle > ppl && middle < ppl * 1.3,
+        "removing block 14: {middle} vs {ppl}"
+    );
+}
