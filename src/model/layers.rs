@@ -27,7 +27,7 @@ pub enum RopeStyle {
     Halves,
 }
 
-/// Cosine and sine tables for positions `0..seq_len`.
+/// Cosine and sine tables for given token positions.
 pub struct Rope {
     cos: Tensor,
     sin: Tensor,
@@ -35,11 +35,14 @@ pub struct Rope {
 }
 
 impl Rope {
+    /// Tables for `positions`, shaped `lead` + `[head_dim / 2]` (`lead` is `[seq]` when every
+    /// sequence of the batch uses the same positions, `[batch, seq]` otherwise).
     /// `position_scale` divides positions (linear RoPE scaling); 1.0 for none.
-    pub fn new(
+    pub fn new<S: Into<candle_core::Shape>>(
         theta: f32,
         head_dim: usize,
-        seq_len: usize,
+        positions: &[u32],
+        lead: S,
         style: RopeStyle,
         position_scale: f32,
         device: &Device,
@@ -48,9 +51,9 @@ impl Rope {
         let inv_freq: Vec<f32> = (0..half)
             .map(|i| 1.0 / (theta as f64).powf(2.0 * i as f64 / head_dim as f64) as f32)
             .collect();
-        let mut cos = Vec::with_capacity(seq_len * half);
-        let mut sin = Vec::with_capacity(seq_len * half);
-        for pos in 0..seq_len {
+        let mut cos = Vec::with_capacity(positions.len() * half);
+        let mut sin = Vec::with_capacity(positions.len() * half);
+        for &pos in positions {
             let p = pos as f32 / position_scale;
             for f in &inv_freq {
                 let angle = p * f;
@@ -58,9 +61,11 @@ impl Rope {
                 sin.push(angle.sin());
             }
         }
+        let mut dims = lead.into().dims().to_vec();
+        dims.push(half);
         Ok(Self {
-            cos: Tensor::from_vec(cos, (seq_len, half), device)?,
-            sin: Tensor::from_vec(sin, (seq_len, half), device)?,
+            cos: Tensor::from_vec(cos, dims.clone(), device)?,
+            sin: Tensor::from_vec(sin, dims, device)?,
             style,
         })
     }
@@ -75,21 +80,6 @@ impl Rope {
     }
 }
 
-/// Additive mask `[seq, seq]`: 0 where query i may see key j (j <= i, and i - j < window when a
-/// sliding window is given), -inf elsewhere.
-pub fn causal_mask(seq_len: usize, window: Option<usize>, device: &Device) -> Result<Tensor> {
-    let mut mask = vec![0f32; seq_len * seq_len];
-    for i in 0..seq_len {
-        for j in 0..seq_len {
-            let visible = j <= i && window.is_none_or(|w| i - j < w);
-            if !visible {
-                mask[i * seq_len + j] = f32::NEG_INFINITY;
-            }
-        }
-    }
-    Tensor::from_vec(mask, (seq_len, seq_len), device)
-}
-
 /// Scaled dot-product attention with grouped KV heads.
 ///
 /// `q: [b, n_heads, t, d]`, `k, v: [b, n_kv_heads, t, d]`, query head h reading KV head
@@ -101,6 +91,7 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: &Tensor, scale: f64) 
     let group = n_heads / n_kv;
     let q = q.contiguous()?.reshape((b, n_kv, group * t, d))?;
     let scores = (q.matmul(&k.contiguous()?.t()?)? * scale)?;
+    // `mask` is `[t, t]` or `[b, 1, t, t]`; either broadcasts over the heads.
     let scores = scores.reshape((b, n_heads, t, t))?.broadcast_add(mask)?;
     let probs = candle_nn::ops::softmax_last_dim(&scores)?;
     let probs = probs.reshape((b, n_kv, group * t, t))?;

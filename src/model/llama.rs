@@ -5,12 +5,11 @@
 //! the output head when the file has no `output.weight`.
 
 use anyhow::Result;
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 
 use super::gguf::GgufFile;
-use super::layers::{
-    attention, causal_mask, linear, merge_heads, rms_norm, split_heads, Rope, RopeStyle,
-};
+use super::layers::{attention, linear, merge_heads, rms_norm, split_heads, Rope, RopeStyle};
+use super::layout::Layout;
 use super::{Head, Transformer};
 
 #[derive(Debug, Clone)]
@@ -144,17 +143,20 @@ impl Transformer for Llama {
             .reshape((b, t, self.cfg.hidden))
     }
 
-    fn run_block(&self, index: usize, _slot: usize, x: &Tensor) -> candle_core::Result<Tensor> {
-        let t = x.dim(1)?;
-        let rope = Rope::new(
+    fn run_block(
+        &self,
+        index: usize,
+        _slot: usize,
+        x: &Tensor,
+        layout: &Layout,
+    ) -> candle_core::Result<Tensor> {
+        let rope = layout.rope(
             self.cfg.rope_theta,
             self.cfg.head_dim,
-            t,
             RopeStyle::Interleaved,
             1.0,
-            &Device::Cpu,
         )?;
-        let mask = causal_mask(t, None, &Device::Cpu)?;
+        let mask = layout.mask(None)?;
         self.blocks[index].forward(&self.cfg, x, &rope, &mask)
     }
 

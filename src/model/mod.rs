@@ -12,6 +12,7 @@
 pub mod gemma3;
 pub mod gguf;
 pub mod layers;
+pub mod layout;
 pub mod llama;
 pub mod mask;
 
@@ -22,6 +23,7 @@ use candle_core::{DType, Device, Tensor};
 use rayon::prelude::*;
 
 use crate::tokenizer::{SpecialTokens, Tokenizer};
+pub use layout::{Layout, PackedSeq};
 pub use mask::{parse_block_list, BlockMask};
 
 /// Rows of the output head computed at once: bounds the `rows × vocab` logits buffer (128 rows ×
@@ -34,9 +36,16 @@ pub trait Transformer: Send + Sync {
     fn hidden_size(&self) -> usize;
     /// Token ids `[batch, seq]` → residual stream `[batch, seq, hidden]` entering block 0.
     fn embed(&self, tokens: &Tensor) -> candle_core::Result<Tensor>;
-    /// Block `index` applied to the residual stream `[batch, seq, hidden]`, positions from 0.
-    /// `slot` is the block's position among the blocks that run (its index in the pruned model).
-    fn run_block(&self, index: usize, slot: usize, x: &Tensor) -> candle_core::Result<Tensor>;
+    /// Block `index` applied to the residual stream `[batch, seq, hidden]` laid out as
+    /// `layout` says. `slot` is the block's position among the blocks that run (its index in
+    /// the pruned model).
+    fn run_block(
+        &self,
+        index: usize,
+        slot: usize,
+        x: &Tensor,
+        layout: &Layout,
+    ) -> candle_core::Result<Tensor>;
     fn head(&self) -> &Head;
 }
 
@@ -209,13 +218,15 @@ impl Model {
         self.net.hidden_size()
     }
 
-    /// Token ids `[batch][seq]` (equal lengths) as a tensor.
+    /// Token ids `[batch][seq]` as a tensor, shorter sequences right-padded with token 0
+    /// (padding is never attended to by real tokens, and never scored).
     pub fn token_tensor(&self, batch: &[Vec<u32>]) -> Result<Tensor> {
-        let seq = batch.first().map_or(0, |s| s.len());
-        if batch.iter().any(|s| s.len() != seq) {
-            bail!("all sequences of a batch must have the same length");
+        let seq = batch.iter().map(|s| s.len()).max().unwrap_or(0);
+        let mut flat = Vec::with_capacity(batch.len() * seq);
+        for s in batch {
+            flat.extend(s);
+            flat.extend(std::iter::repeat_n(0, seq - s.len()));
         }
-        let flat: Vec<u32> = batch.iter().flatten().copied().collect();
         Ok(Tensor::from_vec(flat, (batch.len(), seq), &Device::Cpu)?)
     }
 
@@ -224,24 +235,48 @@ impl Model {
     }
 
     /// Runs block `index` as the `slot`-th block that runs (see [`Transformer::run_block`]).
-    pub fn run_block(&self, index: usize, slot: usize, x: &Tensor) -> Result<Tensor> {
-        Ok(self.net.run_block(index, slot, x)?)
+    pub fn run_block(
+        &self,
+        index: usize,
+        slot: usize,
+        x: &Tensor,
+        layout: &Layout,
+    ) -> Result<Tensor> {
+        Ok(self.net.run_block(index, slot, x, layout)?)
     }
 
     /// Runs the kept blocks `from..` of `mask` on a residual stream entering block `from`.
-    pub fn run_blocks_from(&self, mut x: Tensor, from: usize, mask: &BlockMask) -> Result<Tensor> {
+    pub fn run_blocks_from(
+        &self,
+        mut x: Tensor,
+        from: usize,
+        mask: &BlockMask,
+        layout: &Layout,
+    ) -> Result<Tensor> {
         self.check_mask(mask)?;
         let first_slot = mask.kept().filter(|&i| i < from).count();
         for (slot, i) in (first_slot..).zip(mask.kept().filter(|&i| i >= from)) {
-            x = self.net.run_block(i, slot, &x)?;
+            x = self.net.run_block(i, slot, &x, layout)?;
         }
         Ok(x)
     }
 
-    /// The residual stream after the last block, `[batch, seq, hidden]`.
+    /// The residual stream after the last block, `[batch, seq, hidden]`, for plain causal
+    /// sequences.
     pub fn hidden_states(&self, tokens: &Tensor, mask: &BlockMask) -> Result<Tensor> {
+        let (b, t) = tokens.dims2()?;
+        self.hidden_states_with(tokens, &Layout::causal(b, t), mask)
+    }
+
+    /// The residual stream after the last block for any layout.
+    pub fn hidden_states_with(
+        &self,
+        tokens: &Tensor,
+        layout: &Layout,
+        mask: &BlockMask,
+    ) -> Result<Tensor> {
         let x = self.embed(tokens)?;
-        self.run_blocks_from(x, 0, mask)
+        self.run_blocks_from(x, 0, mask, layout)
     }
 
     /// Rows `rows` (flat indices `b * seq + t`) of a `[batch, seq, hidden]` residual stream.

@@ -1,0 +1,63 @@
+//! The evaluation data in `../shared/data/` (or `--data-dir` / `$DEPTHPRUNE_DATA`): one JSONL
+//! schema for every task, described in that folder's README.md and FORMATS.md.
+//!
+//! - [`tasks`]: the multiple-choice tasks and their records;
+//! - [`text`]: WikiText-2 articles for perplexity;
+//! - [`split`]: seeded, disjoint calibration / evaluation samples.
+
+pub mod split;
+pub mod tasks;
+pub mod text;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::de::DeserializeOwned;
+
+pub use split::Split;
+pub use tasks::{McRecord, Task};
+
+/// Resolves the data directory: the explicit one, else `$DEPTHPRUNE_DATA`, else `../shared/data`
+/// from the working directory, else `../shared/data` beside this crate's sources.
+pub fn data_dir(explicit: Option<&Path>) -> Result<PathBuf> {
+    let candidate = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => match std::env::var_os("DEPTHPRUNE_DATA").filter(|d| !d.is_empty()) {
+            Some(d) => PathBuf::from(d),
+            None => {
+                let cwd = PathBuf::from("../shared/data");
+                if cwd.is_dir() {
+                    cwd
+                } else {
+                    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+                }
+            }
+        },
+    };
+    if !candidate.is_dir() {
+        bail!(
+            "data directory {} does not exist: pass --data-dir or set DEPTHPRUNE_DATA to the \
+             folder holding wikitext2/, arc_easy/, ...",
+            candidate.display()
+        );
+    }
+    Ok(candidate)
+}
+
+/// Reads a JSONL file; a malformed line is an error naming the file and line number.
+pub fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read {}: is the data directory complete? (pass --data-dir)",
+            path.display()
+        )
+    })?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .with_context(|| format!("{}:{}: malformed record", path.display(), i + 1))
+        })
+        .collect()
+}

@@ -1,0 +1,162 @@
+//! Calibration objectives: what a set of removed blocks costs.
+//!
+//! An objective is described by a plain serde struct ([`ObjectiveSpec`]) that a suite file can
+//! declare and whose canonical JSON hashes to a stable key. Built for a model it becomes an
+//! [`Objective`]: a prepared [`Workload`] (token batches, and which rows to score against which
+//! targets) plus the rule that turns per-item log-likelihoods into a score. Running the
+//! workload is left to the caller ([`evaluate`] here, the caching evaluator elsewhere), so every
+//! objective benefits from the same engine.
+//!
+//! - [`perplexity`]: mean next-token NLL over windows of calibration text (lower is better);
+//! - [`accuracy`]: zero-shot multiple choice, lm-evaluation-harness style (higher is better).
+
+pub mod accuracy;
+pub mod perplexity;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Result;
+use candle_core::Tensor;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::model::{BlockMask, Layout, Model};
+pub use accuracy::{AccMetric, AccuracyObjective, AccuracySpec};
+pub use perplexity::{PerplexityObjective, PerplexitySpec};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Minimize,
+    Maximize,
+}
+
+impl Direction {
+    /// Whether `a` is strictly better than `b`.
+    pub fn better(self, a: f64, b: f64) -> bool {
+        match self {
+            Self::Minimize => a < b,
+            Self::Maximize => a > b,
+        }
+    }
+}
+
+/// A full description of an objective: what data, how much, which split, which seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ObjectiveSpec {
+    Perplexity(PerplexitySpec),
+    Accuracy(AccuracySpec),
+}
+
+impl ObjectiveSpec {
+    /// A stable key: the sha256 of the canonical JSON form (every field, seeds and sizes
+    /// included), so equal descriptions share memoised evaluations across runs.
+    pub fn key(&self) -> String {
+        let json = serde_json::to_string(self).expect("objective specs serialise");
+        let digest = Sha256::digest(json.as_bytes());
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn direction(&self) -> Direction {
+        match self {
+            Self::Perplexity(_) => Direction::Minimize,
+            Self::Accuracy(_) => Direction::Maximize,
+        }
+    }
+
+    /// Short name: `ppl` or `acc`.
+    pub fn short_name(&self) -> &'static str {
+        match self {
+            Self::Perplexity(_) => "ppl",
+            Self::Accuracy(_) => "acc",
+        }
+    }
+
+    /// Prepares the objective's inputs for `model`.
+    pub fn build(&self, model: &Model, data_dir: &Path) -> Result<Box<dyn Objective>> {
+        Ok(match self {
+            Self::Perplexity(spec) => {
+                Box::new(PerplexityObjective::new(spec.clone(), model, data_dir)?)
+            }
+            Self::Accuracy(spec) => {
+                Box::new(AccuracyObjective::new(spec.clone(), model, data_dir)?)
+            }
+        })
+    }
+}
+
+/// The outcome of one evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// The number a search optimises (direction given by the objective).
+    pub value: f64,
+    /// Everything else worth reporting (`ppl`, `nll_sum`, per-task `acc`, ...).
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// An objective prepared for one model.
+pub trait Objective: Send + Sync {
+    fn spec(&self) -> &ObjectiveSpec;
+    fn workload(&self) -> &Workload;
+    /// The evaluation from the summed log-probability of each item (window or option).
+    fn finish(&self, item_log_probs: &[f64]) -> Evaluation;
+    /// A bound on the final value that holds whatever the unprocessed items turn out to be,
+    /// given the sums of the processed ones (unprocessed items at 0), or `None` when the
+    /// objective has none. The evaluator uses it to abandon hopeless evaluations early.
+    fn bound(&self, _partial_log_probs: &[f64]) -> Option<f64> {
+        None
+    }
+}
+
+/// Token batches to run and the rows to score in each.
+pub struct Workload {
+    pub batches: Vec<WorkBatch>,
+    /// Number of items (windows, options) the scored rows are summed into.
+    pub n_items: usize,
+}
+
+impl Workload {
+    pub fn n_tokens(&self) -> usize {
+        self.batches
+            .iter()
+            .map(|b| b.layout.batch() * b.layout.seq())
+            .sum()
+    }
+}
+
+pub struct WorkBatch {
+    /// `[batch, seq]` token ids.
+    pub tokens: Tensor,
+    pub layout: Layout,
+    /// Flat row indices (`b * seq + t`) whose next-token prediction is scored...
+    pub rows: Vec<u32>,
+    /// ...against these targets...
+    pub targets: Vec<u32>,
+    /// ...and summed into these items.
+    pub items: Vec<u32>,
+}
+
+impl WorkBatch {
+    /// Adds the log-probabilities of this batch's scored rows to `sums`, given the residual
+    /// stream after the last block.
+    pub fn accumulate(&self, model: &Model, hidden: &Tensor, sums: &mut [f64]) -> Result<()> {
+        let log_probs = model.target_log_probs(hidden, &self.rows, &self.targets)?;
+        for (&item, lp) in self.items.iter().zip(log_probs) {
+            sums[item as usize] += lp;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `objective` on `model` with `mask`, batch by batch, without any caching.
+pub fn evaluate(objective: &dyn Objective, model: &Model, mask: &BlockMask) -> Result<Evaluation> {
+    let workload = objective.workload();
+    let mut sums = vec![0.0; workload.n_items];
+    for batch in &workload.batches {
+        let hidden = model.hidden_states_with(&batch.tokens, &batch.layout, mask)?;
+        batch.accumulate(model, &hidden, &mut sums)?;
+    }
+    Ok(objective.finish(&sums))
+}

@@ -1,0 +1,180 @@
+//! [`PerplexityObjective`]: perplexity on windows drawn from calibration text.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+
+use super::{Evaluation, Objective, ObjectiveSpec, WorkBatch, Workload};
+use crate::data::split::{pool, sample, DEFAULT_PARTITION_SEED};
+use crate::data::text::TextSource;
+use crate::data::Split;
+use crate::model::{Layout, Model};
+use crate::perplexity::{cut_windows, DEFAULT_BATCH};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerplexitySpec {
+    #[serde(default = "default_source")]
+    pub source: TextSource,
+    /// Number of windows.
+    #[serde(default = "default_n_seqs")]
+    pub n_seqs: usize,
+    /// Tokens per window (BOS included when the model uses one).
+    #[serde(default = "default_seq_len")]
+    pub seq_len: usize,
+    /// Which windows are drawn from the split's articles.
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default = "default_split")]
+    pub split: Split,
+    /// Which articles calibrate and which evaluate (see `data::split`).
+    #[serde(default = "default_partition_seed")]
+    pub partition_seed: u64,
+}
+
+fn default_source() -> TextSource {
+    TextSource::Wikitext2
+}
+fn default_n_seqs() -> usize {
+    16
+}
+fn default_seq_len() -> usize {
+    128
+}
+fn default_split() -> Split {
+    Split::Calibration
+}
+fn default_partition_seed() -> u64 {
+    DEFAULT_PARTITION_SEED
+}
+
+impl Default for PerplexitySpec {
+    fn default() -> Self {
+        Self {
+            source: default_source(),
+            n_seqs: default_n_seqs(),
+            seq_len: default_seq_len(),
+            seed: 0,
+            split: default_split(),
+            partition_seed: default_partition_seed(),
+        }
+    }
+}
+
+pub struct PerplexityObjective {
+    spec: ObjectiveSpec,
+    workload: Workload,
+    tokens_scored: usize,
+    /// Article ids the windows came from (for disjointness checks and reports).
+    pub articles: Vec<String>,
+}
+
+impl PerplexityObjective {
+    /// Tokenises the split's articles, cuts each into windows by the fixture's rule, and draws
+    /// `n_seqs` of them with the seed.
+    pub fn new(spec: PerplexitySpec, model: &Model, data_dir: &Path) -> Result<Self> {
+        let articles = spec.source.load(data_dir)?;
+        let source = spec.source.name();
+        let mut candidates: Vec<(usize, Vec<u32>)> = Vec::new();
+        for a in pool(articles.len(), source, spec.partition_seed, spec.split) {
+            let ids = model.tokenizer.encode(&articles[a].text)?;
+            // Articles shorter than one window contribute nothing.
+            if let Ok(windows) = cut_windows(&ids, spec.seq_len, usize::MAX, model.special.bos) {
+                candidates.extend(windows.into_iter().map(|w| (a, w)));
+            }
+        }
+        if candidates.len() < spec.n_seqs {
+            bail!(
+                "the {:?} split of {source} has only {} windows of {} tokens; ask for at most that many (n_seqs)",
+                spec.split,
+                candidates.len(),
+                spec.seq_len
+            );
+        }
+        let chosen = sample(
+            &(0..candidates.len()).collect::<Vec<_>>(),
+            spec.n_seqs,
+            source,
+            spec.seed,
+        );
+        let windows: Vec<Vec<u32>> = chosen.iter().map(|&c| candidates[c].1.clone()).collect();
+        let mut article_ids: Vec<String> = chosen
+            .iter()
+            .map(|&c| articles[candidates[c].0].id.clone())
+            .collect();
+        article_ids.sort();
+        article_ids.dedup();
+        let workload = window_workload(model, &windows)?;
+        let tokens_scored = windows.iter().map(|w| w.len() - 1).sum();
+        Ok(Self {
+            spec: ObjectiveSpec::Perplexity(spec),
+            workload,
+            tokens_scored,
+            articles: article_ids,
+        })
+    }
+}
+
+/// Plain causal batches of windows; every next-token prediction scored, one item per window.
+pub fn window_workload(model: &Model, windows: &[Vec<u32>]) -> Result<Workload> {
+    let mut batches = Vec::new();
+    for (first, chunk) in (0..)
+        .step_by(DEFAULT_BATCH)
+        .zip(windows.chunks(DEFAULT_BATCH))
+    {
+        let seq = chunk[0].len();
+        let (mut rows, mut targets, mut items) = (Vec::new(), Vec::new(), Vec::new());
+        for (b, w) in chunk.iter().enumerate() {
+            for t in 0..seq - 1 {
+                rows.push((b * seq + t) as u32);
+                targets.push(w[t + 1]);
+                items.push((first + b) as u32);
+            }
+        }
+        batches.push(WorkBatch {
+            tokens: model.token_tensor(chunk)?,
+            layout: Layout::causal(chunk.len(), seq),
+            rows,
+            targets,
+            items,
+        });
+    }
+    Ok(Workload {
+        batches,
+        n_items: windows.len(),
+    })
+}
+
+impl Objective for PerplexityObjective {
+    fn spec(&self) -> &ObjectiveSpec {
+        &self.spec
+    }
+
+    fn workload(&self) -> &Workload {
+        &self.workload
+    }
+
+    fn finish(&self, item_log_probs: &[f64]) -> Evaluation {
+        let nll_sum = -item_log_probs.iter().sum::<f64>();
+        let ppl = (nll_sum / self.tokens_scored as f64).exp();
+        let metrics = BTreeMap::from([
+            ("ppl".to_string(), ppl),
+            ("nll_sum".to_string(), nll_sum),
+            ("tokens_scored".to_string(), self.tokens_scored as f64),
+            ("windows".to_string(), item_log_probs.len() as f64),
+        ]);
+        Evaluation {
+            value: ppl,
+            metrics,
+        }
+    }
+
+    /// NLL only accumulates, so the perplexity of the processed windows over all tokens is a
+    /// lower bound on the final perplexity.
+    fn bound(&self, partial_log_probs: &[f64]) -> Option<f64> {
+        let nll = -partial_log_probs.iter().sum::<f64>();
+        Some((nll / self.tokens_scored as f64).exp())
+    }
+}

@@ -1,0 +1,47 @@
+//! Human-readable tables of results.
+
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+use crate::data::Task;
+use crate::objective::{Evaluation, ObjectiveSpec};
+
+/// The metrics of one evaluation: per task for accuracy, the perplexity figures otherwise.
+pub fn evaluation_table(spec: &ObjectiveSpec, eval: &Evaluation) -> String {
+    let mut b = Builder::default();
+    match spec {
+        ObjectiveSpec::Accuracy(a) => {
+            b.push_record(["task", "n", "acc", "acc_norm", "gold_logprob", "margin"]);
+            let tasks: Vec<String> = a.tasks.iter().map(Task::to_string).collect();
+            for task in tasks.iter().map(String::as_str).chain(["macro"]) {
+                let get = |m: &str| {
+                    let key = if task == "macro" {
+                        m.to_string()
+                    } else {
+                        format!("{task}/{m}")
+                    };
+                    eval.metrics.get(&key).copied()
+                };
+                let fmt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+                let n = get("n").map_or("".to_string(), |n| format!("{n}"));
+                b.push_record([
+                    task.to_string(),
+                    n,
+                    fmt(get("acc")),
+                    fmt(get("acc_norm")),
+                    fmt(get("gold_logprob")),
+                    fmt(get("margin")),
+                ]);
+            }
+        }
+        ObjectiveSpec::Perplexity(_) => {
+            b.push_record(["metric", "value"]);
+            for (k, v) in &eval.metrics {
+                b.push_record([k.clone(), format!("{v:.4}")]);
+            }
+        }
+    }
+    let mut table = b.build();
+    table.with(Style::sharp());
+    format!("{table}\n")
+}
