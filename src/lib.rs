@@ -9,14 +9,18 @@
 //! - [`perplexity`]: windowed token-level perplexity;
 //! - [`data`]: the shared evaluation data and seeded, disjoint calibration/evaluation splits;
 //! - [`objective`]: calibration objectives (perplexity, multiple-choice accuracy);
+//! - [`evaluator`]: the memoised, prefix-cached, resumable engine that scores block masks;
 //! - [`rng`]: seed derivation, so every random choice is reproducible;
+//! - [`scan`]: the one-shot scan (each block removed alone);
 //! - [`report`]: tables for people.
 
 pub mod data;
+pub mod evaluator;
 pub mod model;
 pub mod objective;
 pub mod perplexity;
 pub mod registry;
 pub mod report;
 pub mod rng;
+pub mod scan;
 pub mod tokenizer;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use depthprune::data::{self, Split, Task};
+use depthprune::evaluator::{Evaluator, EvaluatorOptions};
 use depthprune::model::{parse_block_list, BlockMask, LayerTypeRule, LoadOptions, Model};
 use depthprune::objective::{evaluate, AccMetric, AccuracySpec, ObjectiveSpec, PerplexitySpec};
 use depthprune::perplexity::{cut_windows, perplexity, DEFAULT_BATCH};
@@ -74,6 +75,57 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// One-shot scan: the objective with each single block removed.
+    Scan {
+        /// Model id or path to a GGUF file.
+        #[arg(long)]
+        model: String,
+        #[command(flatten)]
+        objective: ObjectiveArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+        #[arg(long, default_value = "own")]
+        layer_types: LayerTypeRule,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct EngineArgs {
+    /// Do not reuse residual streams of shared block prefixes.
+    #[arg(long)]
+    no_prefix_cache: bool,
+    /// Do not reuse earlier evaluations (in memory or on disk).
+    #[arg(long)]
+    no_memo: bool,
+    /// Evaluation store [default: $DEPTHPRUNE_CACHE/evals]
+    #[arg(long)]
+    store: Option<PathBuf>,
+    /// Memory budget of the prefix cache, in MiB.
+    #[arg(long, default_value_t = 3072)]
+    cache_mib: usize,
+}
+
+impl EngineArgs {
+    fn options(&self) -> EvaluatorOptions {
+        EvaluatorOptions {
+            prefix_cache: !self.no_prefix_cache,
+            memo: !self.no_memo,
+            cache_budget_bytes: self.cache_mib << 20,
+        }
+    }
+
+    fn store_dir(&self) -> Result<PathBuf> {
+        match &self.store {
+            Some(p) => Ok(p.clone()),
+            None => Ok(registry::cache_dir()?.join("evals")),
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -236,6 +288,49 @@ fn run(cli: Cli) -> Result<()> {
                     mask,
                     spec.short_name(),
                     result.value
+                );
+            }
+        }
+        Cmd::Scan {
+            model,
+            objective,
+            engine,
+            layer_types,
+            json,
+            quiet,
+        } => {
+            let started = std::time::Instant::now();
+            let data_dir = data::data_dir(objective.data_dir.as_deref())?;
+            let model = Model::open(&model, &LoadOptions { layer_types })?;
+            let spec = objective.spec();
+            let prepared = spec.build(&model, &data_dir)?;
+            let mut evaluator = Evaluator::new(&model, prepared.as_ref(), engine.options())?
+                .with_store(&engine.store_dir()?)?;
+            let scan = depthprune::scan::one_shot_scan(&mut evaluator, quiet)?;
+            let stats = evaluator.stats();
+            let seconds = started.elapsed().as_secs_f64();
+            if json {
+                let out = serde_json::json!({
+                    "model": model.info.name,
+                    "objective": spec,
+                    "objective_key": spec.key(),
+                    "full": scan.full,
+                    "blocks": scan.rows,
+                    "stats": stats,
+                    "seconds": seconds,
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                print!("{}", depthprune::report::scan_table(&scan));
+                println!(
+                    "{} {}: full {:.4}; {} evaluations computed, {} from memo, {} from store; {:.1} s",
+                    model.info.name,
+                    spec.short_name(),
+                    scan.full.value,
+                    stats.computed,
+                    stats.memo_hits,
+                    stats.store_hits,
+                    seconds
                 );
             }
         }

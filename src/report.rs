@@ -5,6 +5,7 @@ use tabled::settings::Style;
 
 use crate::data::Task;
 use crate::objective::{Evaluation, ObjectiveSpec};
+use crate::scan::Scan;
 
 /// The metrics of one evaluation: per task for accuracy, the perplexity figures otherwise.
 pub fn evaluation_table(spec: &ObjectiveSpec, eval: &Evaluation) -> String {
@@ -40,6 +41,27 @@ pub fn evaluation_table(spec: &ObjectiveSpec, eval: &Evaluation) -> String {
                 b.push_record([k.clone(), format!("{v:.4}")]);
             }
         }
+    }
+    let mut table = b.build();
+    table.with(Style::sharp());
+    format!("{table}\n")
+}
+
+/// One row per block: its single-removal score and the change from the full model.
+pub fn scan_table(scan: &Scan) -> String {
+    let mut b = Builder::default();
+    b.push_record(["block", "score", "delta vs full"]);
+    b.push_record([
+        "none".to_string(),
+        format!("{:.4}", scan.full.value),
+        String::new(),
+    ]);
+    for r in &scan.rows {
+        b.push_record([
+            r.block.to_string(),
+            format!("{:.4}", r.value),
+            format!("{:+.4}", r.delta),
+        ]);
     }
     let mut table = b.build();
     table.with(Style::sharp());

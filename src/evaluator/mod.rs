@@ -1,0 +1,284 @@
+//! [`Evaluator`]: the engine every searcher calls to score a block mask, built so the same
+//! work is never done twice.
+//!
+//! - **Memo**: a mask already scored under the same model weights (sha256) and objective
+//!   description (its stable key) is answered from memory, and across runs from the on-disk
+//!   [`Store`].
+//! - **Prefix cache**: the residual stream entering block j depends only on which blocks before
+//!   j ran; [`PrefixCache`] keeps such streams so a mask is evaluated from the deepest prefix it
+//!   shares with anything seen before.
+//! - **Early abandonment**: [`Evaluator::evaluate_unless_worse`] stops a perplexity evaluation as
+//!   soon as the NLL accumulated so far proves the mask cannot beat a threshold. Returned scores
+//!   are always exact.
+//!
+//! Every call is recorded in the trace, with where its answer came from.
+
+pub mod prefix_cache;
+pub mod store;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+use crate::model::{BlockMask, Model};
+use crate::objective::{Direction, Evaluation, Objective};
+pub use prefix_cache::PrefixCache;
+pub use store::Store;
+
+/// Where an answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Computed,
+    Memo,
+    Store,
+    Abandoned,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceEntry {
+    pub removed: Vec<usize>,
+    pub value: f64,
+    pub source: Source,
+    pub seconds: f64,
+}
+
+/// The answer to a thresholded request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Exact(Evaluation),
+    /// The mask provably does not beat the threshold; `bound` is what proved it.
+    Abandoned {
+        bound: f64,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct EvaluatorOptions {
+    pub prefix_cache: bool,
+    pub memo: bool,
+    pub cache_budget_bytes: usize,
+}
+
+impl Default for EvaluatorOptions {
+    fn default() -> Self {
+        Self {
+            prefix_cache: true,
+            memo: true,
+            cache_budget_bytes: prefix_cache::DEFAULT_BUDGET_BYTES,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EvaluatorStats {
+    pub calls: usize,
+    pub computed: usize,
+    pub memo_hits: usize,
+    pub store_hits: usize,
+    pub abandoned: usize,
+    /// Blocks actually run, over all batches (the prefix cache's saving shows here).
+    pub blocks_run: usize,
+    pub cache_peak_bytes: usize,
+}
+
+pub struct Evaluator<'a> {
+    model: &'a Model,
+    objective: &'a dyn Objective,
+    options: EvaluatorOptions,
+    memo: HashMap<Vec<usize>, Evaluation>,
+    /// Bounds that proved a mask hopeless; reused while they still prove it.
+    abandoned: HashMap<Vec<usize>, f64>,
+    store: Option<Store>,
+    cache: PrefixCache,
+    trace: Vec<TraceEntry>,
+    stats: EvaluatorStats,
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(
+        model: &'a Model,
+        objective: &'a dyn Objective,
+        options: EvaluatorOptions,
+    ) -> Result<Self> {
+        if model.n_blocks() > PrefixCache::MAX_BLOCKS {
+            bail!(
+                "models with more than {} blocks are not supported by the evaluator",
+                PrefixCache::MAX_BLOCKS
+            );
+        }
+        Ok(Self {
+            model,
+            objective,
+            options,
+            memo: HashMap::new(),
+            abandoned: HashMap::new(),
+            store: None,
+            cache: PrefixCache::new(options.cache_budget_bytes),
+            trace: Vec::new(),
+            stats: EvaluatorStats::default(),
+        })
+    }
+
+    /// Adds the on-disk store under `dir` (ignored when memoisation is off).
+    pub fn with_store(mut self, dir: &std::path::Path) -> Result<Self> {
+        if self.options.memo {
+            let spec = self.objective.spec();
+            let json = serde_json::to_string_pretty(spec)?;
+            self.store = Some(Store::open(
+                dir,
+                &self.model.info.sha256,
+                &spec.key(),
+                &json,
+            )?);
+        }
+        Ok(self)
+    }
+
+    pub fn model(&self) -> &Model {
+        self.model
+    }
+
+    pub fn n_blocks(&self) -> usize {
+        self.model.n_blocks()
+    }
+
+    pub fn direction(&self) -> Direction {
+        self.objective.spec().direction()
+    }
+
+    pub fn trace(&self) -> &[TraceEntry] {
+        &self.trace
+    }
+
+    pub fn stats(&self) -> EvaluatorStats {
+        EvaluatorStats {
+            cache_peak_bytes: self.cache.peak_bytes(),
+            ..self.stats.clone()
+        }
+    }
+
+    pub fn cache(&self) -> &PrefixCache {
+        &self.cache
+    }
+
+    /// The exact score of `mask`.
+    pub fn evaluate(&mut self, mask: &BlockMask) -> Result<Evaluation> {
+        match self.run(mask, None)? {
+            Outcome::Exact(e) => Ok(e),
+            Outcome::Abandoned { .. } => unreachable!("no threshold, no abandonment"),
+        }
+    }
+
+    /// The exact score of `mask`, or `Abandoned` as soon as it provably does not beat
+    /// `threshold` (strictly better, in the objective's direction).
+    pub fn evaluate_unless_worse(&mut self, mask: &BlockMask, threshold: f64) -> Result<Outcome> {
+        self.run(mask, Some(threshold))
+    }
+
+    fn recall(&self, removed: &[usize]) -> Option<(Evaluation, Source)> {
+        if !self.options.memo {
+            return None;
+        }
+        if let Some(e) = self.memo.get(removed) {
+            return Some((e.clone(), Source::Memo));
+        }
+        self.store
+            .as_ref()
+            .and_then(|s| s.get(removed))
+            .map(|e| (e.clone(), Source::Store))
+    }
+
+    fn run(&mut self, mask: &BlockMask, threshold: Option<f64>) -> Result<Outcome> {
+        let started = Instant::now();
+        let removed = mask.removed();
+        self.stats.calls += 1;
+        if let Some((e, source)) = self.recall(&removed) {
+            match source {
+                Source::Memo => self.stats.memo_hits += 1,
+                _ => self.stats.store_hits += 1,
+            }
+            self.memo.insert(removed.clone(), e.clone());
+            self.record(removed, e.value, source, started);
+            return Ok(Outcome::Exact(e));
+        }
+        let direction = self.direction();
+        // Abandon only when the threshold is strictly better than anything the mask can reach,
+        // so a mask that would tie the threshold is always scored exactly.
+        let hopeless = |bound: f64, t: f64| direction.better(t, bound);
+        if let (Some(t), Some(&bound)) = (threshold, self.abandoned.get(&removed)) {
+            if hopeless(bound, t) {
+                self.stats.abandoned += 1;
+                self.record(removed, bound, Source::Abandoned, started);
+                return Ok(Outcome::Abandoned { bound });
+            }
+        }
+
+        let workload = self.objective.workload();
+        let mut sums = vec![0.0; workload.n_items];
+        for (b, batch) in workload.batches.iter().enumerate() {
+            let hidden = self.final_stream(b, mask)?;
+            batch.accumulate(self.model, &hidden, &mut sums)?;
+            if let (Some(t), Some(bound)) = (threshold, self.objective.bound(&sums)) {
+                let last = b + 1 == workload.batches.len();
+                if !last && hopeless(bound, t) {
+                    self.stats.abandoned += 1;
+                    self.abandoned.insert(removed.clone(), bound);
+                    self.record(removed, bound, Source::Abandoned, started);
+                    return Ok(Outcome::Abandoned { bound });
+                }
+            }
+        }
+        let eval = self.objective.finish(&sums);
+        self.stats.computed += 1;
+        if self.options.memo {
+            self.memo.insert(removed.clone(), eval.clone());
+            if let Some(store) = self.store.as_mut() {
+                store.put(&removed, &eval)?;
+            }
+        }
+        self.record(removed, eval.value, Source::Computed, started);
+        Ok(Outcome::Exact(eval))
+    }
+
+    /// The residual stream of batch `b` after the last block of `mask`, from the deepest cached
+    /// prefix, caching every stream computed on the way.
+    fn final_stream(&mut self, b: usize, mask: &BlockMask) -> Result<candle_core::Tensor> {
+        let batch = &self.objective.workload().batches[b];
+        let n = mask.n_blocks();
+        let (mut depth, mut x) = match self
+            .options
+            .prefix_cache
+            .then(|| self.cache.deepest(b, mask))
+            .flatten()
+        {
+            Some(found) => found,
+            None => (0, self.model.embed(&batch.tokens)?),
+        };
+        let mut slot = mask.kept().filter(|&i| i < depth).count();
+        while depth < n {
+            if mask.is_kept(depth) {
+                x = self.model.run_block(depth, slot, &x, &batch.layout)?;
+                slot += 1;
+                self.stats.blocks_run += 1;
+            }
+            depth += 1;
+            // The stream after the last block is never a prefix of anything else.
+            if self.options.prefix_cache && depth < n {
+                self.cache.insert(b, depth, mask, &x);
+            }
+        }
+        Ok(x)
+    }
+
+    fn record(&mut self, removed: Vec<usize>, value: f64, source: Source, started: Instant) {
+        self.trace.push(TraceEntry {
+            removed,
+            value,
+            source,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
+}

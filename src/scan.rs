@@ -1,0 +1,65 @@
+//! The one-shot scan: the objective with each single block removed, next to the full model.
+
+use std::io::IsTerminal;
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::evaluator::Evaluator;
+use crate::model::BlockMask;
+use crate::objective::Evaluation;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanRow {
+    pub block: usize,
+    pub value: f64,
+    /// `value - full`.
+    pub delta: f64,
+    pub metrics: std::collections::BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Scan {
+    pub full: Evaluation,
+    pub rows: Vec<ScanRow>,
+}
+
+/// A progress bar on stderr with ETA; hidden when `quiet` or stderr is not a terminal.
+pub fn progress_bar(len: u64, quiet: bool, what: &str) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} evaluations, {elapsed} elapsed, ETA {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// Scores the full model, then each block removed alone, in block order (so the prefix cache
+/// filled by the full model serves every removal).
+pub fn one_shot_scan(evaluator: &mut Evaluator, quiet: bool) -> Result<Scan> {
+    let n = evaluator.n_blocks();
+    let bar = progress_bar(n as u64 + 1, quiet, "scan");
+    let full = evaluator.evaluate(&BlockMask::full(n))?;
+    bar.inc(1);
+    let mut rows = Vec::with_capacity(n);
+    for block in 0..n {
+        let e = evaluator.evaluate(&BlockMask::with_removed(n, &[block])?)?;
+        rows.push(ScanRow {
+            block,
+            value: e.value,
+            delta: e.value - full.value,
+            metrics: e.metrics,
+        });
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(Scan { full, rows })
+}

@@ -1,0 +1,232 @@
+//! The evaluation engine on a real model: caching changes no score, early abandonment is
+//! exact, and a scan killed with SIGKILL resumes from the store without duplicates.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use depthprune::data::{Split, Task};
+use depthprune::evaluator::{Evaluator, EvaluatorOptions, Outcome, Source};
+use depthprune::model::{BlockMask, LayerTypeRule};
+use depthprune::objective::{AccuracySpec, ObjectiveSpec, PerplexitySpec};
+use depthprune::rng::rng_for;
+use rand::seq::SliceRandom;
+use rand::Rng;
+
+fn small_ppl() -> ObjectiveSpec {
+    ObjectiveSpec::Perplexity(PerplexitySpec {
+        n_seqs: 6,
+        seq_len: 64,
+        ..PerplexitySpec::default()
+    })
+}
+
+fn random_masks(n_blocks: usize, count: usize) -> Vec<BlockMask> {
+    let mut rng = rng_for(5, "test/random-masks");
+    let mut blocks: Vec<usize> = (0..n_blocks).collect();
+    (0..count)
+        .map(|_| {
+            blocks.shuffle(&mut rng);
+            let k = rng.random_range(0..=4);
+            BlockMask::with_removed(n_blocks, &blocks[..k]).unwrap()
+        })
+        .collect()
+}
+
+fn check_cached_equals_uncached(model_id: &str, spec: ObjectiveSpec) {
+    let model = common::model(model_id, LayerTypeRule::Own);
+    let objective = spec.build(&model, &common::data_dir()).unwrap();
+    let plain = EvaluatorOptions {
+        prefix_cache: false,
+        memo: false,
+        ..EvaluatorOptions::default()
+    };
+    let mut uncached = Evaluator::new(&model, objective.as_ref(), plain).unwrap();
+    let mut cached =
+        Evaluator::new(&model, objective.as_ref(), EvaluatorOptions::default()).unwrap();
+    // The full model first fills the cache at every depth, as a scan does.
+    let mut masks = vec![BlockMask::full(model.n_blocks())];
+    masks.extend(random_masks(model.n_blocks(), 12));
+    for mask in &masks {
+        let a = uncached.evaluate(mask).unwrap().value;
+        let b = cached.evaluate(mask).unwrap().value;
+        assert!(
+            (a - b).abs() <= 1e-5 * a.abs().max(1e-3),
+            "{model_id} {mask}: cached {b} vs uncached {a}"
+        );
+    }
+    let stats = cached.stats();
+    assert!(
+        stats.blocks_run < uncached.stats().blocks_run,
+        "the prefix cache saved nothing: {stats:?}"
+    );
+}
+
+#[test]
+fn prefix_cache_changes_no_perplexity_smollm2() {
+    check_cached_equals_uncached("smollm2-135m", small_ppl());
+}
+
+#[test]
+fn prefix_cache_changes_no_accuracy_gemma3() {
+    let spec = AccuracySpec {
+        tasks: vec![Task::ArcEasy, Task::Winogrande],
+        n_per_task: 4,
+        split: Split::Calibration,
+        metric: depthprune::objective::AccMetric::GoldLogprob,
+        ..AccuracySpec::default()
+    };
+    check_cached_equals_uncached("gemma3-270m", ObjectiveSpec::Accuracy(spec));
+}
+
+#[test]
+fn early_abandonment_is_exact() {
+    let model = common::model("smollm2-135m", LayerTypeRule::Own);
+    let objective = small_ppl().build(&model, &common::data_dir()).unwrap();
+    let mut exact =
+        Evaluator::new(&model, objective.as_ref(), EvaluatorOptions::default()).unwrap();
+    let mut thresholded =
+        Evaluator::new(&model, objective.as_ref(), EvaluatorOptions::default()).unwrap();
+    let n = model.n_blocks();
+    let full = exact.evaluate(&BlockMask::full(n)).unwrap().value;
+    let threshold = full * 1.05;
+    let mut abandoned = 0;
+    for block in 0..n {
+        let mask = BlockMask::with_removed(n, &[block]).unwrap();
+        let truth = exact.evaluate(&mask).unwrap().value;
+        match thresholded.evaluate_unless_worse(&mask, threshold).unwrap() {
+            Outcome::Exact(e) => assert_eq!(e.value, truth, "block {block}"),
+            Outcome::Abandoned { bound } => {
+                abandoned += 1;
+                assert!(
+                    truth > threshold,
+                    "block {block}: abandoned but its ppl {truth} beats {threshold}"
+                );
+                assert!(bound <= truth && bound > threshold);
+            }
+        }
+    }
+    // Removing block 0 alone is catastrophic: at least that one is abandoned.
+    assert!(abandoned >= 1);
+    assert_eq!(thresholded.stats().abandoned, abandoned);
+    assert!(thresholded
+        .trace()
+        .iter()
+        .any(|t| t.source == Source::Abandoned));
+}
+
+fn store_lines(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn scan(store: &std::path::Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_depthprune"));
+    cmd.args([
+        "scan",
+        "--model",
+        "smollm2-135m",
+        "--objective",
+        "ppl",
+        "--n-seqs",
+        "4",
+        "--seq-len",
+        "64",
+        "--quiet",
+    ])
+    .arg("--store")
+    .arg(store)
+    .args(extra);
+    cmd
+}
+
+fn scan_json(store: &std::path::Path) -> serde_json::Value {
+    let out = scan(store, &["--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A scan killed with SIGKILL part-way: the rerun reuses what was finished, computes only the
+/// rest, never duplicates a record, and prints the same table as an uninterrupted scan.
+#[test]
+fn killed_scan_resumes_from_the_store() {
+    let killed_store = tempfile::tempdir().unwrap();
+    let mut child = scan(killed_store.path(), &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let store_file = || {
+        walk(killed_store.path())
+            .into_iter()
+            .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+    };
+    loop {
+        if let Some(f) = store_file() {
+            if store_lines(&f).len() >= 5 {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the scan wrote too little in time"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the scan finished before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = store_lines(&store_file().unwrap()).len();
+    assert!(before < 31, "nothing left to resume");
+
+    let resumed = scan_json(killed_store.path());
+    let stats = &resumed["stats"];
+    assert!(stats["store_hits"].as_u64().unwrap() >= 5, "{stats}");
+    assert_eq!(
+        stats["store_hits"].as_u64().unwrap() + stats["computed"].as_u64().unwrap(),
+        31,
+        "{stats}"
+    );
+
+    let lines = store_lines(&store_file().unwrap());
+    let mut keys: Vec<String> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| v["removed"].to_string())
+        .collect();
+    let n = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), n, "duplicated records in the store");
+    assert_eq!(n, 31);
+
+    let fresh_store = tempfile::tempdir().unwrap();
+    let fresh = scan_json(fresh_store.path());
+    assert_eq!(resumed["full"], fresh["full"]);
+    assert_eq!(resumed["blocks"], fresh["blocks"]);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
