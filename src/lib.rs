@@ -12,6 +12,7 @@
 //! - [`evaluator`]: the memoised, prefix-cached, resumable engine that scores block masks;
 //! - [`rng`]: seed derivation, so every random choice is reproducible;
 //! - [`scan`]: the one-shot scan (each block removed alone);
+//! - [`search`]: the seven search algorithms and two references, behind one trait;
 //! - [`report`]: tables for people.
 
 pub mod data;
@@ -23,4 +24,5 @@ pub mod registry;
 pub mod report;
 pub mod rng;
 pub mod scan;
+pub mod search;
 pub mod tokenizer;

@@ -1,0 +1,112 @@
+//! Iterative greedy removal (SLEB): k rounds, each removing the block whose removal is best
+//! given those already removed. Candidates that provably cannot beat the round's best so far
+//! are abandoned early.
+
+use anyhow::Result;
+
+use super::{complete_ranking, Found, Oracle, Problem, Searcher};
+
+pub struct Greedy;
+
+/// Each candidate block with its score (`None`: abandoned early).
+pub type CandidateScores = Vec<(usize, Option<f64>)>;
+
+/// The best extension of `current` by one removable block not in it, as (block, score), and
+/// the score of every candidate (`None`: abandoned).
+pub fn best_extension(
+    problem: &Problem,
+    oracle: &mut Oracle,
+    current: &[usize],
+) -> Result<(Option<(usize, f64)>, CandidateScores)> {
+    let mut best: Option<(usize, f64, Vec<usize>)> = None;
+    let mut all = Vec::new();
+    for b in problem
+        .removable()
+        .into_iter()
+        .filter(|b| !current.contains(b))
+    {
+        let mut set = current.to_vec();
+        set.push(b);
+        set.sort_unstable();
+        let s = match &best {
+            None => Some(oracle.score(&set)?),
+            Some((_, t, _)) => oracle.score_unless_worse(&set, *t)?,
+        };
+        all.push((b, s));
+        if let Some(s) = s {
+            if best
+                .as_ref()
+                .is_none_or(|(_, t, bs)| problem.prefer((s, &set), (*t, bs)))
+            {
+                best = Some((b, s, set));
+            }
+        }
+    }
+    Ok((best.map(|(b, s, _)| (b, s)), all))
+}
+
+/// Ranking key from first-round scores: abandoned or unscored blocks rank last.
+pub fn first_round_key<'a>(
+    problem: &Problem,
+    first_round: &'a [(usize, Option<f64>)],
+) -> impl Fn(usize) -> f64 + 'a {
+    let worst = match problem.direction {
+        crate::objective::Direction::Minimize => f64::INFINITY,
+        crate::objective::Direction::Maximize => f64::NEG_INFINITY,
+    };
+    move |b| {
+        first_round
+            .iter()
+            .find(|(x, _)| *x == b)
+            .and_then(|(_, s)| *s)
+            .unwrap_or(worst)
+    }
+}
+
+impl Searcher for Greedy {
+    fn name(&self) -> &'static str {
+        "greedy"
+    }
+
+    fn default_budget(&self, problem: &Problem) -> usize {
+        self.min_budget(problem)
+    }
+
+    fn min_budget(&self, problem: &Problem) -> usize {
+        let n = problem.removable().len();
+        if problem.k == 0 {
+            1
+        } else {
+            (0..problem.k).map(|r| n - r).sum()
+        }
+    }
+
+    fn run(&self, problem: &Problem, oracle: &mut Oracle, _seed: u64) -> Result<Found> {
+        if problem.k == 0 {
+            let score = oracle.score(&[])?;
+            return Ok(Found {
+                removed: vec![],
+                score,
+                ranking: problem.removable(),
+            });
+        }
+        let mut order = Vec::new();
+        let mut score = f64::NAN;
+        let mut first_round = Vec::new();
+        for round in 0..problem.k {
+            let (best, all) = best_extension(problem, oracle, &order)?;
+            let (b, s) = best.expect("a feasible problem has a candidate every round");
+            if round == 0 {
+                first_round = all;
+            }
+            order.push(b);
+            score = s;
+        }
+        let ranking = complete_ranking(problem, &order, first_round_key(problem, &first_round));
+        Ok(Found {
+            removed: order,
+            score,
+            ranking,
+        })
+    }
+}

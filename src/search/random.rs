@@ -1,0 +1,60 @@
+//! Random search: the best of N uniformly random k-subsets, the floor every method must beat.
+
+use std::collections::BTreeSet;
+
+use anyhow::Result;
+
+use super::{
+    complete_ranking, mean_score_key, random_subset, Found, Oracle, Problem, Searcher, TraceStep,
+};
+use crate::rng::rng_for;
+
+pub struct RandomSearch;
+
+impl Searcher for RandomSearch {
+    fn name(&self) -> &'static str {
+        "random"
+    }
+
+    fn default_budget(&self, _problem: &Problem) -> usize {
+        100
+    }
+
+    fn min_budget(&self, _problem: &Problem) -> usize {
+        1
+    }
+
+    fn run(&self, problem: &Problem, oracle: &mut Oracle, seed: u64) -> Result<Found> {
+        let mut rng = rng_for(seed, self.name());
+        let removable = problem.removable();
+        let all = super::beam::binomial(removable.len(), problem.k);
+        let mut seen = BTreeSet::new();
+        let mut best: Option<(Vec<usize>, f64)> = None;
+        let mut steps = Vec::new();
+        // Distinct samples while there are unseen subsets.
+        while oracle.remaining() > 0 && seen.len() < all {
+            let set = random_subset(&mut rng, &removable, problem.k);
+            if !seen.insert(set.clone()) {
+                continue;
+            }
+            let s = oracle.score(&set)?;
+            steps.push(TraceStep {
+                removed: set.clone(),
+                score: Some(s),
+            });
+            if best
+                .as_ref()
+                .is_none_or(|(bs, b)| problem.prefer((s, &set), (*b, bs)))
+            {
+                best = Some((set, s));
+            }
+        }
+        let (removed, score) = best.expect("at least one sample");
+        let ranking = complete_ranking(problem, &removed, mean_score_key(problem, &steps));
+        Ok(Found {
+            removed,
+            score,
+            ranking,
+        })
+    }
+}
