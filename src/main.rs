@@ -11,6 +11,7 @@ use depthprune::model::{parse_block_list, BlockMask, LayerTypeRule, LoadOptions,
 use depthprune::objective::{evaluate, AccMetric, AccuracySpec, ObjectiveSpec, PerplexitySpec};
 use depthprune::perplexity::{cut_windows, perplexity, DEFAULT_BATCH};
 use depthprune::registry;
+use depthprune::search::{self, Problem, SearcherParams};
 
 #[derive(Parser)]
 #[command(
@@ -92,6 +93,39 @@ enum Cmd {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Choose k blocks to remove with a search algorithm.
+    Search {
+        /// Model id or path to a GGUF file.
+        #[arg(long)]
+        model: String,
+        #[command(flatten)]
+        objective: ObjectiveArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// one_shot, greedy, beam, evolutionary, annealing, random, local, exhaustive or
+        /// block_influence.
+        #[arg(long)]
+        searcher: String,
+        /// Blocks to remove.
+        #[arg(long)]
+        k: usize,
+        /// Blocks that may not be removed: `ends` (first and last), `none`, or a list.
+        #[arg(long, default_value = "ends")]
+        protect: String,
+        /// Maximum evaluations [default: the searcher's own].
+        #[arg(long)]
+        budget: Option<usize>,
+        /// Seed of the searcher's own randomness (the objective has --seed).
+        #[arg(long, default_value_t = 0)]
+        search_seed: u64,
+        #[arg(long)]
+        beam_width: Option<usize>,
+        #[arg(long, default_value = "own")]
+        layer_types: LayerTypeRule,
+        /// Print JSON (with the full trace) instead of a summary.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -332,6 +366,72 @@ fn run(cli: Cli) -> Result<()> {
                     stats.store_hits,
                     seconds
                 );
+            }
+        }
+        Cmd::Search {
+            model,
+            objective,
+            engine,
+            searcher,
+            k,
+            protect,
+            budget,
+            search_seed,
+            beam_width,
+            layer_types,
+            json,
+        } => {
+            let started = std::time::Instant::now();
+            let data_dir = data::data_dir(objective.data_dir.as_deref())?;
+            let model = Model::open(&model, &LoadOptions { layer_types })?;
+            let spec = objective.spec();
+            let prepared = spec.build(&model, &data_dir)?;
+            let params = SearcherParams {
+                beam_width,
+                ..SearcherParams::default()
+            };
+            let algorithm =
+                search::by_name_for_model(&searcher, &params, &model, prepared.workload())?;
+            let problem = Problem {
+                n_blocks: model.n_blocks(),
+                k,
+                protected: search::parse_protected(&protect, model.n_blocks())
+                    .context("--protect")?,
+                direction: spec.direction(),
+                budget,
+            };
+            let mut evaluator = Evaluator::new(&model, prepared.as_ref(), engine.options())?
+                .with_store(&engine.store_dir()?)?;
+            let result = search::search(algorithm.as_ref(), &problem, &mut evaluator, search_seed)?;
+            let seconds = started.elapsed().as_secs_f64();
+            if json {
+                let out = serde_json::json!({
+                    "model": model.info.name,
+                    "objective": spec,
+                    "objective_key": spec.key(),
+                    "problem": problem,
+                    "result": result,
+                    "stats": evaluator.stats(),
+                    "seconds": seconds,
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                let list = |v: &[usize]| {
+                    v.iter()
+                        .map(|b| b.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                println!("searcher:    {}", result.searcher);
+                println!("removed:     {}", list(&result.removed));
+                println!("score:       {:.4} ({})", result.score, spec.short_name());
+                println!("ranking:     {}", list(&result.ranking));
+                println!(
+                    "evaluations: {} (budget {})",
+                    result.evaluations,
+                    problem.budget.map_or("default".into(), |b| b.to_string())
+                );
+                println!("wall time:   {seconds:.1} s");
             }
         }
     }

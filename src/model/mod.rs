@@ -26,9 +26,9 @@ use crate::tokenizer::{SpecialTokens, Tokenizer};
 pub use layout::{Layout, PackedSeq};
 pub use mask::{parse_block_list, BlockMask};
 
-/// Rows of the output head computed at once: bounds the `rows × vocab` logits buffer (128 rows ×
-/// Gemma's 262k vocabulary = 134 MB) while keeping the matmul large enough to be efficient.
-const HEAD_CHUNK_ROWS: usize = 128;
+/// Logits computed at once by the output head: bounds the `rows × vocab` buffer (128 MB) while
+/// keeping the matmul large (682 rows for SmolLM2's 49k vocabulary, 128 for Gemma's 262k).
+const HEAD_CHUNK_LOGITS: usize = 1 << 25;
 
 /// One architecture's forward pass, cut at block boundaries.
 pub trait Transformer: Send + Sync {
@@ -100,26 +100,40 @@ impl Head {
         if n != targets.len() {
             bail!("{n} rows but {} targets", targets.len());
         }
+        let vocab = self.weight.dim(0)?;
+        let chunk_rows = (HEAD_CHUNK_LOGITS / vocab).clamp(16, 1024);
         let mut out = Vec::with_capacity(n);
-        for start in (0..n).step_by(HEAD_CHUNK_ROWS) {
-            let len = HEAD_CHUNK_ROWS.min(n - start);
-            let logits = self.logits(&rows.narrow(0, start, len)?)?;
-            let vocab = logits.dim(1)?;
-            let flat: Vec<f32> = logits.flatten_all()?.to_vec1()?;
+        for start in (0..n).step_by(chunk_rows) {
+            let len = chunk_rows.min(n - start);
+            let logits = self.logits(&rows.narrow(0, start, len)?)?.contiguous()?;
             let chunk_targets = &targets[start..start + len];
-            let lp: Vec<f64> = flat
-                .par_chunks(vocab)
-                .zip(chunk_targets.par_iter())
-                .map(|(row, &t)| log_softmax_at(row, t as usize))
-                .collect();
-            out.extend(lp);
+            let gather = |flat: &[f32]| -> Vec<f64> {
+                flat.par_chunks(vocab)
+                    .zip(chunk_targets.par_iter())
+                    .map(|(row, &t)| log_softmax_at(row, t as usize))
+                    .collect()
+            };
+            // Read CPU logits in place; other devices copy them out first.
+            let (storage, layout) = logits.storage_and_layout();
+            match &*storage {
+                candle_core::Storage::Cpu(cpu) => {
+                    let offset = layout.start_offset();
+                    out.extend(gather(
+                        &cpu.as_slice::<f32>()?[offset..offset + len * vocab],
+                    ));
+                }
+                _ => {
+                    drop(storage);
+                    out.extend(gather(&logits.flatten_all()?.to_vec1::<f32>()?));
+                }
+            }
         }
         Ok(out)
     }
 }
 
-/// `log softmax(row)[target]`. Exponentials in f32 (each term is in (0, 1], well within its
-/// precision), their sum in f64: a vocabulary of 262k terms would lose digits in f32.
+/// `log softmax(row)[target]`. Exponentials in f32 (each term is in (0, 1]), their sum in
+/// f64: a vocabulary of 262k terms would lose digits in an f32 sum.
 fn log_softmax_at(row: &[f32], target: usize) -> f64 {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     // Eight independent f32 partial sums over short stretches vectorise; folding each stretch
@@ -130,13 +144,40 @@ fn log_softmax_at(row: &[f32], target: usize) -> f64 {
         let mut parts = stretch.chunks_exact(8);
         for part in &mut parts {
             for (lane, &x) in lanes.iter_mut().zip(part) {
-                *lane += (x - max).exp();
+                *lane += exp_nonpositive(x - max);
             }
         }
-        let tail: f32 = parts.remainder().iter().map(|&x| (x - max).exp()).sum();
+        let tail: f32 = parts
+            .remainder()
+            .iter()
+            .map(|&x| exp_nonpositive(x - max))
+            .sum();
         total += lanes.iter().map(|&l| l as f64).sum::<f64>() + tail as f64;
     }
     (row[target] - max) as f64 - total.ln()
+}
+
+/// `e^x` for `x <= 0`, to about 2 ulp, in straight-line arithmetic the compiler vectorises
+/// (the libm call does not, and the head's log-softmax evaluates one per vocabulary entry).
+#[inline(always)]
+fn exp_nonpositive(x: f32) -> f32 {
+    // e^x = 2^n · e^r with n = round(x / ln 2) and |r| <= ln 2 / 2; e^r by its Taylor series
+    // to degree 7 (truncation error < 1e-8 on that interval).
+    const LOG2_E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    // Adding and subtracting 1.5·2^23 rounds to the nearest integer without a libm call.
+    const ROUND: f32 = 12_582_912.0;
+    let x = x.max(-87.0);
+    let n = (x * LOG2_E + ROUND) - ROUND;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0
+                    + r * (1.0 / 24.0
+                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+    f32::from_bits(((n as i32 + 127) << 23) as u32) * p
 }
 
 /// Choices made when loading a model.
@@ -313,5 +354,34 @@ impl Model {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_exp_matches_libm() {
+        let mut worst = 0f32;
+        for i in 0..200_000 {
+            let x = -(i as f32) * 87.0 / 200_000.0;
+            let rel = ((exp_nonpositive(x) - x.exp()) / x.exp()).abs();
+            worst = worst.max(rel);
+        }
+        assert!(worst < 5e-7, "worst relative error {worst}");
+        assert_eq!(exp_nonpositive(0.0), 1.0);
+    }
+
+    #[test]
+    fn log_softmax_matches_the_definition() {
+        let row: Vec<f32> = (0..1000)
+            .map(|i| ((i * 37) % 101) as f32 * 0.13 - 4.0)
+            .collect();
+        let denom: f64 = row.iter().map(|&x| (x as f64).exp()).sum();
+        for t in [0, 17, 999] {
+            let expected = row[t] as f64 - denom.ln();
+            assert!((log_softmax_at(&row, t) - expected).abs() < 1e-6);
+        }
     }
 }

@@ -11,20 +11,19 @@ pub struct Greedy;
 /// Each candidate block with its score (`None`: abandoned early).
 pub type CandidateScores = Vec<(usize, Option<f64>)>;
 
-/// The best extension of `current` by one removable block not in it, as (block, score), and
-/// the score of every candidate (`None`: abandoned).
+/// The best extension of `current` by one of `candidates`, as (block, score), and the score of
+/// every candidate (`None`: abandoned). The answer does not depend on the order of
+/// `candidates`, but trying the likely best first makes the threshold tight early, so more of
+/// the rest are abandoned.
 pub fn best_extension(
     problem: &Problem,
     oracle: &mut Oracle,
     current: &[usize],
+    candidates: &[usize],
 ) -> Result<(Option<(usize, f64)>, CandidateScores)> {
     let mut best: Option<(usize, f64, Vec<usize>)> = None;
     let mut all = Vec::new();
-    for b in problem
-        .removable()
-        .into_iter()
-        .filter(|b| !current.contains(b))
-    {
+    for &b in candidates {
         let mut set = current.to_vec();
         set.push(b);
         set.sort_unstable();
@@ -92,13 +91,25 @@ impl Searcher for Greedy {
         }
         let mut order = Vec::new();
         let mut score = f64::NAN;
-        let mut first_round = Vec::new();
+        let mut first_round: CandidateScores = Vec::new();
+        let mut previous: CandidateScores = Vec::new();
         for round in 0..problem.k {
-            let (best, all) = best_extension(problem, oracle, &order)?;
+            // Round 0 in index order; later rounds best-first by the previous round's scores.
+            let mut candidates: Vec<usize> = problem
+                .removable()
+                .into_iter()
+                .filter(|b| !order.contains(b))
+                .collect();
+            if round > 0 {
+                let key = first_round_key(problem, &previous);
+                candidates = complete_ranking(problem, &order, key)[order.len()..].to_vec();
+            }
+            let (best, all) = best_extension(problem, oracle, &order, &candidates)?;
             let (b, s) = best.expect("a feasible problem has a candidate every round");
             if round == 0 {
-                first_round = all;
+                first_round = all.clone();
             }
+            previous = all;
             order.push(b);
             score = s;
         }

@@ -300,6 +300,30 @@ pub fn by_name(name: &str, params: &SearcherParams) -> Result<Box<dyn Searcher>>
     })
 }
 
+/// Like [`by_name`], and also `block_influence`, which measures the model on the objective's
+/// calibration inputs.
+pub fn by_name_for_model(
+    name: &str,
+    params: &SearcherParams,
+    model: &crate::model::Model,
+    workload: &crate::objective::Workload,
+) -> Result<Box<dyn Searcher>> {
+    if name == "block_influence" {
+        let influence = block_influence::block_influence(model, workload)?;
+        return Ok(Box::new(block_influence::BlockInfluence { influence }));
+    }
+    by_name(name, params).map_err(|e| e.context("block_influence is also available"))
+}
+
+/// Parses `--protect`: `ends` (first and last block), `none`, or a list like `0,29`.
+pub fn parse_protected(text: &str, n_blocks: usize) -> Result<BTreeSet<usize>> {
+    match text.trim() {
+        "ends" => Ok(BTreeSet::from([0, n_blocks.saturating_sub(1)])),
+        "none" | "" => Ok(BTreeSet::new()),
+        list => Ok(crate::model::parse_block_list(list)?.into_iter().collect()),
+    }
+}
+
 /// Completes a ranking: `first` in order, then every other removable block by `key` (better
 /// first in the problem's direction), ties by index.
 pub fn complete_ranking(
