@@ -13,6 +13,7 @@
 //! - [`rng`]: seed derivation, so every random choice is reproducible;
 //! - [`scan`]: the one-shot scan (each block removed alone);
 //! - [`search`]: the seven search algorithms and two references, behind one trait;
+//! - [`stats`]: agreement statistics (Jaccard, Kendall, Spearman, bootstrap, permutation, PERMANOVA);
 //! - [`report`]: tables for people.
 
 pub mod data;
@@ -25,4 +26,5 @@ pub mod report;
 pub mod rng;
 pub mod scan;
 pub mod search;
+pub mod stats;
 pub mod tokenizer;
