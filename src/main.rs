@@ -8,7 +8,9 @@ use clap::{Parser, Subcommand};
 use depthprune::data::{self, Split, Task};
 use depthprune::evaluator::{Evaluator, EvaluatorOptions};
 use depthprune::model::{parse_block_list, BlockMask, LayerTypeRule, LoadOptions, Model};
-use depthprune::objective::{evaluate, AccMetric, AccuracySpec, ObjectiveSpec, PerplexitySpec};
+use depthprune::objective::{
+    evaluate, AccMetric, AccuracySpec, Objective, ObjectiveSpec, PerplexitySpec,
+};
 use depthprune::perplexity::{cut_windows, perplexity, DEFAULT_BATCH};
 use depthprune::registry;
 use depthprune::search::{self, Problem, SearcherParams};
@@ -334,10 +336,7 @@ fn run(cli: Cli) -> Result<()> {
             quiet,
         } => {
             let started = std::time::Instant::now();
-            let data_dir = data::data_dir(objective.data_dir.as_deref())?;
-            let model = Model::open(&model, &LoadOptions { layer_types })?;
-            let spec = objective.spec();
-            let prepared = spec.build(&model, &data_dir)?;
+            let (model, spec, prepared) = open_with_objective(&model, &objective, layer_types)?;
             let mut evaluator = Evaluator::new(&model, prepared.as_ref(), engine.options())?
                 .with_store(&engine.store_dir()?)?;
             let scan = depthprune::scan::one_shot_scan(&mut evaluator, quiet)?;
@@ -382,10 +381,7 @@ fn run(cli: Cli) -> Result<()> {
             json,
         } => {
             let started = std::time::Instant::now();
-            let data_dir = data::data_dir(objective.data_dir.as_deref())?;
-            let model = Model::open(&model, &LoadOptions { layer_types })?;
-            let spec = objective.spec();
-            let prepared = spec.build(&model, &data_dir)?;
+            let (model, spec, prepared) = open_with_objective(&model, &objective, layer_types)?;
             let params = SearcherParams {
                 beam_width,
                 ..SearcherParams::default()
@@ -436,6 +432,19 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Loads the model and prepares the objective the arguments describe for it.
+fn open_with_objective(
+    model: &str,
+    objective: &ObjectiveArgs,
+    layer_types: LayerTypeRule,
+) -> Result<(Model, ObjectiveSpec, Box<dyn Objective>)> {
+    let data_dir = data::data_dir(objective.data_dir.as_deref())?;
+    let model = Model::open(model, &LoadOptions { layer_types })?;
+    let spec = objective.spec();
+    let prepared = spec.build(&model, &data_dir)?;
+    Ok((model, spec, prepared))
 }
 
 fn read_text(path: &PathBuf) -> Result<String> {

@@ -228,12 +228,7 @@ fn ppl_json(model: &str, skip: &str) -> serde_json::Value {
         ],
         &[],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::json_stdout(&out)
 }
 
 /// SmolLM2 on WikiText-2: plausible full-model perplexity, block 0 catastrophic, a middle block

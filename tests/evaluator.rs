@@ -146,12 +146,7 @@ fn scan(store: &std::path::Path, extra: &[&str]) -> Command {
 
 fn scan_json(store: &std::path::Path) -> serde_json::Value {
     let out = scan(store, &["--json"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::json_stdout(&out)
 }
 
 /// A scan killed with SIGKILL part-way: the rerun reuses what was finished, computes only the

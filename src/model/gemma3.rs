@@ -21,7 +21,9 @@ use anyhow::Result;
 use candle_core::Tensor;
 
 use super::gguf::GgufFile;
-use super::layers::{attention, linear, merge_heads, rms_norm, split_heads, Rope, RopeStyle};
+use super::layers::{
+    attention, embedding, linear, merge_heads, rms_norm, split_heads, Rope, RopeStyle,
+};
 use super::layout::Layout;
 use super::{Head, LayerTypeRule, Transformer};
 
@@ -194,12 +196,7 @@ impl Transformer for Gemma3 {
     }
 
     fn embed(&self, tokens: &Tensor) -> candle_core::Result<Tensor> {
-        let (b, t) = tokens.dims2()?;
-        let x = self
-            .embed
-            .index_select(&tokens.flatten_all()?, 0)?
-            .reshape((b, t, self.cfg.hidden))?;
-        x * (self.cfg.hidden as f64).sqrt()
+        embedding(&self.embed, tokens)? * (self.cfg.hidden as f64).sqrt()
     }
 
     fn run_block(

@@ -13,6 +13,15 @@ pub fn linear(x: &Tensor, w: &Tensor) -> Result<Tensor> {
     y.reshape(out_dims)
 }
 
+/// Rows of the embedding table `[vocab, hidden]` for token ids `[batch, seq]`.
+pub fn embedding(table: &Tensor, tokens: &Tensor) -> Result<Tensor> {
+    let (b, t) = tokens.dims2()?;
+    let hidden = table.dim(1)?;
+    table
+        .index_select(&tokens.flatten_all()?, 0)?
+        .reshape((b, t, hidden))
+}
+
 pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f32) -> Result<Tensor> {
     candle_nn::ops::rms_norm(&x.contiguous()?, weight, eps)
 }

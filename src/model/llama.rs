@@ -8,7 +8,9 @@ use anyhow::Result;
 use candle_core::Tensor;
 
 use super::gguf::GgufFile;
-use super::layers::{attention, linear, merge_heads, rms_norm, split_heads, Rope, RopeStyle};
+use super::layers::{
+    attention, embedding, linear, merge_heads, rms_norm, split_heads, Rope, RopeStyle,
+};
 use super::layout::Layout;
 use super::{Head, Transformer};
 
@@ -137,10 +139,7 @@ impl Transformer for Llama {
     }
 
     fn embed(&self, tokens: &Tensor) -> candle_core::Result<Tensor> {
-        let (b, t) = tokens.dims2()?;
-        self.embed
-            .index_select(&tokens.flatten_all()?, 0)?
-            .reshape((b, t, self.cfg.hidden))
+        embedding(&self.embed, tokens)
     }
 
     fn run_block(

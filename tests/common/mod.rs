@@ -44,3 +44,13 @@ pub fn model(id: &str, layer_types: LayerTypeRule) -> Arc<Model> {
     models.push((key, m.clone()));
     m
 }
+
+/// The JSON a successful command printed; panics with its stderr otherwise.
+pub fn json_stdout(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
