@@ -14,6 +14,7 @@
 //! - [`scan`]: the one-shot scan (each block removed alone);
 //! - [`search`]: the seven search algorithms and two references, behind one trait;
 //! - [`stats`]: agreement statistics (Jaccard, Kendall, Spearman, bootstrap, permutation, PERMANOVA);
+//! - [`suite`]: YAML suites of runs and their execution;
 //! - [`report`]: tables for people.
 
 pub mod data;
@@ -27,4 +28,5 @@ pub mod rng;
 pub mod scan;
 pub mod search;
 pub mod stats;
+pub mod suite;
 pub mod tokenizer;

@@ -14,6 +14,8 @@ use depthprune::objective::{
 use depthprune::perplexity::{cut_windows, perplexity, DEFAULT_BATCH};
 use depthprune::registry;
 use depthprune::search::{self, Problem, SearcherParams};
+use depthprune::suite::run::{run_suite, RunOptions};
+use depthprune::suite::Suite;
 
 #[derive(Parser)]
 #[command(
@@ -92,6 +94,22 @@ enum Cmd {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Run every search a suite declares; writes results.json, runs.csv and runs.jsonl.
+    Run {
+        /// The suite file (YAML).
+        suite: PathBuf,
+        /// Output folder [default: results/<suite name>]
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Folder with wikitext2/, arc_easy/, ... [default: $DEPTHPRUNE_DATA or ../shared/data]
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        engine: EngineArgs,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -366,6 +384,29 @@ fn run(cli: Cli) -> Result<()> {
                     seconds
                 );
             }
+        }
+        Cmd::Run {
+            suite,
+            out,
+            data_dir,
+            engine,
+            quiet,
+        } => {
+            let suite = Suite::load(&suite)?;
+            let options = RunOptions {
+                out_dir: out.unwrap_or_else(|| PathBuf::from("results").join(&suite.name)),
+                data_dir: data::data_dir(data_dir.as_deref())?,
+                store_dir: engine.store_dir()?,
+                engine: engine.options(),
+                quiet,
+            };
+            let records = run_suite(&suite, &options)?;
+            print!("{}", depthprune::report::runs_table(&records));
+            println!(
+                "{} runs; results in {}",
+                records.len(),
+                options.out_dir.display()
+            );
         }
         Cmd::Search {
             model,

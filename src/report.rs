@@ -6,6 +6,7 @@ use tabled::settings::Style;
 use crate::data::Task;
 use crate::objective::{Evaluation, ObjectiveSpec};
 use crate::scan::Scan;
+use crate::suite::run::RunRecord;
 
 /// The metrics of one evaluation: per task for accuracy, the perplexity figures otherwise.
 pub fn evaluation_table(spec: &ObjectiveSpec, eval: &Evaluation) -> String {
@@ -61,6 +62,40 @@ pub fn scan_table(scan: &Scan) -> String {
             r.block.to_string(),
             format!("{:.4}", r.value),
             format!("{:+.4}", r.delta),
+        ]);
+    }
+    let mut table = b.build();
+    table.with(Style::sharp());
+    format!("{table}\n")
+}
+
+/// One row per finished search of a suite.
+pub fn runs_table(records: &[RunRecord]) -> String {
+    let mut b = Builder::default();
+    b.push_record([
+        "model",
+        "objective",
+        "searcher",
+        "seed",
+        "removed",
+        "score",
+        "evaluations",
+    ]);
+    for r in records {
+        let removed = r
+            .removed
+            .iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        b.push_record([
+            r.model.clone(),
+            r.objective.clone(),
+            r.searcher.clone(),
+            r.seed.to_string(),
+            removed,
+            format!("{:.4}", r.score),
+            r.evaluations.to_string(),
         ]);
     }
     let mut table = b.build();

@@ -1,0 +1,179 @@
+//! Suites: a study's runs declared in YAML (`suites/*.yaml`) and executed through the memoised
+//! evaluator.
+//!
+//! A suite names models, objectives (full descriptions), searchers (with parameters), how many
+//! blocks to remove per model, the protected blocks and the seeds. Each seed resamples the
+//! calibration data (it is the objectives' `seed`) and seeds the stochastic searchers, so the
+//! seeds are the resamples the statistics run over. [`run::run_suite`] executes every
+//! (model, seed, objective, searcher) and writes one JSON line per finished run.
+
+pub mod run;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::model::LayerTypeRule;
+use crate::objective::ObjectiveSpec;
+use crate::search::SearcherParams;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suite {
+    pub name: String,
+    /// Why the suite is sized as it is; shown in reports.
+    pub description: String,
+    /// Catalogue ids or GGUF paths.
+    pub models: Vec<String>,
+    #[serde(default)]
+    pub layer_types: LayerTypeRule,
+    /// Objectives by short name (e.g. `ppl`, `acc`); their `seed` is replaced by each suite seed.
+    pub objectives: BTreeMap<String, ObjectiveSpec>,
+    pub searchers: Vec<SearcherEntry>,
+    /// Blocks to remove, per model (by the id used in `models`).
+    pub k: BTreeMap<String, usize>,
+    /// `ends`, `none` or a list such as `0,29`.
+    #[serde(default = "default_protect")]
+    pub protect: String,
+    /// Calibration resamples: each seed is one objective seed and one searcher seed.
+    pub seeds: Vec<u64>,
+}
+
+fn default_protect() -> String {
+    "ends".to_string()
+}
+
+/// A searcher by name, with optional budget and parameters (`params: {beam_width: 2}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearcherEntry {
+    pub name: String,
+    #[serde(default)]
+    pub budget: Option<usize>,
+    #[serde(default)]
+    pub params: SearcherParams,
+}
+
+impl Suite {
+    /// Reads and checks a suite file; errors name the file, the line and what is wrong.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read suite {}", path.display()))?;
+        let suite: Suite = serde_yaml::from_str(&text).map_err(|e| {
+            let at = e
+                .location()
+                .map_or(String::new(), |l| format!(":{}:{}", l.line(), l.column()));
+            // serde_yaml appends the location itself; say it once, in front.
+            let message = e.to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_string();
+            anyhow::anyhow!("{}{at}: {message}", path.display())
+        })?;
+        suite
+            .check()
+            .with_context(|| format!("suite {}", path.display()))?;
+        Ok(suite)
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.models.is_empty()
+            || self.objectives.is_empty()
+            || self.searchers.is_empty()
+            || self.seeds.is_empty()
+        {
+            bail!("models, objectives, searchers and seeds must each name at least one entry");
+        }
+        for m in &self.models {
+            if !self.k.contains_key(m) {
+                bail!("k has no entry for model '{m}'");
+            }
+        }
+        for s in &self.searchers {
+            if s.name != "block_influence" {
+                crate::search::by_name(&s.name, &s.params)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The objective `name` as run under `seed`.
+    pub fn objective_for_seed(&self, name: &str, seed: u64) -> ObjectiveSpec {
+        let mut spec = self.objectives[name].clone();
+        match &mut spec {
+            ObjectiveSpec::Perplexity(p) => p.seed = seed,
+            ObjectiveSpec::Accuracy(a) => a.seed = seed,
+        }
+        spec
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Suite> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.yaml");
+        std::fs::write(&path, text).unwrap();
+        Suite::load(&path)
+    }
+
+    const GOOD: &str = "
+name: tiny
+description: two searchers on one model
+models: [smollm2-135m]
+objectives:
+  ppl: {kind: perplexity, n_seqs: 4, seq_len: 64}
+searchers:
+  - {name: one_shot}
+  - {name: beam, budget: 200, params: {beam_width: 2}}
+k: {smollm2-135m: 2}
+seeds: [0, 1]
+";
+
+    #[test]
+    fn a_good_suite_loads() {
+        let s = load(GOOD).unwrap();
+        assert_eq!(s.searchers[1].params.beam_width, Some(2));
+        assert_eq!(s.searchers[1].budget, Some(200));
+        assert_eq!(s.protect, "ends");
+        match s.objective_for_seed("ppl", 7) {
+            ObjectiveSpec::Perplexity(p) => assert_eq!((p.seed, p.n_seqs), (7, 4)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_keys_name_the_line() {
+        let err = load(&GOOD.replace("seeds: [0, 1]", "seeds: [0, 1]\nsede: 3"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("s.yaml:12:1: unknown field `sede`"), "{err}");
+        let err = load(&GOOD.replace("n_seqs: 4", "n_seq: 4"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `n_seq`"), "{err}");
+    }
+
+    #[test]
+    fn inconsistent_suites_are_refused() {
+        let err = format!(
+            "{:#}",
+            load(&GOOD.replace("k: {smollm2-135m: 2}", "k: {gemma3-270m: 2}")).unwrap_err()
+        );
+        assert!(
+            err.contains("k has no entry for model 'smollm2-135m'"),
+            "{err}"
+        );
+        let err = format!(
+            "{:#}",
+            load(&GOOD.replace("name: one_shot", "name: oneshot")).unwrap_err()
+        );
+        assert!(err.contains("unknown searcher 'oneshot'"), "{err}");
+    }
+}

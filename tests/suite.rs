@@ -1,0 +1,82 @@
+//! A suite run end to end on the real model: every declared run is recorded, the outputs are
+//! written, and a rerun is served from the store with identical results.
+
+mod common;
+
+use std::process::Command;
+use std::time::Instant;
+
+const SUITE: &str = "
+name: tiny
+description: one_shot and block influence on SmolLM2 at toy size, to exercise the runner
+models: [smollm2-135m]
+objectives:
+  ppl: {kind: perplexity, n_seqs: 2, seq_len: 64}
+searchers:
+  - {name: one_shot}
+  - {name: block_influence}
+  - {name: greedy, budget: 60}
+k: {smollm2-135m: 2}
+seeds: [0, 1]
+";
+
+fn run(
+    suite: &std::path::Path,
+    out: &std::path::Path,
+    store: &std::path::Path,
+) -> serde_json::Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_depthprune"))
+        .arg("run")
+        .arg(suite)
+        .arg("--out")
+        .arg(out)
+        .arg("--store")
+        .arg(store)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_suite_runs_and_reruns_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("tiny.yaml");
+    std::fs::write(&suite, SUITE).unwrap();
+    let store = dir.path().join("store");
+    let first = run(&suite, &dir.path().join("a"), &store);
+    let runs = first.as_array().unwrap();
+    assert_eq!(
+        runs.len(),
+        6,
+        "1 model × 2 seeds × 1 objective × 3 searchers"
+    );
+    for r in runs {
+        assert_eq!(r["removed"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            r["ranking"].as_array().unwrap().len(),
+            28,
+            "30 blocks less the two ends"
+        );
+    }
+    let csv = std::fs::read_to_string(dir.path().join("a/runs.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 7);
+
+    let started = Instant::now();
+    let second = run(&suite, &dir.path().join("b"), &store);
+    let rerun_seconds = started.elapsed().as_secs_f64();
+    let strip = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        for r in v.as_array_mut().unwrap() {
+            r.as_object_mut().unwrap().remove("seconds");
+        }
+        v
+    };
+    assert_eq!(strip(&first), strip(&second));
+    eprintln!("rerun from the store: {rerun_seconds:.1} s");
+}
