@@ -14,6 +14,7 @@ use depthprune::objective::{
 use depthprune::perplexity::{cut_windows, perplexity, DEFAULT_BATCH};
 use depthprune::registry;
 use depthprune::search::{self, Problem, SearcherParams};
+use depthprune::suite::claims::evaluate_claims;
 use depthprune::suite::run::{run_suite, RunOptions};
 use depthprune::suite::Suite;
 

@@ -6,6 +6,7 @@ use tabled::settings::Style;
 use crate::data::Task;
 use crate::objective::{Evaluation, ObjectiveSpec};
 use crate::scan::Scan;
+use crate::suite::claims::{ClaimResult, ClaimSettings};
 use crate::suite::run::RunRecord;
 
 /// The metrics of one evaluation: per task for accuracy, the perplexity figures otherwise.
@@ -96,6 +97,35 @@ pub fn runs_table(records: &[RunRecord]) -> String {
             removed,
             format!("{:.4}", r.score),
             r.evaluations.to_string(),
+        ]);
+    }
+    let mut table = b.build();
+    table.with(Style::sharp());
+    format!("{table}\n")
+}
+
+/// One row per (model, claim): verdict, expected verdict and the statistics behind it.
+pub fn claims_table(results: &[ClaimResult], settings: &ClaimSettings) -> String {
+    let mut b = Builder::default();
+    b.push_record(["model", "claim", "verdict", "expected", "statistics"]);
+    for r in results {
+        let expected = settings
+            .expected
+            .get(&r.model)
+            .and_then(|m| m.get(&r.claim))
+            .map_or("-".to_string(), |v| format!("{v:?}").to_lowercase());
+        let stats = r
+            .statistics
+            .iter()
+            .map(|(k, v)| format!("{k}={v:.3}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        b.push_record([
+            r.model.clone(),
+            r.claim.clone(),
+            format!("{:?}", r.verdict).to_lowercase(),
+            expected,
+            stats,
         ]);
     }
     let mut table = b.build();

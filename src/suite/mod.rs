@@ -7,6 +7,7 @@
 //! seeds are the resamples the statistics run over. [`run::run_suite`] executes every
 //! (model, seed, objective, searcher) and writes one JSON line per finished run.
 
+pub mod claims;
 pub mod run;
 
 use std::collections::BTreeMap;
@@ -39,6 +40,9 @@ pub struct Suite {
     pub protect: String,
     /// Calibration resamples: each seed is one objective seed and one searcher seed.
     pub seeds: Vec<u64>,
+    /// Thresholds and expected verdicts of the study's claims; without it, runs only.
+    #[serde(default)]
+    pub claims: Option<claims::ClaimSettings>,
 }
 
 fn default_protect() -> String {

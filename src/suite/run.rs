@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::Suite;
 use crate::evaluator::{Evaluator, EvaluatorOptions};
 use crate::model::{LoadOptions, Model};
+use crate::objective::Direction;
 use crate::search::{self, Problem};
 
 /// One finished search.
@@ -20,6 +21,7 @@ pub struct RunRecord {
     pub model: String,
     pub objective: String,
     pub objective_key: String,
+    pub direction: Direction,
     pub searcher: String,
     pub seed: u64,
     pub k: usize,
@@ -96,6 +98,7 @@ pub fn run_suite(suite: &Suite, options: &RunOptions) -> Result<Vec<RunRecord>> 
                         model: model_id.clone(),
                         objective: objective_name.clone(),
                         objective_key: spec.key(),
+                        direction: spec.direction(),
                         searcher: entry.name.clone(),
                         seed,
                         k,
