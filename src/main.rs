@@ -403,6 +403,13 @@ fn run(cli: Cli) -> Result<()> {
             };
             let records = run_suite(&suite, &options)?;
             print!("{}", depthprune::report::runs_table(&records));
+            if let Some(settings) = &suite.claims {
+                let verdicts = evaluate_claims(&records, settings, 0);
+                let path = options.out_dir.join("claims.json");
+                std::fs::write(&path, serde_json::to_string_pretty(&verdicts)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                print!("{}", depthprune::report::claims_table(&verdicts, settings));
+            }
             println!(
                 "{} runs; results in {}",
                 records.len(),
