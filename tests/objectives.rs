@@ -102,9 +102,10 @@ fn check_packing(model_id: &str) {
             .unwrap();
         batch.accumulate(&model, &hidden, &mut packed).unwrap();
     }
+    let records: std::collections::BTreeMap<Task, _> =
+        tasks.iter().map(|t| (*t, t.load(&data).unwrap())).collect();
     for q in obj.questions() {
-        let records = q.task.load(&data).unwrap();
-        let record = records.iter().find(|r| r.id == q.id).unwrap();
+        let record = records[&q.task].iter().find(|r| r.id == q.id).unwrap();
         for (k, req) in record.requests().iter().enumerate() {
             let alone = option_log_likelihood(&model, req);
             let got = packed[q.first_item + k];
