@@ -47,11 +47,20 @@ pub fn progress_bar(len: u64, quiet: bool, what: &str) -> ProgressBar {
 pub fn one_shot_scan(evaluator: &mut Evaluator, quiet: bool) -> Result<Scan> {
     let n = evaluator.n_blocks();
     let bar = progress_bar(n as u64 + 1, quiet, "scan");
-    let full = evaluator.evaluate(&BlockMask::full(n))?;
+    let full_mask = BlockMask::full(n);
+    let singles: Vec<BlockMask> = (0..n)
+        .map(|b| BlockMask::with_removed(n, &[b]))
+        .collect::<Result<_>>()?;
+    // A resumed scan gets the full model from the store; its streams still serve the rest.
+    let pending = singles.iter().filter(|m| !evaluator.is_known(m)).count();
+    if evaluator.is_known(&full_mask) && pending > 1 {
+        evaluator.warm(&full_mask)?;
+    }
+    let full = evaluator.evaluate(&full_mask)?;
     bar.inc(1);
     let mut rows = Vec::with_capacity(n);
-    for block in 0..n {
-        let e = evaluator.evaluate(&BlockMask::with_removed(n, &[block])?)?;
+    for (block, mask) in singles.iter().enumerate() {
+        let e = evaluator.evaluate(mask)?;
         rows.push(ScanRow {
             block,
             value: e.value,

@@ -243,6 +243,23 @@ impl<'a> Evaluator<'a> {
         Ok(Outcome::Exact(eval))
     }
 
+    /// Whether `mask`'s score is already known (memo or store) without computing anything.
+    pub fn is_known(&self, mask: &BlockMask) -> bool {
+        self.recall(&mask.removed()).is_some()
+    }
+
+    /// Fills the prefix cache with `mask`'s residual streams at every depth without scoring
+    /// (the output head is skipped). Worth it when `mask`'s score came from the store but masks
+    /// sharing its prefixes still have to be computed, as in a resumed scan.
+    pub fn warm(&mut self, mask: &BlockMask) -> Result<()> {
+        if self.options.prefix_cache {
+            for b in 0..self.objective.workload().batches.len() {
+                self.final_stream(b, mask)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The residual stream of batch `b` after the last block of `mask`, from the deepest cached
     /// prefix, caching every stream computed on the way.
     fn final_stream(&mut self, b: usize, mask: &BlockMask) -> Result<candle_core::Tensor> {
