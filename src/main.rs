@@ -191,8 +191,10 @@ struct ObjectiveArgs {
     /// Folder with wikitext2/, arc_easy/, ... [default: $DEPTHPRUNE_DATA or ../shared/data]
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Which pool the sample comes from; the two never share an article or a record.
     #[arg(long, value_enum, default_value = "calibration")]
     split: Split,
+    /// Which sample is drawn from that pool (a calibration resample).
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// acc: tasks to average over, comma-separated [default: all seven]
