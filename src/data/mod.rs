@@ -61,3 +61,39 @@ pub fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_line_names_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        std::fs::write(
+            &path,
+            "{\"id\": \"a\", \"text\": \"x\"}\n\n{\"id\": \"b\", \"text\": 3}\n",
+        )
+        .unwrap();
+        let err = format!("{:#}", read_jsonl::<text::Article>(&path).unwrap_err());
+        assert!(err.contains("t.jsonl:3: malformed record"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_data_dir_says_what_to_do() {
+        let err = data_dir(Some(Path::new("/nonexistent/data")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/nonexistent/data") && err.contains("--data-dir"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_task_file_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = format!("{:#}", Task::Piqa.load(dir.path()).unwrap_err());
+        assert!(err.contains("piqa/validation.jsonl"), "{err}");
+    }
+}
