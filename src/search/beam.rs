@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use anyhow::Result;
 
 use super::greedy::first_round_key;
-use super::{complete_ranking, Found, Oracle, Problem, Searcher};
+use super::{complete_ranking, remove_nothing, Found, Oracle, Problem, Searcher};
 
 pub struct BeamSearch {
     pub width: usize,
@@ -41,12 +41,7 @@ impl Searcher for BeamSearch {
 
     fn run(&self, problem: &Problem, oracle: &mut Oracle, _seed: u64) -> Result<Found> {
         if problem.k == 0 {
-            let score = oracle.score(&[])?;
-            return Ok(Found {
-                removed: vec![],
-                score,
-                ranking: problem.removable(),
-            });
+            return remove_nothing(problem, oracle);
         }
         let width = self.width.max(1);
         let mut frontier = vec![Partial {

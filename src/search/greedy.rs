@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 
-use super::{complete_ranking, Found, Oracle, Problem, Searcher};
+use super::{complete_ranking, remove_nothing, Found, Oracle, Problem, Searcher};
 
 pub struct Greedy;
 
@@ -82,12 +82,7 @@ impl Searcher for Greedy {
 
     fn run(&self, problem: &Problem, oracle: &mut Oracle, _seed: u64) -> Result<Found> {
         if problem.k == 0 {
-            let score = oracle.score(&[])?;
-            return Ok(Found {
-                removed: vec![],
-                score,
-                ranking: problem.removable(),
-            });
+            return remove_nothing(problem, oracle);
         }
         let mut order = Vec::new();
         let mut score = f64::NAN;

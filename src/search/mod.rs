@@ -374,6 +374,17 @@ pub fn order_by_scores(problem: &Problem, scores: &[(usize, f64)]) -> Vec<usize>
     v.into_iter().map(|(b, _)| b).collect()
 }
 
+/// The answer to a problem with k = 0: the full model, ranking in index order (nothing was
+/// learnt about the blocks).
+pub fn remove_nothing(problem: &Problem, oracle: &mut Oracle) -> Result<Found> {
+    let score = oracle.score(&[])?;
+    Ok(Found {
+        removed: vec![],
+        score,
+        ranking: problem.removable(),
+    })
+}
+
 /// A uniformly random k-subset of `removable`, ascending.
 pub fn random_subset(rng: &mut impl rand::Rng, removable: &[usize], k: usize) -> Vec<usize> {
     use rand::seq::IndexedRandom;
