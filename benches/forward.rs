@@ -6,7 +6,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use depthprune::model::{BlockMask, LoadOptions, Model};
-use depthprune::perplexity::{cut_windows, scored_nll};
+use depthprune::perplexity::{cut_windows, window_workload};
 
 const BATCH: usize = 4;
 const SEQ: usize = 128;
@@ -26,6 +26,8 @@ fn bench_model(c: &mut Criterion, id: &str) {
     let batch = windows(&model);
     let mask = BlockMask::full(model.n_blocks());
     let tokens = model.token_tensor(&batch).unwrap();
+    // All 4 windows form one batch of the workload (BATCH = perplexity::DEFAULT_BATCH).
+    let workload = window_workload(&model, &batch).unwrap();
     let last_rows: Vec<u32> = (0..BATCH).map(|b| (b * SEQ + SEQ - 1) as u32).collect();
 
     let mut group = c.benchmark_group(format!("forward/{id}"));
@@ -33,10 +35,7 @@ fn bench_model(c: &mut Criterion, id: &str) {
         .sample_size(10)
         .throughput(Throughput::Elements((BATCH * SEQ) as u64));
     group.bench_function("all_positions", |b| {
-        b.iter(|| {
-            let hidden = model.hidden_states(&tokens, &mask).unwrap();
-            scored_nll(&model, &hidden, &batch).unwrap()
-        })
+        b.iter(|| workload.run(&model, &mask).unwrap())
     });
     group.bench_function("last_position", |b| {
         b.iter(|| {

@@ -11,7 +11,7 @@ use depthprune::model::{parse_block_list, BlockMask, LayerTypeRule, LoadOptions,
 use depthprune::objective::{
     evaluate, AccMetric, AccuracySpec, Objective, ObjectiveSpec, PerplexitySpec,
 };
-use depthprune::perplexity::{cut_windows, perplexity, DEFAULT_BATCH};
+use depthprune::perplexity::{cut_windows, perplexity};
 use depthprune::registry;
 use depthprune::search::{self, Problem, SearcherParams};
 use depthprune::suite::claims::evaluate_claims;
@@ -279,7 +279,7 @@ fn run(cli: Cli) -> Result<()> {
             let mask = BlockMask::with_removed(model.n_blocks(), &removed).context("--skip")?;
             let ids = model.tokenizer.encode(&read_text(&text)?)?;
             let windows = cut_windows(&ids, seq_len, max_seqs, model.special.bos)?;
-            let report = perplexity(&model, &windows, &mask, DEFAULT_BATCH)?;
+            let report = perplexity(&model, &windows, &mask)?;
             if json {
                 let out = serde_json::json!({
                     "model": model.info.name,

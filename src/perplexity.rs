@@ -8,7 +8,8 @@
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use crate::model::{BlockMask, Model};
+use crate::model::{BlockMask, Layout, Model};
+use crate::objective::{WorkBatch, Workload};
 
 /// Windows processed per forward pass.
 pub const DEFAULT_BATCH: usize = 4;
@@ -56,47 +57,47 @@ impl PerplexityReport {
     }
 }
 
-/// NLL sum of each window of `batch` (equal lengths), all next-token predictions scored.
-pub fn batch_nll(model: &Model, batch: &[Vec<u32>], mask: &BlockMask) -> Result<Vec<f64>> {
-    let tokens = model.token_tensor(batch)?;
-    let hidden = model.hidden_states(&tokens, mask)?;
-    scored_nll(model, &hidden, batch)
-}
-
-/// NLL sums per window from the final residual stream of `batch`.
-pub fn scored_nll(
-    model: &Model,
-    hidden: &candle_core::Tensor,
-    batch: &[Vec<u32>],
-) -> Result<Vec<f64>> {
-    let seq = batch[0].len();
-    let mut rows = Vec::with_capacity(batch.len() * (seq - 1));
-    let mut targets = Vec::with_capacity(rows.capacity());
-    for (b, window) in batch.iter().enumerate() {
-        for t in 0..seq - 1 {
-            rows.push((b * seq + t) as u32);
-            targets.push(window[t + 1]);
+/// Plain causal batches of windows, `DEFAULT_BATCH` at a time; every next-token prediction
+/// scored, one item per window.
+pub fn window_workload(model: &Model, windows: &[Vec<u32>]) -> Result<Workload> {
+    let mut batches = Vec::new();
+    for (first, chunk) in (0..)
+        .step_by(DEFAULT_BATCH)
+        .zip(windows.chunks(DEFAULT_BATCH))
+    {
+        let seq = chunk[0].len();
+        let (mut rows, mut targets, mut items) = (Vec::new(), Vec::new(), Vec::new());
+        for (b, w) in chunk.iter().enumerate() {
+            for t in 0..seq - 1 {
+                rows.push((b * seq + t) as u32);
+                targets.push(w[t + 1]);
+                items.push((first + b) as u32);
+            }
         }
+        batches.push(WorkBatch {
+            tokens: model.token_tensor(chunk)?,
+            layout: Layout::causal(chunk.len(), seq),
+            rows,
+            targets,
+            items,
+        });
     }
-    let log_probs = model.target_log_probs(hidden, &rows, &targets)?;
-    Ok(log_probs
-        .chunks(seq - 1)
-        .map(|w| -w.iter().sum::<f64>())
-        .collect())
+    Ok(Workload {
+        batches,
+        n_items: windows.len(),
+    })
 }
 
 pub fn perplexity(
     model: &Model,
     windows: &[Vec<u32>],
     mask: &BlockMask,
-    batch_size: usize,
 ) -> Result<PerplexityReport> {
-    let mut nll_sum = 0.0;
-    let mut tokens_scored = 0;
-    for batch in windows.chunks(batch_size.max(1)) {
-        nll_sum += batch_nll(model, batch, mask)?.iter().sum::<f64>();
-        tokens_scored += batch.iter().map(|w| w.len() - 1).sum::<usize>();
-    }
+    let nll_sum = -window_workload(model, windows)?
+        .run(model, mask)?
+        .iter()
+        .sum::<f64>();
+    let tokens_scored = windows.iter().map(|w| w.len() - 1).sum();
     Ok(PerplexityReport::from_nll(
         windows.len(),
         tokens_scored,

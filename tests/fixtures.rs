@@ -80,7 +80,7 @@ fn check_perplexity(
         }
         let removed: Vec<usize> = r.skip.into_iter().collect();
         let mask = BlockMask::with_removed(model.n_blocks(), &removed).unwrap();
-        let got = perplexity(&model, &windows, &mask, 4).unwrap();
+        let got = perplexity(&model, &windows, &mask).unwrap();
         assert_eq!(got.tokens_scored, r.tokens_scored);
         let rel = (got.ppl - r.ppl).abs() / r.ppl;
         eprintln!(
@@ -146,8 +146,8 @@ fn gemma3_layer_type_rules_differ_after_an_early_removal() {
     let ids = own.tokenizer.encode(&dev_text()).unwrap();
     let windows = cut_windows(&ids, fx.seq_len, 2, own.special.bos).unwrap();
     let mask = BlockMask::with_removed(own.n_blocks(), &[0]).unwrap();
-    let a = perplexity(&own, &windows, &mask, 2).unwrap().ppl;
+    let a = perplexity(&own, &windows, &mask).unwrap().ppl;
     let renumbered = common::model("gemma3-270m", LayerTypeRule::Renumbered);
-    let b = perplexity(&renumbered, &windows, &mask, 2).unwrap().ppl;
+    let b = perplexity(&renumbered, &windows, &mask).unwrap().ppl;
     assert!((a - b).abs() / b > 0.01, "own {a} vs renumbered {b}");
 }

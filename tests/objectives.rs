@@ -93,15 +93,10 @@ fn check_packing(model_id: &str) {
     ];
     let obj =
         AccuracyObjective::new(acc_spec(&tasks, 2, 3, Split::Calibration), &model, &data).unwrap();
-    let workload = obj.workload();
-    let mut packed = vec![0.0; workload.n_items];
-    let mask = BlockMask::full(model.n_blocks());
-    for batch in &workload.batches {
-        let hidden = model
-            .hidden_states_with(&batch.tokens, &batch.layout, &mask)
-            .unwrap();
-        batch.accumulate(&model, &hidden, &mut packed).unwrap();
-    }
+    let packed = obj
+        .workload()
+        .run(&model, &BlockMask::full(model.n_blocks()))
+        .unwrap();
     let records: std::collections::BTreeMap<Task, _> =
         tasks.iter().map(|t| (*t, t.load(&data).unwrap())).collect();
     for q in obj.questions() {

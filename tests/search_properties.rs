@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use anyhow::Result;
 use depthprune::objective::Direction;
-use depthprune::search::{self, by_name, Problem, ScoreFn, SearchResult, SearcherParams};
+use depthprune::search::{self, by_name, Problem, ScoreFn, SearchResult, SearcherParams, SEVEN};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use sha2::{Digest, Sha256};
@@ -125,16 +125,6 @@ fn problem_and_objective(kind: Kind) -> impl Strategy<Value = (Problem, Syntheti
             )
         })
 }
-
-const SEVEN: [&str; 7] = [
-    "one_shot",
-    "greedy",
-    "beam",
-    "evolutionary",
-    "annealing",
-    "random",
-    "local",
-];
 
 fn run(name: &str, problem: &Problem, obj: &Synthetic, seed: u64) -> SearchResult {
     let searcher = by_name(name, &SearcherParams::default()).unwrap();

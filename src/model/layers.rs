@@ -37,6 +37,7 @@ pub enum RopeStyle {
 }
 
 /// Cosine and sine tables for given token positions.
+#[derive(Debug, Clone)]
 pub struct Rope {
     cos: Tensor,
     sin: Tensor,

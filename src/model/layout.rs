@@ -6,6 +6,8 @@
 //! the end of the prefix and attends to the prefix and to earlier tokens of its own segment only.
 //! Every option is then scored exactly as if it had been run alone.
 
+use std::sync::{Arc, Mutex};
+
 use candle_core::{Device, Result, Tensor};
 
 use super::layers::{Rope, RopeStyle};
@@ -16,6 +18,17 @@ pub struct Layout {
     seq: usize,
     /// `None` for plain causal batches; else per token (row-major `[batch, seq]`).
     packed: Option<Packed>,
+    /// Masks and RoPE tables already built for this layout: every block of every evaluation
+    /// of the batch asks for the same few, so each is built once.
+    built: Arc<Mutex<Built>>,
+}
+
+type RopeKey = (u32, usize, RopeStyle, u32);
+
+#[derive(Debug, Default)]
+struct Built {
+    masks: Vec<(Option<usize>, Tensor)>,
+    ropes: Vec<(RopeKey, Rope)>,
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +50,7 @@ impl Layout {
             batch,
             seq,
             packed: None,
+            built: Arc::default(),
         }
     }
 
@@ -62,6 +76,7 @@ impl Layout {
                 positions,
                 segments,
             }),
+            built: Arc::default(),
         }
     }
 
@@ -74,6 +89,23 @@ impl Layout {
     }
 
     pub fn rope(
+        &self,
+        theta: f32,
+        head_dim: usize,
+        style: RopeStyle,
+        position_scale: f32,
+    ) -> Result<Rope> {
+        let key = (theta.to_bits(), head_dim, style, position_scale.to_bits());
+        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, rope)) = built.ropes.iter().find(|(k, _)| *k == key) {
+            return Ok(rope.clone());
+        }
+        let rope = self.build_rope(theta, head_dim, style, position_scale)?;
+        built.ropes.push((key, rope.clone()));
+        Ok(rope)
+    }
+
+    fn build_rope(
         &self,
         theta: f32,
         head_dim: usize,
@@ -109,6 +141,16 @@ impl Layout {
     /// packed ones. With a `window`, a query also sees only keys less than `window` positions
     /// back.
     pub fn mask(&self, window: Option<usize>) -> Result<Tensor> {
+        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, mask)) = built.masks.iter().find(|(w, _)| *w == window) {
+            return Ok(mask.clone());
+        }
+        let mask = self.build_mask(window)?;
+        built.masks.push((window, mask.clone()));
+        Ok(mask)
+    }
+
+    fn build_mask(&self, window: Option<usize>) -> Result<Tensor> {
         let t = self.seq;
         let in_window = |dq: u32, dk: u32| window.is_none_or(|w| ((dq - dk) as usize) < w);
         match &self.packed {

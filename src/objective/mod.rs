@@ -118,6 +118,16 @@ pub struct Workload {
 }
 
 impl Workload {
+    /// Summed log-probability of every item with `mask`, batch by batch, without caching.
+    pub fn run(&self, model: &Model, mask: &BlockMask) -> Result<Vec<f64>> {
+        let mut sums = vec![0.0; self.n_items];
+        for batch in &self.batches {
+            let hidden = model.hidden_states_with(&batch.tokens, &batch.layout, mask)?;
+            batch.accumulate(model, &hidden, &mut sums)?;
+        }
+        Ok(sums)
+    }
+
     pub fn n_tokens(&self) -> usize {
         self.batches
             .iter()
@@ -152,11 +162,5 @@ impl WorkBatch {
 
 /// Runs `objective` on `model` with `mask`, batch by batch, without any caching.
 pub fn evaluate(objective: &dyn Objective, model: &Model, mask: &BlockMask) -> Result<Evaluation> {
-    let workload = objective.workload();
-    let mut sums = vec![0.0; workload.n_items];
-    for batch in &workload.batches {
-        let hidden = model.hidden_states_with(&batch.tokens, &batch.layout, mask)?;
-        batch.accumulate(model, &hidden, &mut sums)?;
-    }
-    Ok(objective.finish(&sums))
+    Ok(objective.finish(&objective.workload().run(model, mask)?))
 }

@@ -6,12 +6,12 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-use super::{Evaluation, Objective, ObjectiveSpec, WorkBatch, Workload};
+use super::{Evaluation, Objective, ObjectiveSpec, Workload};
 use crate::data::split::{pool, sample, DEFAULT_PARTITION_SEED};
 use crate::data::text::TextSource;
 use crate::data::Split;
-use crate::model::{Layout, Model};
-use crate::perplexity::{cut_windows, DEFAULT_BATCH};
+use crate::model::Model;
+use crate::perplexity::{cut_windows, window_workload};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -115,36 +115,6 @@ impl PerplexityObjective {
             articles: article_ids,
         })
     }
-}
-
-/// Plain causal batches of windows; every next-token prediction scored, one item per window.
-pub fn window_workload(model: &Model, windows: &[Vec<u32>]) -> Result<Workload> {
-    let mut batches = Vec::new();
-    for (first, chunk) in (0..)
-        .step_by(DEFAULT_BATCH)
-        .zip(windows.chunks(DEFAULT_BATCH))
-    {
-        let seq = chunk[0].len();
-        let (mut rows, mut targets, mut items) = (Vec::new(), Vec::new(), Vec::new());
-        for (b, w) in chunk.iter().enumerate() {
-            for t in 0..seq - 1 {
-                rows.push((b * seq + t) as u32);
-                targets.push(w[t + 1]);
-                items.push((first + b) as u32);
-            }
-        }
-        batches.push(WorkBatch {
-            tokens: model.token_tensor(chunk)?,
-            layout: Layout::causal(chunk.len(), seq),
-            rows,
-            targets,
-            items,
-        });
-    }
-    Ok(Workload {
-        batches,
-        n_items: windows.len(),
-    })
 }
 
 impl Objective for PerplexityObjective {
