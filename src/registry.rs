@@ -119,7 +119,7 @@ pub fn resolve(spec: &str) -> Result<Resolved> {
     }
     if path.is_dir() {
         bail!(
-            "model path {} is a directory: give the path of a .gguf file",
+            "model path {} is a directory without config.json: give a .gguf file or a Hugging Face checkpoint folder",
             path.display()
         );
     }
@@ -285,6 +285,10 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     copy_hashing(&mut reader, &mut io::sink(), &mut hasher)
         .with_context(|| format!("reading {}", path.display()))?;
     Ok(hex(&hasher.finalize()))
+}
+
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 fn hex(bytes: &[u8]) -> String {

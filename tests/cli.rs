@@ -247,3 +247,32 @@ fn smollm2_perplexity_is_plausible() {
         "removing block 14: {middle} vs {ppl}"
     );
 }
+
+/// A Hub id that is not cached, on a machine that cannot reach the Hub: one message naming the
+/// cache folder to fill, within seconds. The endpoint is a closed local port, so the test does
+/// not depend on this machine's DNS.
+#[test]
+fn uncached_hub_model_fails_fast_without_network() {
+    let hub = tempfile::tempdir().unwrap();
+    let hub_path = hub.path().display().to_string();
+    let text = dev_text();
+    let started = std::time::Instant::now();
+    let stderr = expect_failure(
+        &ppl_args("hf:Qwen/Qwen3-0.6B", &text, "1"),
+        &[
+            ("HF_HUB_CACHE", &hub_path),
+            ("HF_ENDPOINT", "http://127.0.0.1:9"),
+        ],
+        "is unreachable",
+    );
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(seconds < 6.0, "took {seconds:.1} s");
+    assert!(
+        stderr.contains(&format!("{hub_path}/models--Qwen--Qwen3-0.6B")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("huggingface-cli download Qwen/Qwen3-0.6B"),
+        "{stderr}"
+    );
+}

@@ -24,9 +24,12 @@ fn run(
     suite: &std::path::Path,
     out: &std::path::Path,
     store: &std::path::Path,
+    jobs: usize,
 ) -> serde_json::Value {
     let output = Command::new(env!("CARGO_BIN_EXE_depthprune"))
         .arg("run")
+        .arg("--jobs")
+        .arg(jobs.to_string())
         .arg(suite)
         .arg("--out")
         .arg(out)
@@ -49,7 +52,7 @@ fn a_suite_runs_and_reruns_from_the_store() {
     let suite = dir.path().join("tiny.yaml");
     std::fs::write(&suite, SUITE).unwrap();
     let store = dir.path().join("store");
-    let first = run(&suite, &dir.path().join("a"), &store);
+    let first = run(&suite, &dir.path().join("a"), &store, 1);
     let runs = first.as_array().unwrap();
     assert_eq!(
         runs.len(),
@@ -66,9 +69,25 @@ fn a_suite_runs_and_reruns_from_the_store() {
     }
     let csv = std::fs::read_to_string(dir.path().join("a/runs.csv")).unwrap();
     assert_eq!(csv.lines().count(), 7);
+    for file in [
+        "report.md",
+        "single_removals.json",
+        "removed-smollm2-135m.svg",
+        "single-removal-smollm2-135m.svg",
+        "agreement-smollm2-135m.svg",
+    ] {
+        assert!(dir.path().join("a").join(file).is_file(), "{file} missing");
+    }
+    let singles: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("a/single_removals.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(singles.as_array().unwrap().len(), 2, "one curve per seed");
+    assert_eq!(singles[0]["scores"].as_array().unwrap().len(), 28);
 
     let started = Instant::now();
-    let second = run(&suite, &dir.path().join("b"), &store);
+    // Two jobs, served from the store: the same runs in the same order.
+    let second = run(&suite, &dir.path().join("b"), &store, 2);
     let rerun_seconds = started.elapsed().as_secs_f64();
     let strip = |v: &serde_json::Value| {
         let mut v = v.clone();

@@ -1,9 +1,10 @@
-//! Gemma 3 (text) from a GGUF file, with removable blocks.
+//! Gemma 3 (text), from a GGUF file or a Hugging Face checkpoint, with removable blocks.
 //!
 //! What sets it apart from Llama:
 //! - embeddings are scaled by sqrt(hidden);
 //! - sandwich norms: RMSNorm before *and after* attention and the MLP, before the residual add
-//!   (the GGUF converter has already folded Gemma's `1 + w` into the norm weights);
+//!   (the GGUF converter has already folded Gemma's `1 + w` into the norm weights; the Hugging
+//!   Face loader does the same);
 //! - RMSNorm on q and k per head;
 //! - GELU (tanh approximation) in the gated MLP;
 //! - sliding-window (local) and global attention layers with different RoPE bases;
@@ -11,7 +12,7 @@
 //!
 //! The GGUF records the global RoPE base and the window size but neither the local base nor the
 //! layer pattern, so the architecture's values are used: local base 10,000, every 6th block
-//! global (blocks 5, 11, 17, ...). A removed block is the identity. By default the blocks that
+//! global (blocks 5, 11, 17, ...); a Hugging Face config.json states them. A removed block is the identity. By default the blocks that
 //! remain keep their own type, so removing block 5 does not make block 6 global;
 //! [`LayerTypeRule::Renumbered`] instead gives each remaining block the type of its new position,
 //! which is what deleting layers from a Hugging Face `Gemma3` model computes (and what the
@@ -21,10 +22,12 @@ use anyhow::Result;
 use candle_core::Tensor;
 
 use super::gguf::GgufFile;
+use super::hf::HfConfig;
 use super::layers::{
     attention, embedding, linear, merge_heads, rms_norm, split_heads, Rope, RopeStyle,
 };
 use super::layout::Layout;
+use super::weights::{output_or_tied, WeightSource};
 use super::{Head, LayerTypeRule, Transformer};
 
 /// Gemma 3's local RoPE base; absent from the GGUF.
@@ -45,12 +48,17 @@ pub struct Config {
     pub global_rope_theta: f32,
     /// Linear RoPE scaling of the global layers (1.0: none).
     pub global_rope_scale: f32,
+    pub local_rope_theta: f32,
+    /// Every `global_every`-th block (1-based) attends globally.
+    pub global_every: usize,
     pub sliding_window: usize,
+    /// `query_pre_attn_scalar^-1/2`.
+    pub attn_scale: f64,
     pub final_logit_softcap: Option<f32>,
 }
 
 impl Config {
-    fn from_gguf(g: &GgufFile) -> Result<Self> {
+    pub fn from_gguf(g: &GgufFile) -> Result<Self> {
         let hidden = g.u32("gemma3.embedding_length")? as usize;
         let n_heads = g.u32("gemma3.attention.head_count")? as usize;
         let head_dim = match g.opt_u32("gemma3.attention.key_length")? {
@@ -72,15 +80,38 @@ impl Config {
             rms_eps: g.f32("gemma3.attention.layer_norm_rms_epsilon")?,
             global_rope_theta: g.opt_f32("gemma3.rope.freq_base")?.unwrap_or(1_000_000.0),
             global_rope_scale,
+            local_rope_theta: LOCAL_ROPE_THETA,
+            global_every: GLOBAL_EVERY,
             sliding_window: g
                 .opt_u32("gemma3.attention.sliding_window")?
                 .map_or(DEFAULT_SLIDING_WINDOW, |w| w as usize),
+            // query_pre_attn_scalar equals head_dim for the Gemma 3 sizes up to 12B.
+            attn_scale: 1.0 / (head_dim as f64).sqrt(),
             final_logit_softcap: g.opt_f32("gemma3.final_logit_softcapping")?,
         })
     }
 
+    pub fn from_hf(c: &HfConfig) -> Result<Self> {
+        let head_dim = c.head_dim();
+        Ok(Self {
+            n_blocks: c.num_hidden_layers,
+            hidden: c.hidden_size,
+            n_heads: c.num_attention_heads,
+            n_kv_heads: c.n_kv_heads(),
+            head_dim,
+            rms_eps: c.rms_norm_eps as f32,
+            global_rope_theta: c.rope_theta.unwrap_or(1_000_000.0) as f32,
+            global_rope_scale: c.linear_rope_scale()? as f32,
+            local_rope_theta: c.rope_local_base_freq.unwrap_or(LOCAL_ROPE_THETA as f64) as f32,
+            global_every: c.sliding_window_pattern.unwrap_or(GLOBAL_EVERY),
+            sliding_window: c.sliding_window.unwrap_or(DEFAULT_SLIDING_WINDOW),
+            attn_scale: 1.0 / c.query_pre_attn_scalar.unwrap_or(head_dim as f64).sqrt(),
+            final_logit_softcap: c.final_logit_softcapping.map(|v| v as f32),
+        })
+    }
+
     pub fn is_global(&self, block: usize) -> bool {
-        (block + 1).is_multiple_of(GLOBAL_EVERY)
+        (block + 1).is_multiple_of(self.global_every)
     }
 }
 
@@ -101,7 +132,7 @@ struct Block {
 }
 
 impl Block {
-    fn load(g: &mut GgufFile, i: usize) -> Result<Self> {
+    fn load(g: &mut dyn WeightSource, i: usize) -> Result<Self> {
         let mut t = |name: &str| g.tensor(&format!("blk.{i}.{name}.weight"));
         Ok(Self {
             attn_norm: t("attn_norm")?,
@@ -134,8 +165,7 @@ impl Block {
         let v = split_heads(&linear(&h, &self.wv)?, cfg.n_kv_heads)?;
         let q = rope.apply(&rms_norm(&q, &self.q_norm, eps)?)?;
         let k = rope.apply(&rms_norm(&k, &self.k_norm, eps)?)?;
-        // query_pre_attn_scalar equals head_dim for the Gemma 3 sizes up to 12B.
-        let y = attention(&q, &k, &v, mask, 1.0 / (cfg.head_dim as f64).sqrt())?;
+        let y = attention(&q, &k, &v, mask, cfg.attn_scale)?;
         let attn_out = rms_norm(
             &linear(&merge_heads(&y)?, &self.wo)?,
             &self.post_attn_norm,
@@ -159,21 +189,15 @@ pub struct Gemma3 {
 }
 
 impl Gemma3 {
-    pub fn load(g: &mut GgufFile, layer_types: LayerTypeRule) -> Result<Self> {
-        let cfg = Config::from_gguf(g)?;
-        let embed = g.tensor("token_embd.weight")?;
+    pub fn load(cfg: Config, w: &mut dyn WeightSource, layer_types: LayerTypeRule) -> Result<Self> {
+        let embed = w.tensor("token_embd.weight")?;
         let blocks = (0..cfg.n_blocks)
-            .map(|i| Block::load(g, i))
+            .map(|i| Block::load(w, i))
             .collect::<Result<Vec<_>>>()?;
-        let output = if g.has_tensor("output.weight") {
-            g.tensor("output.weight")?
-        } else {
-            embed.clone()
-        };
         let head = Head {
-            norm: g.tensor("output_norm.weight")?,
+            norm: w.tensor("output_norm.weight")?,
             rms_eps: cfg.rms_eps,
-            weight: output,
+            weight: output_or_tied(w, &embed)?,
             softcap: cfg.final_logit_softcap,
         };
         Ok(Self {
@@ -214,10 +238,10 @@ impl Transformer for Gemma3 {
         let (theta, scale, window) = if cfg.is_global(type_index) {
             (cfg.global_rope_theta, cfg.global_rope_scale, None)
         } else {
-            (LOCAL_ROPE_THETA, 1.0, Some(cfg.sliding_window))
+            (cfg.local_rope_theta, 1.0, Some(cfg.sliding_window))
         };
-        let rope = layout.rope(theta, cfg.head_dim, RopeStyle::Halves, scale)?;
-        let mask = layout.mask(window)?;
+        let rope = layout.rope(theta, cfg.head_dim, RopeStyle::Halves, scale, x)?;
+        let mask = layout.mask(window, x)?;
         self.blocks[index].forward(cfg, x, &rope, &mask)
     }
 

@@ -45,6 +45,16 @@ pub struct Rope {
 }
 
 impl Rope {
+    /// The tables on the device and in the dtype of `like`.
+    pub fn placed_like(&self, like: &Tensor) -> Result<Self> {
+        let place = |t: &Tensor| t.to_dtype(like.dtype())?.to_device(like.device());
+        Ok(Self {
+            cos: place(&self.cos)?,
+            sin: place(&self.sin)?,
+            style: self.style,
+        })
+    }
+
     /// Tables for `positions`, shaped `lead` + `[head_dim / 2]` (`lead` is `[seq]` when every
     /// sequence of the batch uses the same positions, `[batch, seq]` otherwise).
     /// `position_scale` divides positions (linear RoPE scaling); 1.0 for none.

@@ -88,19 +88,24 @@ impl Layout {
         self.seq
     }
 
+    /// RoPE tables for these positions, on the device and in the dtype of `like` (the
+    /// activations they will rotate).
     pub fn rope(
         &self,
         theta: f32,
         head_dim: usize,
         style: RopeStyle,
         position_scale: f32,
+        like: &Tensor,
     ) -> Result<Rope> {
         let key = (theta.to_bits(), head_dim, style, position_scale.to_bits());
         let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, rope)) = built.ropes.iter().find(|(k, _)| *k == key) {
             return Ok(rope.clone());
         }
-        let rope = self.build_rope(theta, head_dim, style, position_scale)?;
+        let rope = self
+            .build_rope(theta, head_dim, style, position_scale)?
+            .placed_like(like)?;
         built.ropes.push((key, rope.clone()));
         Ok(rope)
     }
@@ -139,13 +144,16 @@ impl Layout {
 
     /// Additive attention mask: `[seq, seq]` for plain batches, `[batch, 1, seq, seq]` for
     /// packed ones. With a `window`, a query also sees only keys less than `window` positions
-    /// back.
-    pub fn mask(&self, window: Option<usize>) -> Result<Tensor> {
+    /// back. On the device and in the dtype of `like`.
+    pub fn mask(&self, window: Option<usize>, like: &Tensor) -> Result<Tensor> {
         let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, mask)) = built.masks.iter().find(|(w, _)| *w == window) {
             return Ok(mask.clone());
         }
-        let mask = self.build_mask(window)?;
+        let mask = self
+            .build_mask(window)?
+            .to_dtype(like.dtype())?
+            .to_device(like.device())?;
         built.masks.push((window, mask.clone()));
         Ok(mask)
     }

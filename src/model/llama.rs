@@ -1,17 +1,21 @@
-//! Llama architecture (SmolLM2 and friends) from a GGUF file, with removable blocks.
+//! Llama architecture (SmolLM2, Llama 3 and friends), from a GGUF file or a Hugging Face
+//! checkpoint, with removable blocks.
 //!
 //! Pre-norm blocks: `x += attn(rms_norm(x))`, `x += mlp(rms_norm(x))`, SwiGLU MLP, grouped-query
-//! attention, interleaved RoPE (GGUF Llama weights are permuted for it). Embeddings are tied to
-//! the output head when the file has no `output.weight`.
+//! attention, RoPE. GGUF Llama weights are permuted for interleaved RoPE; Hugging Face weights
+//! use the halves layout. Embeddings are tied to the output head when there is no
+//! `output.weight`.
 
 use anyhow::Result;
 use candle_core::Tensor;
 
 use super::gguf::GgufFile;
+use super::hf::HfConfig;
 use super::layers::{
     attention, embedding, linear, merge_heads, rms_norm, split_heads, Rope, RopeStyle,
 };
 use super::layout::Layout;
+use super::weights::{output_or_tied, WeightSource};
 use super::{Head, Transformer};
 
 #[derive(Debug, Clone)]
@@ -23,10 +27,11 @@ pub struct Config {
     pub head_dim: usize,
     pub rms_eps: f32,
     pub rope_theta: f32,
+    pub rope_style: RopeStyle,
 }
 
 impl Config {
-    fn from_gguf(g: &GgufFile) -> Result<Self> {
+    pub fn from_gguf(g: &GgufFile) -> Result<Self> {
         let hidden = g.u32("llama.embedding_length")? as usize;
         let n_heads = g.u32("llama.attention.head_count")? as usize;
         let head_dim = match g.opt_u32("llama.rope.dimension_count")? {
@@ -43,6 +48,20 @@ impl Config {
             head_dim,
             rms_eps: g.f32("llama.attention.layer_norm_rms_epsilon")?,
             rope_theta: g.opt_f32("llama.rope.freq_base")?.unwrap_or(10_000.0),
+            rope_style: RopeStyle::Interleaved,
+        })
+    }
+
+    pub fn from_hf(c: &HfConfig) -> Result<Self> {
+        Ok(Self {
+            n_blocks: c.num_hidden_layers,
+            hidden: c.hidden_size,
+            n_heads: c.num_attention_heads,
+            n_kv_heads: c.n_kv_heads(),
+            head_dim: c.head_dim(),
+            rms_eps: c.rms_norm_eps as f32,
+            rope_theta: c.rope_theta.unwrap_or(10_000.0) as f32,
+            rope_style: RopeStyle::Halves,
         })
     }
 }
@@ -60,7 +79,7 @@ struct Block {
 }
 
 impl Block {
-    fn load(g: &mut GgufFile, i: usize) -> Result<Self> {
+    fn load(g: &mut dyn WeightSource, i: usize) -> Result<Self> {
         let mut t = |name: &str| g.tensor(&format!("blk.{i}.{name}.weight"));
         Ok(Self {
             attn_norm: t("attn_norm")?,
@@ -103,21 +122,15 @@ pub struct Llama {
 }
 
 impl Llama {
-    pub fn load(g: &mut GgufFile) -> Result<Self> {
-        let cfg = Config::from_gguf(g)?;
-        let embed = g.tensor("token_embd.weight")?;
+    pub fn load(cfg: Config, w: &mut dyn WeightSource) -> Result<Self> {
+        let embed = w.tensor("token_embd.weight")?;
         let blocks = (0..cfg.n_blocks)
-            .map(|i| Block::load(g, i))
+            .map(|i| Block::load(w, i))
             .collect::<Result<Vec<_>>>()?;
-        let output = if g.has_tensor("output.weight") {
-            g.tensor("output.weight")?
-        } else {
-            embed.clone()
-        };
         let head = Head {
-            norm: g.tensor("output_norm.weight")?,
+            norm: w.tensor("output_norm.weight")?,
             rms_eps: cfg.rms_eps,
-            weight: output,
+            weight: output_or_tied(w, &embed)?,
             softcap: None,
         };
         Ok(Self {
@@ -152,10 +165,11 @@ impl Transformer for Llama {
         let rope = layout.rope(
             self.cfg.rope_theta,
             self.cfg.head_dim,
-            RopeStyle::Interleaved,
+            self.cfg.rope_style,
             1.0,
+            x,
         )?;
-        let mask = layout.mask(None)?;
+        let mask = layout.mask(None, x)?;
         self.blocks[index].forward(&self.cfg, x, &rope, &mask)
     }
 

@@ -1,7 +1,9 @@
 //! Pretrained LLMs that run with any set of blocks removed.
 //!
 //! - [`gguf`]: GGUF metadata and weights, dequantised to f32 at load;
-//! - [`llama`], [`gemma3`]: one file per architecture, each a readable forward pass;
+//! - [`hf`]: Hugging Face checkpoints (config.json, tokenizer.json, safetensors);
+//! - [`weights`]: the one interface both formats give the architectures;
+//! - [`llama`], [`gemma3`], [`qwen`]: one file per architecture, each a readable forward pass;
 //! - [`layers`]: the pieces they share (linear, RMSNorm, RoPE, attention);
 //! - [`mask`]: [`BlockMask`], which blocks run.
 //!
@@ -11,10 +13,14 @@
 
 pub mod gemma3;
 pub mod gguf;
+pub mod hf;
 pub mod layers;
 pub mod layout;
 pub mod llama;
 pub mod mask;
+pub mod placement;
+pub mod qwen;
+pub mod weights;
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +31,7 @@ use rayon::prelude::*;
 use crate::tokenizer::{SpecialTokens, Tokenizer};
 pub use layout::{Layout, PackedSeq};
 pub use mask::{parse_block_list, BlockMask};
+pub use placement::{DeviceSpec, Precision};
 
 /// Logits computed at once by the output head: bounds the `rows × vocab` buffer (128 MB) while
 /// keeping the matmul large (682 rows for SmolLM2's 49k vocabulary, 128 for Gemma's 262k).
@@ -105,7 +112,10 @@ impl Head {
         let mut out = Vec::with_capacity(n);
         for start in (0..n).step_by(chunk_rows) {
             let len = chunk_rows.min(n - start);
-            let logits = self.logits(&rows.narrow(0, start, len)?)?.contiguous()?;
+            let logits = self
+                .logits(&rows.narrow(0, start, len)?)?
+                .to_dtype(DType::F32)?
+                .contiguous()?;
             let chunk_targets = &targets[start..start + len];
             let gather = |flat: &[f32]| -> Vec<f64> {
                 flat.par_chunks(vocab)
@@ -184,6 +194,8 @@ fn exp_nonpositive(x: f32) -> f32 {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LoadOptions {
     pub layer_types: LayerTypeRule,
+    pub device: DeviceSpec,
+    pub dtype: Precision,
 }
 
 /// Where a model came from.
@@ -203,6 +215,8 @@ pub struct Model {
     net: Box<dyn Transformer>,
     pub tokenizer: Tokenizer,
     pub special: SpecialTokens,
+    /// Where the weights (and every batch) live.
+    device: Device,
 }
 
 impl Model {
@@ -216,9 +230,14 @@ impl Model {
     ) -> Result<Self> {
         let mut g = gguf::GgufFile::open(path)?;
         let architecture = g.architecture()?;
-        let net: Box<dyn Transformer> = match architecture.as_str() {
-            "llama" => Box::new(llama::Llama::load(&mut g)?),
-            "gemma3" => Box::new(gemma3::Gemma3::load(&mut g, options.layer_types)?),
+        let device = options.device.device()?;
+        enum Arch {
+            Llama(llama::Config),
+            Gemma3(gemma3::Config),
+        }
+        let arch = match architecture.as_str() {
+            "llama" => Arch::Llama(llama::Config::from_gguf(&g)?),
+            "gemma3" => Arch::Gemma3(gemma3::Config::from_gguf(&g)?),
             other => bail!(
                 "{}: architecture '{other}' is not supported (supported: llama, gemma3)",
                 path.display()
@@ -226,6 +245,15 @@ impl Model {
         };
         let tokenizer = Tokenizer::from_gguf(&g)?;
         let special = SpecialTokens::from_gguf(&g)?;
+        let mut w = placement::Placed {
+            inner: &mut g,
+            device: device.clone(),
+            dtype: options.dtype.dtype(),
+        };
+        let net: Box<dyn Transformer> = match arch {
+            Arch::Llama(cfg) => Box::new(llama::Llama::load(cfg, &mut w)?),
+            Arch::Gemma3(cfg) => Box::new(gemma3::Gemma3::load(cfg, &mut w, options.layer_types)?),
+        };
         let sha256 = match sha256 {
             Some(s) => s,
             None => crate::registry::sha256_file(path)?,
@@ -241,14 +269,80 @@ impl Model {
             net,
             tokenizer,
             special,
+            device,
         })
     }
 
-    /// Loads a catalogue id (fetching it on first use) or a path to a local GGUF.
+    /// Loads a Hugging Face checkpoint folder (config.json, tokenizer.json, safetensors).
+    pub fn load_hf_dir(dir: &Path, name: &str, options: &LoadOptions) -> Result<Self> {
+        let ckpt = hf::Checkpoint::open(dir)?;
+        let family = ckpt.config.family()?;
+        let mut st = hf::SafetensorsWeights::open(&ckpt.weight_files, family, &ckpt.prefix)?;
+        let device = options.device.device()?;
+        let mut w = placement::Placed {
+            inner: &mut st,
+            device: device.clone(),
+            dtype: options.dtype.dtype(),
+        };
+        let c = &ckpt.config;
+        let net: Box<dyn Transformer> = match family {
+            hf::Family::Llama => Box::new(llama::Llama::load(llama::Config::from_hf(c)?, &mut w)?),
+            hf::Family::Qwen => Box::new(qwen::Qwen::load(qwen::Config::from_hf(c)?, &mut w)?),
+            hf::Family::Gemma3 => Box::new(gemma3::Gemma3::load(
+                gemma3::Config::from_hf(c)?,
+                &mut w,
+                options.layer_types,
+            )?),
+        };
+        let tokenizer = Tokenizer::from_json_file(&ckpt.tokenizer)?;
+        let bos = if ckpt.wants_bos()? {
+            let id = c.bos_token_id.or_else(|| {
+                ckpt.bos_token
+                    .as_deref()
+                    .and_then(|t| tokenizer.token_id(t))
+            });
+            Some(id.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: inputs need a BOS token but neither config.json (bos_token_id) nor tokenizer_config.json (bos_token) names one",
+                    dir.display()
+                )
+            })?)
+        } else {
+            None
+        };
+        // The weights' identity: the files' hashes, in order, hashed together with the config.
+        let mut parts = vec![crate::registry::sha256_file(&dir.join("config.json"))?];
+        for f in &ckpt.weight_files {
+            parts.push(crate::registry::sha256_file(f)?);
+        }
+        let sha256 = crate::registry::sha256_bytes(parts.join("\n").as_bytes());
+        Ok(Self {
+            info: ModelInfo {
+                name: name.to_string(),
+                path: dir.to_path_buf(),
+                sha256,
+                architecture: c.model_type.clone(),
+            },
+            net,
+            tokenizer,
+            special: SpecialTokens { bos },
+            device,
+        })
+    }
+
+    /// Loads a catalogue id (fetching it on first use), `hf:<org>/<name>[@rev]` (through the
+    /// Hugging Face cache), a checkpoint folder, or a path to a local GGUF.
     pub fn open(spec: &str, options: &LoadOptions) -> Result<Self> {
-        let resolved = crate::registry::resolve(spec)?;
-        Self::load_gguf(&resolved.path, &resolved.name, resolved.sha256, options)
-            .with_context(|| format!("loading model '{spec}'"))
+        let loaded = if let Some(id) = crate::hub::HubId::parse(spec) {
+            let dir = crate::hub::resolve(&id?)?;
+            Self::load_hf_dir(&dir, spec, options)
+        } else if Path::new(spec).is_dir() {
+            Self::load_hf_dir(Path::new(spec), spec, options)
+        } else {
+            let resolved = crate::registry::resolve(spec)?;
+            Self::load_gguf(&resolved.path, &resolved.name, resolved.sha256, options)
+        };
+        loaded.with_context(|| format!("loading model '{spec}'"))
     }
 
     pub fn n_blocks(&self) -> usize {
@@ -268,7 +362,7 @@ impl Model {
             flat.extend(s);
             flat.extend(std::iter::repeat_n(0, seq - s.len()));
         }
-        Ok(Tensor::from_vec(flat, (batch.len(), seq), &Device::Cpu)?)
+        Ok(Tensor::from_vec(flat, (batch.len(), seq), &self.device)?)
     }
 
     pub fn embed(&self, tokens: &Tensor) -> Result<Tensor> {
@@ -323,7 +417,7 @@ impl Model {
     /// Rows `rows` (flat indices `b * seq + t`) of a `[batch, seq, hidden]` residual stream.
     pub fn select_rows(&self, hidden: &Tensor, rows: &[u32]) -> Result<Tensor> {
         let (b, t, d) = hidden.dims3()?;
-        let index = Tensor::from_slice(rows, rows.len(), &Device::Cpu)?;
+        let index = Tensor::from_slice(rows, rows.len(), hidden.device())?;
         Ok(hidden.reshape((b * t, d))?.index_select(&index, 0)?)
     }
 

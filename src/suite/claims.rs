@@ -58,6 +58,23 @@ pub struct ClaimResult {
     pub statistics: BTreeMap<String, f64>,
 }
 
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Fails => "fails",
+            Verdict::Report => "report",
+        }
+    }
+}
+
+impl ClaimSettings {
+    /// The verdict the suite expects of `claim` on `model`, if it states one.
+    pub fn expected_verdict(&self, model: &str, claim: &str) -> Option<Verdict> {
+        self.expected.get(model)?.get(claim).copied()
+    }
+}
+
 fn verdict(holds: bool) -> Verdict {
     if holds {
         Verdict::Holds

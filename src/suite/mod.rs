@@ -5,8 +5,10 @@
 //! blocks to remove per model, the protected blocks and the seeds. Each seed resamples the
 //! calibration data (it is the objectives' `seed`) and seeds the stochastic searchers, so the
 //! seeds are the resamples the statistics run over. [`run::run_suite`] executes every
-//! (model, seed, objective, searcher) and writes one JSON line per finished run.
+//! (model, seed, objective, searcher) and writes one JSON line per finished run; [`execute`]
+//! adds the claim verdicts and writes every output file (see [`crate::report::files`]).
 
+pub mod check;
 pub mod claims;
 pub mod run;
 
@@ -16,7 +18,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::model::LayerTypeRule;
+use crate::model::{DeviceSpec, LayerTypeRule, Precision};
 use crate::objective::ObjectiveSpec;
 use crate::search::SearcherParams;
 
@@ -30,11 +32,18 @@ pub struct Suite {
     pub models: Vec<String>,
     #[serde(default)]
     pub layer_types: LayerTypeRule,
+    /// `cpu` (default), `cuda` or `cuda:N`; `depthprune run --device` overrides it.
+    #[serde(default)]
+    pub device: DeviceSpec,
+    /// `f32` (default), `bf16` or `f16`; `depthprune run --dtype` overrides it.
+    #[serde(default)]
+    pub dtype: Precision,
     /// Objectives by short name (e.g. `ppl`, `acc`); their `seed` is replaced by each suite seed.
     pub objectives: BTreeMap<String, ObjectiveSpec>,
     pub searchers: Vec<SearcherEntry>,
-    /// Blocks to remove, per model (by the id used in `models`).
-    pub k: BTreeMap<String, usize>,
+    /// Blocks to remove, per model (by the id used in `models`): a count, or a fraction of the
+    /// model's blocks such as `0.25`.
+    pub k: BTreeMap<String, BlockCount>,
     /// `ends`, `none` or a list such as `0,29`.
     #[serde(default = "default_protect")]
     pub protect: String,
@@ -45,8 +54,53 @@ pub struct Suite {
     pub claims: Option<claims::ClaimSettings>,
 }
 
+/// What [`execute`] returns: the runs and, when the suite states claims, their verdicts.
+pub struct SuiteOutcome {
+    pub runs: run::SuiteRuns,
+    pub verdicts: Option<Vec<claims::ClaimResult>>,
+}
+
+/// Runs a suite, computes its claims' verdicts and writes every output file into
+/// `options.out_dir`.
+pub fn execute(suite: &Suite, options: &run::RunOptions) -> Result<SuiteOutcome> {
+    let runs = run::run_suite(suite, options)?;
+    // The bootstrap and permutation draws have a fixed seed: a verdict is a function of the runs.
+    let verdicts = suite
+        .claims
+        .as_ref()
+        .map(|settings| claims::evaluate_claims(&runs.runs, settings, 0));
+    crate::report::files::write_suite_outputs(&options.out_dir, suite, &runs, verdicts.as_deref())?;
+    Ok(SuiteOutcome { runs, verdicts })
+}
+
 fn default_protect() -> String {
     "ends".to_string()
+}
+
+/// How many blocks to remove: `2`, or `0.25` of the model's blocks (rounded, at least 1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum BlockCount {
+    Blocks(usize),
+    Fraction(f64),
+}
+
+impl BlockCount {
+    pub fn resolve(self, n_blocks: usize) -> usize {
+        match self {
+            BlockCount::Blocks(k) => k,
+            BlockCount::Fraction(f) => ((f * n_blocks as f64).round() as usize).max(1),
+        }
+    }
+
+    fn check(self) -> Result<()> {
+        if let BlockCount::Fraction(f) = self {
+            if !(f > 0.0 && f < 1.0) {
+                bail!("a fraction of blocks must lie strictly between 0 and 1, not {f}");
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A searcher by name, with optional budget and parameters (`params: {beam_width: 2}`).
@@ -93,8 +147,9 @@ impl Suite {
             bail!("models, objectives, searchers and seeds must each name at least one entry");
         }
         for m in &self.models {
-            if !self.k.contains_key(m) {
-                bail!("k has no entry for model '{m}'");
+            match self.k.get(m) {
+                None => bail!("k has no entry for model '{m}'"),
+                Some(k) => k.check().with_context(|| format!("k of '{m}'"))?,
             }
         }
         for s in &self.searchers {
@@ -150,6 +205,34 @@ seeds: [0, 1]
             ObjectiveSpec::Perplexity(p) => assert_eq!((p.seed, p.n_seqs), (7, 4)),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn k_is_a_count_or_a_fraction() {
+        let s = load(&GOOD.replace("smollm2-135m: 2}", "smollm2-135m: 0.25}")).unwrap();
+        assert_eq!(s.k["smollm2-135m"], BlockCount::Fraction(0.25));
+        assert_eq!(s.k["smollm2-135m"].resolve(30), 8);
+        assert_eq!(BlockCount::Fraction(0.01).resolve(18), 1);
+        let err = format!(
+            "{:#}",
+            load(&GOOD.replace("smollm2-135m: 2}", "smollm2-135m: 1.5}")).unwrap_err()
+        );
+        assert!(err.contains("strictly between 0 and 1"), "{err}");
+    }
+
+    /// Every suite shipped in `suites/` parses and passes the checks.
+    #[test]
+    fn shipped_suites_load() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("suites");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                Suite::load(&path).unwrap_or_else(|e| panic!("{e:#}"));
+                n += 1;
+            }
+        }
+        assert!(n >= 3, "claims, paper and the pilot");
     }
 
     #[test]

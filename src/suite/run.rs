@@ -1,9 +1,15 @@
 //! Executing a suite: every (model, seed, objective, searcher), through one memoised evaluator
-//! per (model, objective, seed) and the shared on-disk store, so an interrupted suite resumes
+//! per (model, seed, objective) and the shared on-disk store, so an interrupted suite resumes
 //! where it stopped and a rerun costs nothing.
+//!
+//! The unit of parallel work (`--jobs`) is one (model, seed, objective) group: its searchers
+//! share one evaluator and run in the declared order, so results do not depend on the number of
+//! jobs.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -11,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Suite;
 use crate::evaluator::{Evaluator, EvaluatorOptions};
-use crate::model::{LoadOptions, Model};
+use crate::model::{BlockMask, LoadOptions, Model};
 use crate::objective::Direction;
 use crate::search::{self, Problem};
 
@@ -32,123 +38,219 @@ pub struct RunRecord {
     pub seconds: f64,
 }
 
-/// Where a suite run writes: `runs.jsonl`, one record per finished search, appended as they
-/// finish.
+/// The objective of one (model, seed, objective) with nothing removed and with each removable
+/// block removed alone: the single-removal curve. One-shot has evaluated these already, so the
+/// memo serves them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SingleRemovals {
+    pub model: String,
+    pub objective: String,
+    pub direction: Direction,
+    pub seed: u64,
+    pub full: f64,
+    pub blocks: Vec<usize>,
+    pub scores: Vec<f64>,
+}
+
+/// Everything a suite run produced, in declaration order (model, seed, objective, searcher).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuiteRuns {
+    pub runs: Vec<RunRecord>,
+    pub single_removals: Vec<SingleRemovals>,
+}
+
 pub struct RunOptions {
+    /// `runs.jsonl` goes here as searches finish; the caller writes the rest.
     pub out_dir: PathBuf,
     pub data_dir: PathBuf,
     pub store_dir: PathBuf,
     pub engine: EvaluatorOptions,
     pub quiet: bool,
+    /// (model, seed, objective) groups run at once; 1 runs them one after another.
+    pub jobs: usize,
 }
 
-pub fn run_suite(suite: &Suite, options: &RunOptions) -> Result<Vec<RunRecord>> {
+/// One (model, seed, objective): the searchers that share an evaluator.
+struct Group<'a> {
+    model_index: usize,
+    seed: u64,
+    objective: &'a str,
+}
+
+pub fn run_suite(suite: &Suite, options: &RunOptions) -> Result<SuiteRuns> {
     std::fs::create_dir_all(&options.out_dir)
         .with_context(|| format!("creating output folder {}", options.out_dir.display()))?;
-    let total =
-        suite.models.len() * suite.seeds.len() * suite.objectives.len() * suite.searchers.len();
-    let bar = crate::scan::progress_bar(total as u64, options.quiet, &suite.name);
-    let mut records = Vec::with_capacity(total);
+    let models: Vec<Model> = suite
+        .models
+        .iter()
+        .map(|id| {
+            Model::open(
+                id,
+                &LoadOptions {
+                    layer_types: suite.layer_types,
+                    device: suite.device,
+                    dtype: suite.dtype,
+                },
+            )
+        })
+        .collect::<Result<_>>()?;
+    let groups: Vec<Group> = (0..models.len())
+        .flat_map(|model_index| {
+            suite.seeds.iter().flat_map(move |&seed| {
+                suite.objectives.keys().map(move |objective| Group {
+                    model_index,
+                    seed,
+                    objective,
+                })
+            })
+        })
+        .collect();
+    let bar = crate::scan::progress_bar(
+        (groups.len() * suite.searchers.len()) as u64,
+        options.quiet,
+        &suite.name,
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} searches, {elapsed} elapsed, ETA {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
     let log_path = options.out_dir.join("runs.jsonl");
-    let mut log = std::fs::File::create(&log_path)
-        .with_context(|| format!("creating {}", log_path.display()))?;
-    for model_id in &suite.models {
-        let model = Model::open(
-            model_id,
-            &LoadOptions {
-                layer_types: suite.layer_types,
-            },
-        )?;
-        let k = suite.k[model_id];
-        let protected =
-            search::parse_protected(&suite.protect, model.n_blocks()).context("protect")?;
-        for &seed in &suite.seeds {
-            for objective_name in suite.objectives.keys() {
-                let spec = suite.objective_for_seed(objective_name, seed);
-                let objective = spec.build(&model, &options.data_dir)?;
-                let mut evaluator = Evaluator::new(&model, objective.as_ref(), options.engine)?
-                    .with_store(&options.store_dir)?;
-                for entry in &suite.searchers {
-                    bar.set_message(format!(
-                        "{model_id} {objective_name} {} seed {seed}",
-                        entry.name
-                    ));
-                    let searcher = search::by_name_for_model(
-                        &entry.name,
-                        &entry.params,
-                        &model,
-                        objective.workload(),
-                    )?;
-                    let problem = Problem {
-                        n_blocks: model.n_blocks(),
-                        k,
-                        protected: protected.clone(),
-                        direction: spec.direction(),
-                        budget: entry.budget,
-                    };
-                    let started = Instant::now();
-                    let result = search::search(searcher.as_ref(), &problem, &mut evaluator, seed)
-                        .with_context(|| {
-                            format!(
-                                "{model_id} / {objective_name} / {} / seed {seed}",
-                                entry.name
-                            )
-                        })?;
-                    let record = RunRecord {
-                        model: model_id.clone(),
-                        objective: objective_name.clone(),
-                        objective_key: spec.key(),
-                        direction: spec.direction(),
-                        searcher: entry.name.clone(),
-                        seed,
-                        k,
-                        removed: result.removed,
-                        ranking: result.ranking,
-                        score: result.score,
-                        evaluations: result.evaluations,
-                        seconds: started.elapsed().as_secs_f64(),
-                    };
-                    writeln!(log, "{}", serde_json::to_string(&record)?)?;
-                    records.push(record);
-                    bar.inc(1);
-                }
-            }
+    let log = Mutex::new(
+        std::fs::File::create(&log_path)
+            .with_context(|| format!("creating {}", log_path.display()))?,
+    );
+
+    let next = AtomicUsize::new(0);
+    let finished: Mutex<Vec<(usize, Vec<RunRecord>, SingleRemovals)>> = Mutex::new(Vec::new());
+    let worker = || -> Result<()> {
+        loop {
+            let index = next.fetch_add(1, Ordering::SeqCst);
+            let Some(group) = groups.get(index) else {
+                return Ok(());
+            };
+            let (records, singles) = run_group(suite, &models, group, options, &|record| {
+                let mut log = log.lock().expect("log lock");
+                writeln!(log, "{}", serde_json::to_string(record)?)?;
+                bar.inc(1);
+                bar.set_message(format!(
+                    "{} {} {} seed {}",
+                    record.model, record.objective, record.searcher, record.seed
+                ));
+                Ok(())
+            })?;
+            finished
+                .lock()
+                .expect("results lock")
+                .push((index, records, singles));
         }
+    };
+    let jobs = options.jobs.clamp(1, groups.len().max(1));
+    if jobs == 1 {
+        worker()?;
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..jobs).map(|_| scope.spawn(worker)).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("suite worker panicked"))
+                .collect::<Result<Vec<()>>>()
+        })?;
     }
     bar.finish_and_clear();
-    write_outputs(&options.out_dir, &records)?;
-    Ok(records)
+
+    let mut finished = finished.into_inner().expect("results lock");
+    finished.sort_by_key(|(index, ..)| *index);
+    let mut out = SuiteRuns {
+        runs: Vec::new(),
+        single_removals: Vec::new(),
+    };
+    for (_, records, singles) in finished {
+        out.runs.extend(records);
+        out.single_removals.push(singles);
+    }
+    Ok(out)
 }
 
-/// `results.json` (every run) and `runs.csv` (one row per run).
-pub fn write_outputs(dir: &Path, records: &[RunRecord]) -> Result<()> {
-    std::fs::write(
-        dir.join("results.json"),
-        serde_json::to_string_pretty(records)?,
-    )?;
-    let mut csv =
-        String::from("model,objective,searcher,seed,k,removed,score,evaluations,seconds,ranking\n");
-    let join = |v: &[usize]| {
-        v.iter()
-            .map(|b| b.to_string())
-            .collect::<Vec<_>>()
-            .join(" ")
+fn run_group(
+    suite: &Suite,
+    models: &[Model],
+    group: &Group,
+    options: &RunOptions,
+    on_record: &dyn Fn(&RunRecord) -> Result<()>,
+) -> Result<(Vec<RunRecord>, SingleRemovals)> {
+    let model_id = &suite.models[group.model_index];
+    let model = &models[group.model_index];
+    let (seed, objective_name) = (group.seed, group.objective);
+    let k = suite.k[model_id].resolve(model.n_blocks());
+    let protected = search::parse_protected(&suite.protect, model.n_blocks()).context("protect")?;
+    let spec = suite.objective_for_seed(objective_name, seed);
+    let objective = spec.build(model, &options.data_dir)?;
+    let mut evaluator = Evaluator::new(model, objective.as_ref(), options.engine)?
+        .with_store(&options.store_dir)?;
+    let problem = |budget| Problem {
+        n_blocks: model.n_blocks(),
+        k,
+        protected: protected.clone(),
+        direction: spec.direction(),
+        budget,
     };
-    for r in records {
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{:.3},{}\n",
-            r.model,
-            r.objective,
-            r.searcher,
-            r.seed,
-            r.k,
-            join(&r.removed),
-            r.score,
-            r.evaluations,
-            r.seconds,
-            join(&r.ranking)
-        ));
+    let mut records = Vec::with_capacity(suite.searchers.len());
+    for entry in &suite.searchers {
+        let searcher =
+            search::by_name_for_model(&entry.name, &entry.params, model, objective.workload())?;
+        let started = Instant::now();
+        let result = search::search(
+            searcher.as_ref(),
+            &problem(entry.budget),
+            &mut evaluator,
+            seed,
+        )
+        .with_context(|| {
+            format!(
+                "{model_id} / {objective_name} / {} / seed {seed}",
+                entry.name
+            )
+        })?;
+        let record = RunRecord {
+            model: model_id.clone(),
+            objective: objective_name.to_string(),
+            objective_key: spec.key(),
+            direction: spec.direction(),
+            searcher: entry.name.clone(),
+            seed,
+            k,
+            removed: result.removed,
+            ranking: result.ranking,
+            score: result.score,
+            evaluations: result.evaluations,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        on_record(&record)?;
+        records.push(record);
     }
-    std::fs::write(dir.join("runs.csv"), csv)?;
-    Ok(())
+
+    let n = model.n_blocks();
+    let blocks = problem(None).removable();
+    let full = evaluator.evaluate(&BlockMask::full(n))?.value;
+    let scores = blocks
+        .iter()
+        .map(|&b| {
+            Ok(evaluator
+                .evaluate(&BlockMask::with_removed(n, &[b])?)?
+                .value)
+        })
+        .collect::<Result<Vec<f64>>>()?;
+    let singles = SingleRemovals {
+        model: model_id.clone(),
+        objective: objective_name.to_string(),
+        direction: spec.direction(),
+        seed,
+        full,
+        blocks,
+        scores,
+    };
+    Ok((records, singles))
 }

@@ -1,6 +1,7 @@
-//! Tokenizers built from GGUF metadata alone (no tokenizer.json exists offline).
+//! Tokenizers: from a Hugging Face checkpoint's tokenizer.json (the `tokenizers` crate), or
+//! rebuilt from GGUF metadata alone (the catalogued GGUF models ship no tokenizer.json).
 //!
-//! Two kinds, chosen by `tokenizer.ggml.model`:
+//! Two GGUF kinds, chosen by `tokenizer.ggml.model`:
 //! - `gpt2`: byte-level BPE with merges ([`gpt2`]), e.g. SmolLM2;
 //! - `llama`: SentencePiece-style BPE driven by token scores, with byte fallback ([`spm`]), e.g.
 //!   Gemma 3.
@@ -21,9 +22,27 @@ pub use spm::SpmTokenizer;
 pub enum Tokenizer {
     Gpt2(Box<Gpt2Tokenizer>),
     Spm(Box<SpmTokenizer>),
+    /// A tokenizer.json, used without its special-token post-processing (the harness adds BOS
+    /// itself, as for GGUF models).
+    Json(Box<tokenizers::Tokenizer>),
 }
 
 impl Tokenizer {
+    pub fn from_json_file(path: &std::path::Path) -> Result<Self> {
+        let t = tokenizers::Tokenizer::from_file(path).map_err(|e| {
+            anyhow::anyhow!("{} is not a readable tokenizer.json: {e}", path.display())
+        })?;
+        Ok(Self::Json(Box::new(t)))
+    }
+
+    /// The id of a token given by its text (e.g. `<bos>`), if the vocabulary has it.
+    pub fn token_id(&self, token: &str) -> Option<u32> {
+        match self {
+            Self::Json(t) => t.token_to_id(token),
+            _ => None,
+        }
+    }
+
     pub fn from_gguf(gguf: &GgufFile) -> Result<Self> {
         let kind = gguf.string("tokenizer.ggml.model")?;
         match kind {
@@ -41,6 +60,11 @@ impl Tokenizer {
         match self {
             Self::Gpt2(t) => t.encode(text),
             Self::Spm(t) => Ok(t.encode(text)),
+            Self::Json(t) => Ok(t
+                .encode(text, false)
+                .map_err(|e| anyhow::anyhow!("tokenizing: {e}"))?
+                .get_ids()
+                .to_vec()),
         }
     }
 }

@@ -38,8 +38,14 @@ pub fn model(id: &str, layer_types: LayerTypeRule) -> Arc<Model> {
         return m.clone();
     }
     let m = Arc::new(
-        Model::open(id, &LoadOptions { layer_types })
-            .unwrap_or_else(|e| panic!("loading {id}: {e:#}")),
+        Model::open(
+            id,
+            &LoadOptions {
+                layer_types,
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("loading {id}: {e:#}")),
     );
     models.push((key, m.clone()));
     m

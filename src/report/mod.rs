@@ -1,4 +1,9 @@
-//! Human-readable tables of results.
+//! What people read: tables for the terminal, and a suite's output files (Markdown report, JSON,
+//! CSV, SVG plots).
+
+pub mod files;
+pub mod golden;
+pub mod svg;
 
 use tabled::builder::Builder;
 use tabled::settings::Style;
@@ -104,27 +109,34 @@ pub fn runs_table(records: &[RunRecord]) -> String {
     format!("{table}\n")
 }
 
+/// Three decimals, or two significant digits for small non-zero values (p-values).
+pub fn format_statistic(x: f64) -> String {
+    if x != 0.0 && x.abs() < 0.001 {
+        format!("{x:.1e}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
 /// One row per (model, claim): verdict, expected verdict and the statistics behind it.
 pub fn claims_table(results: &[ClaimResult], settings: &ClaimSettings) -> String {
     let mut b = Builder::default();
     b.push_record(["model", "claim", "verdict", "expected", "statistics"]);
     for r in results {
         let expected = settings
-            .expected
-            .get(&r.model)
-            .and_then(|m| m.get(&r.claim))
-            .map_or("-".to_string(), |v| format!("{v:?}").to_lowercase());
+            .expected_verdict(&r.model, &r.claim)
+            .map_or("-", |v| v.as_str());
         let stats = r
             .statistics
             .iter()
-            .map(|(k, v)| format!("{k}={v:.3}"))
+            .map(|(k, v)| format!("{k}={}", format_statistic(*v)))
             .collect::<Vec<_>>()
             .join(" ");
         b.push_record([
             r.model.clone(),
             r.claim.clone(),
-            format!("{:?}", r.verdict).to_lowercase(),
-            expected,
+            r.verdict.as_str().to_string(),
+            expected.to_string(),
             stats,
         ]);
     }

@@ -1,0 +1,32 @@
+//! Where an architecture's weights come from. Architectures ask for tensors by their GGUF names
+//! (`blk.3.attn_q.weight`); a GGUF file answers directly, a Hugging Face checkpoint translates
+//! the name (see [`super::hf`]). Every tensor arrives as f32 on the CPU.
+
+use anyhow::Result;
+use candle_core::Tensor;
+
+use super::gguf::GgufFile;
+
+pub trait WeightSource {
+    fn tensor(&mut self, name: &str) -> Result<Tensor>;
+    fn has_tensor(&self, name: &str) -> bool;
+}
+
+impl WeightSource for GgufFile {
+    fn tensor(&mut self, name: &str) -> Result<Tensor> {
+        GgufFile::tensor(self, name)
+    }
+
+    fn has_tensor(&self, name: &str) -> bool {
+        GgufFile::has_tensor(self, name)
+    }
+}
+
+/// The output projection: its own tensor when the source has one, else the tied embeddings.
+pub fn output_or_tied(w: &mut dyn WeightSource, embed: &Tensor) -> Result<Tensor> {
+    if w.has_tensor("output.weight") {
+        w.tensor("output.weight")
+    } else {
+        Ok(embed.clone())
+    }
+}

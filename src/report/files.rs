@@ -1,0 +1,333 @@
+//! Everything a suite run leaves in its output folder: `results.json` (every run), `runs.csv`,
+//! `single_removals.json`, `claims.json`, `report.md` and the SVG plots, per model:
+//! `removed-<model>.svg` (how often each block is removed, per objective and searcher),
+//! `single-removal-<model>.svg` (each objective with each block removed alone) and
+//! `agreement-<model>.svg` (mean Jaccard between the sets of every two (objective, searcher)).
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::svg::{self, Panel};
+use crate::objective::Direction;
+use crate::stats::jaccard;
+use crate::suite::claims::{ClaimResult, ClaimSettings};
+use crate::suite::run::{RunRecord, SuiteRuns};
+use crate::suite::Suite;
+
+fn write(path: PathBuf, contents: impl AsRef<[u8]>) -> Result<()> {
+    std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))
+}
+
+/// A model id as a file-name part (`smollm2-135m`; paths lose their folders).
+pub fn file_stem(model: &str) -> String {
+    let base = model.rsplit(['/', '\\']).next().unwrap_or(model);
+    base.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Writes every output file of a suite run into `dir`.
+pub fn write_suite_outputs(
+    dir: &Path,
+    suite: &Suite,
+    runs: &SuiteRuns,
+    verdicts: Option<&[ClaimResult]>,
+) -> Result<()> {
+    write(
+        dir.join("results.json"),
+        serde_json::to_string_pretty(&runs.runs)?,
+    )?;
+    write(dir.join("runs.csv"), runs_csv(&runs.runs))?;
+    write(
+        dir.join("single_removals.json"),
+        serde_json::to_string_pretty(&runs.single_removals)?,
+    )?;
+    if let Some(verdicts) = verdicts {
+        write(
+            dir.join("claims.json"),
+            serde_json::to_string_pretty(verdicts)?,
+        )?;
+    }
+    let mut plots = Vec::new();
+    for model in &suite.models {
+        let stem = file_stem(model);
+        let model_runs: Vec<&RunRecord> = runs.runs.iter().filter(|r| &r.model == model).collect();
+        for (name, contents) in [
+            (
+                format!("removed-{stem}.svg"),
+                removed_heatmap(model, &model_runs),
+            ),
+            (
+                format!("single-removal-{stem}.svg"),
+                single_removal_curves(model, runs),
+            ),
+            (
+                format!("agreement-{stem}.svg"),
+                agreement_matrix(model, &model_runs),
+            ),
+        ] {
+            write(dir.join(&name), contents)?;
+            plots.push(name);
+        }
+    }
+    write(
+        dir.join("report.md"),
+        markdown(suite, runs, verdicts, &plots),
+    )?;
+    Ok(())
+}
+
+fn runs_csv(records: &[RunRecord]) -> String {
+    let join = |v: &[usize]| {
+        v.iter()
+            .map(|b| b.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut csv =
+        String::from("model,objective,searcher,seed,k,removed,score,evaluations,seconds,ranking\n");
+    for r in records {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{},{},{},{:.3},{}",
+            r.model,
+            r.objective,
+            r.searcher,
+            r.seed,
+            r.k,
+            join(&r.removed),
+            r.score,
+            r.evaluations,
+            r.seconds,
+            join(&r.ranking)
+        );
+    }
+    csv
+}
+
+/// (objective, searcher) pairs in the order the runs first name them.
+fn cells(runs: &[&RunRecord]) -> Vec<(String, String)> {
+    let mut seen = Vec::new();
+    for r in runs {
+        let cell = (r.objective.clone(), r.searcher.clone());
+        if !seen.contains(&cell) {
+            seen.push(cell);
+        }
+    }
+    seen
+}
+
+fn removed_heatmap(model: &str, runs: &[&RunRecord]) -> String {
+    let n_blocks = runs
+        .iter()
+        .flat_map(|r| r.ranking.iter().chain(&r.removed))
+        .max()
+        .map_or(0, |m| m + 1);
+    let rows = cells(runs);
+    let values: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|(o, s)| {
+            let these: Vec<&&RunRecord> = runs
+                .iter()
+                .filter(|r| &r.objective == o && &r.searcher == s)
+                .collect();
+            (0..n_blocks)
+                .map(|b| {
+                    these.iter().filter(|r| r.removed.contains(&b)).count() as f64
+                        / these.len() as f64
+                })
+                .collect()
+        })
+        .collect();
+    svg::heatmap(
+        &format!("{model}: share of seeds that remove each block"),
+        &rows
+            .iter()
+            .map(|(o, s)| format!("{o} / {s}"))
+            .collect::<Vec<_>>(),
+        &(0..n_blocks).map(|b| b.to_string()).collect::<Vec<_>>(),
+        &values,
+        false,
+    )
+}
+
+fn single_removal_curves(model: &str, runs: &SuiteRuns) -> String {
+    let curves: Vec<_> = runs
+        .single_removals
+        .iter()
+        .filter(|s| s.model == model)
+        .collect();
+    let objectives: Vec<&str> = curves
+        .iter()
+        .map(|c| c.objective.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let blocks = curves.first().map(|c| c.blocks.clone()).unwrap_or_default();
+    let panels: Vec<Panel> = objectives
+        .iter()
+        .map(|o| {
+            let mine: Vec<_> = curves.iter().filter(|c| c.objective == *o).collect();
+            let minimise = mine
+                .first()
+                .is_some_and(|c| c.direction == Direction::Minimize);
+            let full = mine.iter().map(|c| c.full).sum::<f64>() / mine.len() as f64;
+            Panel {
+                title: format!(
+                    "{o} ({})",
+                    if minimise {
+                        "lower is better, log scale"
+                    } else {
+                        "higher is better"
+                    }
+                ),
+                y_label: o.to_string(),
+                // Perplexity spans orders of magnitude between harmless and fatal removals.
+                log_y: minimise && mine.iter().flat_map(|c| &c.scores).all(|&v| v > 0.0),
+                series: mine.iter().map(|c| c.scores.clone()).collect(),
+                reference: Some(full),
+            }
+        })
+        .collect();
+    svg::line_panels(
+        &format!(
+            "{model}, each block removed alone (thin: a seed, thick: mean, dashed: full model)"
+        ),
+        "removed block",
+        &blocks,
+        &panels,
+    )
+}
+
+fn agreement_matrix(model: &str, runs: &[&RunRecord]) -> String {
+    let labels = cells(runs);
+    let seeds: BTreeSet<u64> = runs.iter().map(|r| r.seed).collect();
+    let find = |(o, s): &(String, String), t: u64| {
+        runs.iter()
+            .find(|r| &r.objective == o && &r.searcher == s && r.seed == t)
+    };
+    let values: Vec<Vec<f64>> = labels
+        .iter()
+        .map(|a| {
+            labels
+                .iter()
+                .map(|b| {
+                    let js: Vec<f64> = seeds
+                        .iter()
+                        .filter_map(|&t| Some(jaccard(&find(a, t)?.removed, &find(b, t)?.removed)))
+                        .collect();
+                    if js.is_empty() {
+                        f64::NAN
+                    } else {
+                        js.iter().sum::<f64>() / js.len() as f64
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let names: Vec<String> = labels.iter().map(|(o, s)| format!("{o} / {s}")).collect();
+    svg::heatmap(
+        &format!("{model}: mean Jaccard of removed sets (same seed)"),
+        &names,
+        &names,
+        &values,
+        true,
+    )
+}
+
+fn markdown(
+    suite: &Suite,
+    runs: &SuiteRuns,
+    verdicts: Option<&[ClaimResult]>,
+    plots: &[String],
+) -> String {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "# Suite `{}`\n\n{}\n",
+        suite.name,
+        suite.description.trim()
+    );
+    let seconds: f64 = runs.runs.iter().map(|r| r.seconds).sum();
+    let _ = writeln!(
+        md,
+        "Models: {}. Seeds: {:?}. {} searches, {:.0} s of search time (evaluations served from the store cost nothing).\n",
+        suite.models.join(", "),
+        suite.seeds,
+        runs.runs.len(),
+        seconds
+    );
+    if let (Some(verdicts), Some(settings)) = (verdicts, &suite.claims) {
+        md.push_str("## Verdicts\n\n");
+        md.push_str(&verdict_markdown(verdicts, settings));
+        md.push('\n');
+    }
+    md.push_str("## Plots\n\n");
+    for p in plots {
+        let _ = writeln!(md, "![{p}]({p})\n");
+    }
+    md.push_str("## Runs\n\n| model | objective | searcher | seed | removed | score | evaluations | seconds |\n|---|---|---|---|---|---|---|---|\n");
+    for r in &runs.runs {
+        let removed: Vec<String> = r.removed.iter().map(|b| b.to_string()).collect();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {:.4} | {} | {:.1} |",
+            r.model,
+            r.objective,
+            r.searcher,
+            r.seed,
+            removed.join(","),
+            r.score,
+            r.evaluations,
+            r.seconds
+        );
+    }
+    md
+}
+
+/// The verdict table as Markdown: one row per (model, claim).
+pub fn verdict_markdown(verdicts: &[ClaimResult], settings: &ClaimSettings) -> String {
+    let mut md = String::from(
+        "| model | claim | verdict | expected | statistics |\n|---|---|---|---|---|\n",
+    );
+    for v in verdicts {
+        let stats: Vec<String> = v
+            .statistics
+            .iter()
+            .map(|(k, x)| format!("{k} = {}", super::format_statistic(*x)))
+            .collect();
+        let _ = writeln!(
+            md,
+            "| {} | {} | **{}** | {} | {} |",
+            v.model,
+            v.claim,
+            v.verdict.as_str(),
+            settings
+                .expected_verdict(&v.model, &v.claim)
+                .map_or("-", |e| e.as_str()),
+            stats.join(", ")
+        );
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_ids_become_file_names() {
+        assert_eq!(file_stem("smollm2-135m"), "smollm2-135m");
+        assert_eq!(file_stem("/models/my model.gguf"), "my_model.gguf");
+        assert_eq!(file_stem("hf:Qwen/Qwen3-8B"), "Qwen3-8B");
+    }
+}
