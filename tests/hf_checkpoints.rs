@@ -41,6 +41,8 @@ fn hub_root() -> &'static Path {
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Arch {
     Llama,
+    /// Llama with Llama 3.1's RoPE scaling, sized so all three frequency bands occur.
+    Llama3,
     Qwen2,
     Qwen3,
     Gemma3,
@@ -62,6 +64,13 @@ fn config(arch: Arch, layers: usize) -> serde_json::Value {
     let extra = match arch {
         Arch::Llama => json!({
             "model_type": "llama", "rope_theta": 10000.0, "tie_word_embeddings": false,
+        }),
+        Arch::Llama3 => json!({
+            "model_type": "llama", "rope_theta": 10000.0, "tie_word_embeddings": false,
+            "rope_scaling": {
+                "rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                "high_freq_factor": 4.0, "original_max_position_embeddings": 16,
+            },
         }),
         Arch::Qwen2 => json!({
             "model_type": "qwen2", "rope_theta": 1000000.0, "tie_word_embeddings": true,
@@ -107,7 +116,7 @@ fn weights(arch: Arch, seed: u64) -> Vec<(String, Tensor)> {
         1.0,
     );
     add("model.norm.weight".into(), &[HIDDEN], norm_centre, 0.2);
-    if matches!(arch, Arch::Llama | Arch::Qwen3) {
+    if matches!(arch, Arch::Llama | Arch::Llama3 | Arch::Qwen3) {
         add("lm_head.weight".into(), &[VOCAB, HIDDEN], 0.0, 0.3);
     }
     let (q, kv) = (HEADS * HEAD_DIM, KV_HEADS * HEAD_DIM);
@@ -266,7 +275,7 @@ fn reference_logits(arch: Arch, dir: &Path, len: usize) -> Vec<f32> {
         .unwrap();
     use candle_transformers::models as m;
     let logits = match arch {
-        Arch::Llama => {
+        Arch::Llama | Arch::Llama3 => {
             let cfg: m::llama::LlamaConfig = serde_json::from_str(&config_text).unwrap();
             let cfg = cfg.into_config(false);
             let model = m::llama::Llama::load(vb, &cfg).unwrap();
@@ -379,6 +388,11 @@ fn check_family(arch: Arch, name: &str) {
 #[test]
 fn llama_checkpoint_matches_candle_transformers() {
     check_family(Arch::Llama, "tiny-llama");
+}
+
+#[test]
+fn llama3_rope_scaling_matches_candle_transformers() {
+    check_family(Arch::Llama3, "tiny-llama3");
 }
 
 #[test]

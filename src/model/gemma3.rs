@@ -24,7 +24,7 @@ use candle_core::Tensor;
 use super::gguf::GgufFile;
 use super::hf::HfConfig;
 use super::layers::{
-    attention, embedding, linear, merge_heads, rms_norm, split_heads, Rope, RopeStyle,
+    attention, embedding, linear, merge_heads, rms_norm, split_heads, Rope, RopeScaling, RopeStyle,
 };
 use super::layout::Layout;
 use super::weights::{output_or_tied, WeightSource};
@@ -101,7 +101,10 @@ impl Config {
             head_dim,
             rms_eps: c.rms_norm_eps as f32,
             global_rope_theta: c.rope_theta.unwrap_or(1_000_000.0) as f32,
-            global_rope_scale: c.linear_rope_scale()? as f32,
+            global_rope_scale: match c.rope_scaling()? {
+                RopeScaling::Linear(factor) => factor,
+                _ => 1.0,
+            },
             local_rope_theta: c.rope_local_base_freq.unwrap_or(LOCAL_ROPE_THETA as f64) as f32,
             global_every: c.sliding_window_pattern.unwrap_or(GLOBAL_EVERY),
             sliding_window: c.sliding_window.unwrap_or(DEFAULT_SLIDING_WINDOW),
@@ -240,7 +243,12 @@ impl Transformer for Gemma3 {
         } else {
             (cfg.local_rope_theta, 1.0, Some(cfg.sliding_window))
         };
-        let rope = layout.rope(theta, cfg.head_dim, RopeStyle::Halves, scale, x)?;
+        let scaling = if scale == 1.0 {
+            RopeScaling::None
+        } else {
+            RopeScaling::Linear(scale)
+        };
+        let rope = layout.rope(theta, cfg.head_dim, RopeStyle::Halves, scaling, x)?;
         let mask = layout.mask(window, x)?;
         self.blocks[index].forward(cfg, x, &rope, &mask)
     }

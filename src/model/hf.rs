@@ -15,6 +15,7 @@ use candle_core::safetensors::MmapedSafetensors;
 use candle_core::{DType, Device, Tensor};
 use serde::Deserialize;
 
+use super::layers::RopeScaling;
 use super::weights::WeightSource;
 
 /// The fields of a Hugging Face `config.json` that the supported architectures read. Unknown
@@ -126,37 +127,44 @@ impl HfConfig {
             .unwrap_or(self.hidden_size / self.num_attention_heads)
     }
 
-    /// The factor of linear RoPE scaling (1 without scaling); other kinds are refused rather
-    /// than ignored, since they change every score.
-    pub fn linear_rope_scale(&self) -> Result<f64> {
-        let Some(scaling) = &self.rope_scaling else {
-            return Ok(1.0);
+    /// The RoPE scaling config.json asks for; kinds not implemented are refused rather than
+    /// ignored, since they change every score.
+    pub fn rope_scaling(&self) -> Result<RopeScaling> {
+        let Some(scaling) = self.rope_scaling.as_ref().filter(|v| !v.is_null()) else {
+            return Ok(RopeScaling::None);
         };
-        if scaling.is_null() {
-            return Ok(1.0);
-        }
         let kind = scaling
             .get("rope_type")
             .or_else(|| scaling.get("type"))
             .and_then(|v| v.as_str())
             .unwrap_or("?");
-        match kind {
-            "linear" => scaling
-                .get("factor")
+        let number = |key: &str| {
+            scaling
+                .get(key)
                 .and_then(|f| f.as_f64())
-                .ok_or_else(|| anyhow!("linear rope_scaling without a factor")),
-            "default" => Ok(1.0),
+                .map(|f| f as f32)
+                .ok_or_else(|| anyhow!("rope_scaling of type '{kind}' without '{key}'"))
+        };
+        match kind {
+            "default" => Ok(RopeScaling::None),
+            "linear" => Ok(RopeScaling::Linear(number("factor")?)),
+            "llama3" => Ok(RopeScaling::Llama3 {
+                factor: number("factor")?,
+                low_freq_factor: number("low_freq_factor")?,
+                high_freq_factor: number("high_freq_factor")?,
+                original_max_position: number("original_max_position_embeddings")?,
+            }),
             other => bail!("rope_scaling of type '{other}' is not supported yet"),
         }
     }
 
     /// Checks what the architectures assume but do not read.
     pub fn check_supported(&self) -> Result<()> {
-        if self.family()? != Family::Gemma3 {
-            self.linear_rope_scale()?;
-            if self.linear_rope_scale()? != 1.0 {
-                bail!("RoPE scaling is only supported for Gemma 3");
-            }
+        match (self.family()?, self.rope_scaling()?) {
+            (_, RopeScaling::None)
+            | (Family::Llama, RopeScaling::Llama3 { .. })
+            | (Family::Gemma3, RopeScaling::Linear(_)) => {}
+            (family, scaling) => bail!("{scaling:?} RoPE scaling is not supported for {family:?}"),
         }
         if let Some(types) = &self.layer_types {
             let every = self.sliding_window_pattern.unwrap_or(6);

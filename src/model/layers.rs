@@ -36,6 +36,56 @@ pub enum RopeStyle {
     Halves,
 }
 
+/// How a model stretches RoPE beyond its training context.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RopeScaling {
+    None,
+    /// Positions divided by the factor (Gemma 3's global layers).
+    Linear(f32),
+    /// Llama 3.1: wavelengths longer than `original_max_position / low_freq_factor` are
+    /// stretched by `factor`, shorter than `original_max_position / high_freq_factor` kept, a
+    /// linear ramp between.
+    Llama3 {
+        factor: f32,
+        low_freq_factor: f32,
+        high_freq_factor: f32,
+        original_max_position: f32,
+    },
+}
+
+impl RopeScaling {
+    /// The rotation frequency of each of the `head_dim / 2` pairs.
+    pub fn inv_freq(self, theta: f32, head_dim: usize) -> Vec<f32> {
+        let base = (0..head_dim / 2)
+            .map(|i| 1.0 / (theta as f64).powf(2.0 * i as f64 / head_dim as f64) as f32);
+        match self {
+            RopeScaling::None | RopeScaling::Linear(_) => base.collect(),
+            RopeScaling::Llama3 {
+                factor,
+                low_freq_factor,
+                high_freq_factor,
+                original_max_position,
+            } => {
+                let low_freq_wavelen = original_max_position / low_freq_factor;
+                let high_freq_wavelen = original_max_position / high_freq_factor;
+                base.map(|freq| {
+                    let wavelen = 2.0 * std::f32::consts::PI / freq;
+                    if wavelen < high_freq_wavelen {
+                        freq
+                    } else if wavelen > low_freq_wavelen {
+                        freq / factor
+                    } else {
+                        let smooth = (original_max_position / wavelen - low_freq_factor)
+                            / (high_freq_factor - low_freq_factor);
+                        (1.0 - smooth) * freq / factor + smooth * freq
+                    }
+                })
+                .collect()
+            }
+        }
+    }
+}
+
 /// Cosine and sine tables for given token positions.
 #[derive(Debug, Clone)]
 pub struct Rope {
@@ -57,20 +107,21 @@ impl Rope {
 
     /// Tables for `positions`, shaped `lead` + `[head_dim / 2]` (`lead` is `[seq]` when every
     /// sequence of the batch uses the same positions, `[batch, seq]` otherwise).
-    /// `position_scale` divides positions (linear RoPE scaling); 1.0 for none.
     pub fn new<S: Into<candle_core::Shape>>(
         theta: f32,
         head_dim: usize,
         positions: &[u32],
         lead: S,
         style: RopeStyle,
-        position_scale: f32,
+        scaling: RopeScaling,
         device: &Device,
     ) -> Result<Self> {
         let half = head_dim / 2;
-        let inv_freq: Vec<f32> = (0..half)
-            .map(|i| 1.0 / (theta as f64).powf(2.0 * i as f64 / head_dim as f64) as f32)
-            .collect();
+        let inv_freq = scaling.inv_freq(theta, head_dim);
+        let position_scale = match scaling {
+            RopeScaling::Linear(factor) => factor,
+            _ => 1.0,
+        };
         let mut cos = Vec::with_capacity(positions.len() * half);
         let mut sin = Vec::with_capacity(positions.len() * half);
         for &pos in positions {

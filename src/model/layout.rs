@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use candle_core::{Device, Result, Tensor};
 
-use super::layers::{Rope, RopeStyle};
+use super::layers::{Rope, RopeScaling, RopeStyle};
 
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -23,7 +23,7 @@ pub struct Layout {
     built: Arc<Mutex<Built>>,
 }
 
-type RopeKey = (u32, usize, RopeStyle, u32);
+type RopeKey = (u32, usize, RopeStyle, RopeScaling);
 
 #[derive(Debug, Default)]
 struct Built {
@@ -95,16 +95,16 @@ impl Layout {
         theta: f32,
         head_dim: usize,
         style: RopeStyle,
-        position_scale: f32,
+        scaling: RopeScaling,
         like: &Tensor,
     ) -> Result<Rope> {
-        let key = (theta.to_bits(), head_dim, style, position_scale.to_bits());
+        let key = (theta.to_bits(), head_dim, style, scaling);
         let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, rope)) = built.ropes.iter().find(|(k, _)| *k == key) {
             return Ok(rope.clone());
         }
         let rope = self
-            .build_rope(theta, head_dim, style, position_scale)?
+            .build_rope(theta, head_dim, style, scaling)?
             .placed_like(like)?;
         built.ropes.push((key, rope.clone()));
         Ok(rope)
@@ -115,7 +115,7 @@ impl Layout {
         theta: f32,
         head_dim: usize,
         style: RopeStyle,
-        position_scale: f32,
+        scaling: RopeScaling,
     ) -> Result<Rope> {
         match &self.packed {
             None => {
@@ -126,7 +126,7 @@ impl Layout {
                     &positions,
                     (self.seq,),
                     style,
-                    position_scale,
+                    scaling,
                     &Device::Cpu,
                 )
             }
@@ -136,7 +136,7 @@ impl Layout {
                 &p.positions,
                 (self.batch, self.seq),
                 style,
-                position_scale,
+                scaling,
                 &Device::Cpu,
             ),
         }

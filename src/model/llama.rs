@@ -12,7 +12,7 @@ use candle_core::Tensor;
 use super::gguf::GgufFile;
 use super::hf::HfConfig;
 use super::layers::{
-    attention, embedding, linear, merge_heads, rms_norm, split_heads, Rope, RopeStyle,
+    attention, embedding, linear, merge_heads, rms_norm, split_heads, Rope, RopeScaling, RopeStyle,
 };
 use super::layout::Layout;
 use super::weights::{output_or_tied, WeightSource};
@@ -28,10 +28,17 @@ pub struct Config {
     pub rms_eps: f32,
     pub rope_theta: f32,
     pub rope_style: RopeStyle,
+    pub rope_scaling: RopeScaling,
 }
 
 impl Config {
     pub fn from_gguf(g: &GgufFile) -> Result<Self> {
+        if g.has_tensor("rope_freqs.weight") {
+            anyhow::bail!(
+                "{}: Llama 3.1-style RoPE frequency factors (rope_freqs.weight) are not supported in GGUF files; use the Hugging Face checkpoint (hf:...) instead",
+                g.path().display()
+            );
+        }
         let hidden = g.u32("llama.embedding_length")? as usize;
         let n_heads = g.u32("llama.attention.head_count")? as usize;
         let head_dim = match g.opt_u32("llama.rope.dimension_count")? {
@@ -49,6 +56,7 @@ impl Config {
             rms_eps: g.f32("llama.attention.layer_norm_rms_epsilon")?,
             rope_theta: g.opt_f32("llama.rope.freq_base")?.unwrap_or(10_000.0),
             rope_style: RopeStyle::Interleaved,
+            rope_scaling: RopeScaling::None,
         })
     }
 
@@ -62,6 +70,7 @@ impl Config {
             rms_eps: c.rms_norm_eps as f32,
             rope_theta: c.rope_theta.unwrap_or(10_000.0) as f32,
             rope_style: RopeStyle::Halves,
+            rope_scaling: c.rope_scaling()?,
         })
     }
 }
@@ -166,7 +175,7 @@ impl Transformer for Llama {
             self.cfg.rope_theta,
             self.cfg.head_dim,
             self.cfg.rope_style,
-            1.0,
+            self.cfg.rope_scaling,
             x,
         )?;
         let mask = layout.mask(None, x)?;

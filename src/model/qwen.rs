@@ -11,7 +11,7 @@ use candle_core::Tensor;
 
 use super::hf::HfConfig;
 use super::layers::{
-    attention, embedding, linear, merge_heads, rms_norm, split_heads, Rope, RopeStyle,
+    attention, embedding, linear, merge_heads, rms_norm, split_heads, Rope, RopeScaling, RopeStyle,
 };
 use super::layout::Layout;
 use super::weights::{output_or_tied, WeightSource};
@@ -193,7 +193,7 @@ impl Transformer for Qwen {
             self.cfg.rope_theta,
             self.cfg.head_dim,
             RopeStyle::Halves,
-            1.0,
+            RopeScaling::None,
             x,
         )?;
         let mask = layout.mask(None, x)?;
