@@ -1,5 +1,6 @@
 //! A suite run end to end on the real model: every declared run is recorded, the outputs are
-//! written, and a rerun is served from the store with identical results.
+//! written, a rerun is served from the store with identical results, and `--check` compares
+//! the runs with golden files.
 
 mod common;
 
@@ -20,24 +21,32 @@ k: {smollm2-135m: 2}
 seeds: [0, 1]
 ";
 
-fn run(
+fn run_with(
     suite: &std::path::Path,
     out: &std::path::Path,
     store: &std::path::Path,
-    jobs: usize,
-) -> serde_json::Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_depthprune"))
+    extra: &[&str],
+) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_depthprune"))
         .arg("run")
-        .arg("--jobs")
-        .arg(jobs.to_string())
         .arg(suite)
         .arg("--out")
         .arg(out)
         .arg("--store")
         .arg(store)
         .arg("--quiet")
+        .args(extra)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn run(
+    suite: &std::path::Path,
+    out: &std::path::Path,
+    store: &std::path::Path,
+    jobs: usize,
+) -> serde_json::Value {
+    let output = run_with(suite, out, store, &["--jobs", &jobs.to_string()]);
     assert!(
         output.status.success(),
         "{}",
@@ -98,4 +107,39 @@ fn a_suite_runs_and_reruns_from_the_store() {
     };
     assert_eq!(strip(&first), strip(&second));
     eprintln!("rerun from the store: {rerun_seconds:.1} s");
+
+    // --check against golden files: a missing one is written as .new and fails the check;
+    // accepted, it passes; edited, it fails and shows the line.
+    let golden = dir.path().join("golden");
+    let golden_arg = golden.to_str().unwrap();
+    let check = || {
+        run_with(
+            &suite,
+            &dir.path().join("c"),
+            &store,
+            &["--check", "--golden-dir", golden_arg],
+        )
+    };
+    let out = check();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("tiny-smollm2-135m.txt does not exist"),
+        "{stderr}"
+    );
+    let new = golden.join("tiny-smollm2-135m.txt.new");
+    std::fs::rename(&new, golden.join("tiny-smollm2-135m.txt")).unwrap();
+    let out = check();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(golden.join("tiny-smollm2-135m.txt")).unwrap();
+    let edited = text.replacen("ppl 0 one_shot", "ppl 0 one_shot_", 1);
+    std::fs::write(golden.join("tiny-smollm2-135m.txt"), edited).unwrap();
+    let out = check();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("- ppl 0 one_shot_"), "{stderr}");
 }

@@ -27,7 +27,7 @@ use super::layers::{
     attention, embedding, linear, merge_heads, rms_norm, split_heads, Rope, RopeScaling, RopeStyle,
 };
 use super::layout::Layout;
-use super::weights::{output_or_tied, WeightSource};
+use super::weights::WeightSource;
 use super::{Head, LayerTypeRule, Transformer};
 
 /// Gemma 3's local RoPE base; absent from the GGUF.
@@ -197,12 +197,7 @@ impl Gemma3 {
         let blocks = (0..cfg.n_blocks)
             .map(|i| Block::load(w, i))
             .collect::<Result<Vec<_>>>()?;
-        let head = Head {
-            norm: w.tensor("output_norm.weight")?,
-            rms_eps: cfg.rms_eps,
-            weight: output_or_tied(w, &embed)?,
-            softcap: cfg.final_logit_softcap,
-        };
+        let head = Head::load(w, &embed, cfg.rms_eps, cfg.final_logit_softcap)?;
         Ok(Self {
             cfg,
             layer_types,

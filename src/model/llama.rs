@@ -15,7 +15,7 @@ use super::layers::{
     attention, embedding, linear, merge_heads, rms_norm, split_heads, Rope, RopeScaling, RopeStyle,
 };
 use super::layout::Layout;
-use super::weights::{output_or_tied, WeightSource};
+use super::weights::WeightSource;
 use super::{Head, Transformer};
 
 #[derive(Debug, Clone)]
@@ -136,12 +136,7 @@ impl Llama {
         let blocks = (0..cfg.n_blocks)
             .map(|i| Block::load(w, i))
             .collect::<Result<Vec<_>>>()?;
-        let head = Head {
-            norm: w.tensor("output_norm.weight")?,
-            rms_eps: cfg.rms_eps,
-            weight: output_or_tied(w, &embed)?,
-            softcap: None,
-        };
+        let head = Head::load(w, &embed, cfg.rms_eps, None)?;
         Ok(Self {
             cfg,
             embed,

@@ -90,6 +90,26 @@ pub struct Head {
 }
 
 impl Head {
+    /// The final norm and the output projection, or the tied embeddings `embed` where the
+    /// weights have no `output.weight`.
+    pub fn load(
+        w: &mut dyn weights::WeightSource,
+        embed: &Tensor,
+        rms_eps: f32,
+        softcap: Option<f32>,
+    ) -> Result<Self> {
+        Ok(Self {
+            norm: w.tensor("output_norm.weight")?,
+            rms_eps,
+            weight: if w.has_tensor("output.weight") {
+                w.tensor("output.weight")?
+            } else {
+                embed.clone()
+            },
+            softcap,
+        })
+    }
+
     /// Logits `[rows, vocab]` for residual-stream rows `[rows, hidden]`.
     pub fn logits(&self, rows: &Tensor) -> candle_core::Result<Tensor> {
         let h = layers::rms_norm(rows, &self.norm, self.rms_eps)?;

@@ -21,12 +21,3 @@ impl WeightSource for GgufFile {
         GgufFile::has_tensor(self, name)
     }
 }
-
-/// The output projection: its own tensor when the source has one, else the tied embeddings.
-pub fn output_or_tied(w: &mut dyn WeightSource, embed: &Tensor) -> Result<Tensor> {
-    if w.has_tensor("output.weight") {
-        w.tensor("output.weight")
-    } else {
-        Ok(embed.clone())
-    }
-}

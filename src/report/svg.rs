@@ -13,6 +13,16 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// The opening tag, a white background and the title.
+fn open_svg(width: f64, height: f64, title: &str) -> String {
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" {FONT}>\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"8\" y=\"20\" font-size=\"13\">{}</text>\n",
+        escape(title)
+    )
+}
+
 /// White (0) to dark blue (1).
 fn blue(value: f64) -> String {
     let v = value.clamp(0.0, 1.0);
@@ -40,16 +50,7 @@ pub fn heatmap(
     let label_h = 6.0 * column_labels.iter().map(|l| l.len()).max().unwrap_or(0) as f64 + 8.0;
     let width = left + cell_w * column_labels.len() as f64 + 20.0;
     let height = top + CELL * row_labels.len() as f64 + label_h + 10.0;
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" {FONT}>"
-    );
-    let _ = writeln!(
-        svg,
-        "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"8\" y=\"20\" font-size=\"13\">{}</text>",
-        escape(title)
-    );
+    let mut svg = open_svg(width, height, title);
     for (r, (label, row)) in row_labels.iter().zip(values).enumerate() {
         let y = top + CELL * r as f64;
         let _ = writeln!(
@@ -117,16 +118,7 @@ pub fn line_panels(title: &str, x_label: &str, x: &[usize], panels: &[Panel]) ->
         *x.iter().max().unwrap_or(&1) as f64,
     );
     let x_pos = |v: f64| left + plot_w * (v - x_min) / (x_max - x_min).max(1.0);
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" {FONT}>"
-    );
-    let _ = writeln!(
-        svg,
-        "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"8\" y=\"20\" font-size=\"13\">{}</text>",
-        escape(title)
-    );
+    let mut svg = open_svg(width, height, title);
     for (p, panel) in panels.iter().enumerate() {
         let top = 40.0 + (panel_h + gap) * p as f64;
         let tf = |v: f64| {

@@ -157,6 +157,14 @@ impl Suite {
                 crate::search::by_name(&s.name, &s.params)?;
             }
         }
+        if self.claims.is_some() {
+            if self.objectives.len() < 2 {
+                bail!("the claims compare objectives: name at least two under `objectives`");
+            }
+            if !self.searchers.iter().any(|s| s.name == "one_shot") {
+                bail!("the claims measure gains over one-shot: add `{{name: one_shot}}` to `searchers`");
+            }
+        }
         Ok(())
     }
 
@@ -205,6 +213,27 @@ seeds: [0, 1]
             ObjectiveSpec::Perplexity(p) => assert_eq!((p.seed, p.n_seqs), (7, 4)),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn claims_need_two_objectives_and_one_shot() {
+        let claims = "claims: {alpha: 0.05, bootstrap_resamples: 10, permutations: 10, max_cross_objective_jaccard: 0.5, max_ranking_tau: 0.5, min_cross_searcher_jaccard: 0.5, max_relative_gain: 0.05, expected: {}}\n";
+        let err = format!("{:#}", load(&format!("{GOOD}{claims}")).unwrap_err());
+        assert!(err.contains("at least two"), "{err}");
+        let two = GOOD.replace(
+            "  ppl: {kind: perplexity, n_seqs: 4, seq_len: 64}",
+            "  ppl: {kind: perplexity, n_seqs: 4, seq_len: 64}\n  acc: {kind: accuracy, n_per_task: 4}",
+        );
+        load(&format!("{two}{claims}")).unwrap();
+        let err = format!(
+            "{:#}",
+            load(&format!(
+                "{}{claims}",
+                two.replace("  - {name: one_shot}\n", "")
+            ))
+            .unwrap_err()
+        );
+        assert!(err.contains("one_shot"), "{err}");
     }
 
     #[test]
