@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use depthprune::model::{BlockMask, LayerTypeRule, LoadOptions, Model};
+use depthprune::model::{BlockMask, LayerTypeRule, LoadOptions, Model, Precision};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -435,6 +435,48 @@ fn gemma3_layer_type_rules_differ_after_an_early_removal() {
     assert_eq!(
         our_logits(&own, len, &[3]),
         our_logits(&renumbered, len, &[3])
+    );
+}
+
+/// The memo and the store key scores by everything that changes them: weights, layer-type rule
+/// and dtype (a bf16 run must not reuse f32 scores).
+#[test]
+fn scores_are_keyed_by_weights_rule_and_precision() {
+    let id = publish(
+        "tiny-keys",
+        &config(Arch::Gemma3, LAYERS),
+        &weights(Arch::Gemma3, 5),
+    );
+    let open = |options: LoadOptions| Model::open(&id, &options).unwrap();
+    let plain = open(LoadOptions::default());
+    assert_eq!(plain.scores_key(), plain.info.sha256);
+    let renumbered = open(LoadOptions {
+        layer_types: LayerTypeRule::Renumbered,
+        ..Default::default()
+    });
+    let bf16 = open(LoadOptions {
+        dtype: Precision::Bf16,
+        ..Default::default()
+    });
+    let keys = [
+        plain.scores_key(),
+        renumbered.scores_key(),
+        bf16.scores_key(),
+    ];
+    assert!(
+        keys[1].ends_with("-renumbered") && keys[2].ends_with("-bf16"),
+        "{keys:?}"
+    );
+    let other = publish(
+        "tiny-keys-2",
+        &config(Arch::Gemma3, LAYERS),
+        &weights(Arch::Gemma3, 6),
+    );
+    assert_ne!(
+        Model::open(&other, &LoadOptions::default())
+            .unwrap()
+            .scores_key(),
+        keys[0]
     );
 }
 

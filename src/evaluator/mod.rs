@@ -1,9 +1,9 @@
 //! [`Evaluator`]: the engine every searcher calls to score a block mask, built so the same
 //! work is never done twice.
 //!
-//! - **Memo**: a mask already scored under the same model weights (sha256) and objective
-//!   description (its stable key) is answered from memory, and across runs from the on-disk
-//!   [`Store`].
+//! - **Memo**: a mask already scored under the same model (`Model::scores_key`: weights sha256,
+//!   layer-type rule, dtype, device kind) and objective description (its stable key) is
+//!   answered from memory, and across runs from the on-disk [`Store`].
 //! - **Prefix cache**: the residual stream entering block j depends only on which blocks before
 //!   j ran; [`PrefixCache`] keeps such streams so a mask is evaluated from the deepest prefix it
 //!   shares with anything seen before.
@@ -129,7 +129,7 @@ impl<'a> Evaluator<'a> {
             let json = serde_json::to_string_pretty(spec)?;
             self.store = Some(Store::open(
                 dir,
-                &self.model.info.sha256,
+                &self.model.scores_key(),
                 &spec.key(),
                 &json,
             )?);

@@ -1,6 +1,6 @@
 //! [`Store`]: evaluations on disk, so no run recomputes what an earlier one finished.
 //!
-//! One append-only JSONL file per (model weights, objective): `<dir>/<model sha256>/<objective
+//! One append-only JSONL file per (model, objective): `<dir>/<Model::scores_key>/<objective
 //! key>.jsonl`, one record per line, written with a single `write` under an exclusive file
 //! lock. A process killed mid-write leaves at most one partial last line: readers skip lines
 //! that do not parse, and a writer first terminates such a line, so earlier records are never
@@ -35,13 +35,8 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store for one model and objective under `dir`; `spec_json`
     /// is written beside it once, for people browsing the cache.
-    pub fn open(
-        dir: &Path,
-        model_sha256: &str,
-        objective_key: &str,
-        spec_json: &str,
-    ) -> Result<Self> {
-        let folder = dir.join(model_sha256);
+    pub fn open(dir: &Path, model_key: &str, objective_key: &str, spec_json: &str) -> Result<Self> {
+        let folder = dir.join(model_key);
         fs::create_dir_all(&folder)
             .with_context(|| format!("creating evaluation store {}", folder.display()))?;
         let spec_path = folder.join(format!("{objective_key}.objective.json"));

@@ -231,8 +231,18 @@ pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
 pub struct SafetensorsWeights {
     tensors: MmapedSafetensors,
     family: Family,
-    /// `language_model.` for a multimodal Gemma 3, else empty.
-    prefix: String,
+    nesting: Nesting,
+}
+
+/// Where a multimodal checkpoint keeps its language model's tensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Nesting {
+    /// A text-only checkpoint: `model.layers.0...`.
+    None,
+    /// `language_model.model.layers.0...` (Gemma 3 as first published).
+    LanguageModelFirst,
+    /// `model.language_model.layers.0...` (as newer transformers versions save it).
+    ModelFirst,
 }
 
 impl SafetensorsWeights {
@@ -249,10 +259,20 @@ impl SafetensorsWeights {
                     .join(", ")
             )
         })?;
+        let nesting = if prefix.is_empty() {
+            Nesting::None
+        } else if tensors
+            .get("model.language_model.embed_tokens.weight")
+            .is_ok()
+        {
+            Nesting::ModelFirst
+        } else {
+            Nesting::LanguageModelFirst
+        };
         Ok(Self {
             tensors,
             family,
-            prefix: prefix.to_string(),
+            nesting,
         })
     }
 
@@ -286,7 +306,14 @@ impl SafetensorsWeights {
                 format!("model.layers.{index}.{part}.{kind}")
             }
         };
-        Some(format!("{}{name}", self.prefix))
+        Some(match self.nesting {
+            Nesting::None => name,
+            Nesting::LanguageModelFirst => format!("language_model.{name}"),
+            Nesting::ModelFirst => match name.strip_prefix("model.") {
+                Some(rest) => format!("model.language_model.{rest}"),
+                None => name,
+            },
+        })
     }
 }
 
@@ -317,7 +344,8 @@ impl WeightSource for SafetensorsWeights {
 pub struct Checkpoint {
     pub dir: PathBuf,
     pub config: HfConfig,
-    /// Prefix of the language model's weights (`language_model.` in multimodal Gemma 3).
+    /// `language_model.` when config.json nests the language model's config (multimodal
+    /// Gemma 3); its weights are then looked for under either nesting.
     pub prefix: String,
     pub weight_files: Vec<PathBuf>,
     pub tokenizer: PathBuf,
@@ -386,19 +414,19 @@ impl Checkpoint {
 mod tests {
     use super::*;
 
-    fn names(family: Family, prefix: &str) -> SafetensorsWeights {
-        // Only the name mapping is exercised; no file is opened.
+    /// Weights holding one tensor named `key` (only the name mapping is exercised).
+    fn names(family: Family, prefix: &str, key: &str) -> SafetensorsWeights {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.safetensors");
         let t = Tensor::zeros(2, DType::F32, &Device::Cpu).unwrap();
-        candle_core::safetensors::save(&std::collections::HashMap::from([("x", t)]), &path)
+        candle_core::safetensors::save(&std::collections::HashMap::from([(key, t)]), &path)
             .unwrap();
         SafetensorsWeights::open(&[path], family, prefix).unwrap()
     }
 
     #[test]
     fn gguf_names_map_to_hugging_face_names() {
-        let llama = names(Family::Llama, "");
+        let llama = names(Family::Llama, "", "x");
         assert_eq!(
             llama.hf_name("blk.3.attn_q.weight").unwrap(),
             "model.layers.3.self_attn.q_proj.weight"
@@ -412,7 +440,7 @@ mod tests {
             "model.layers.1.self_attn.k_proj.bias"
         );
         assert_eq!(llama.hf_name("blk.1.post_ffw_norm.weight"), None);
-        let gemma = names(Family::Gemma3, "language_model.");
+        let gemma = names(Family::Gemma3, "language_model.", "x");
         assert_eq!(
             gemma.hf_name("blk.2.ffn_norm.weight").unwrap(),
             "language_model.model.layers.2.pre_feedforward_layernorm.weight"
@@ -425,5 +453,15 @@ mod tests {
             gemma.hf_name("token_embd.weight").unwrap(),
             "language_model.model.embed_tokens.weight"
         );
+        let newer = names(
+            Family::Gemma3,
+            "language_model.",
+            "model.language_model.embed_tokens.weight",
+        );
+        assert_eq!(
+            newer.hf_name("blk.2.attn_q.weight").unwrap(),
+            "model.language_model.layers.2.self_attn.q_proj.weight"
+        );
+        assert_eq!(newer.hf_name("output.weight").unwrap(), "lm_head.weight");
     }
 }

@@ -237,6 +237,8 @@ pub struct Model {
     pub special: SpecialTokens,
     /// Where the weights (and every batch) live.
     device: Device,
+    /// How it was loaded: the layer-type rule and the precision change its scores.
+    options: LoadOptions,
 }
 
 impl Model {
@@ -290,6 +292,7 @@ impl Model {
             tokenizer,
             special,
             device,
+            options: *options,
         })
     }
 
@@ -347,6 +350,7 @@ impl Model {
             tokenizer,
             special: SpecialTokens { bos },
             device,
+            options: *options,
         })
     }
 
@@ -367,6 +371,24 @@ impl Model {
 
     pub fn n_blocks(&self) -> usize {
         self.net.n_blocks()
+    }
+
+    /// What the model's scores depend on besides the objective: the weights' sha256, plus the
+    /// layer-type rule, the dtype and the kind of device when they are not the defaults (so a
+    /// bf16 or CUDA run never reuses, or pollutes, stored f32 CPU scores). The memo and the
+    /// evaluation store are keyed by it.
+    pub fn scores_key(&self) -> String {
+        let mut key = self.info.sha256.clone();
+        if self.options.layer_types != LayerTypeRule::default() {
+            key.push_str(&format!("-{:?}", self.options.layer_types).to_lowercase());
+        }
+        if self.options.dtype != Precision::default() {
+            key.push_str(&format!("-{:?}", self.options.dtype).to_lowercase());
+        }
+        if !self.device.is_cpu() {
+            key.push_str("-cuda");
+        }
+        key
     }
 
     pub fn hidden_size(&self) -> usize {
