@@ -439,7 +439,10 @@ fn run(cli: Cli) -> Result<()> {
                 jobs,
             };
             let outcome = depthprune::suite::execute(&suite, &options)?;
-            print!("{}", depthprune::report::runs_table(&outcome.runs.runs));
+            // A long table of runs would bury the verdicts; it is in report.md and runs.csv.
+            if outcome.runs.runs.len() <= 24 {
+                print!("{}", depthprune::report::runs_table(&outcome.runs.runs));
+            }
             if let (Some(verdicts), Some(settings)) = (&outcome.verdicts, &suite.claims) {
                 print!("{}", depthprune::report::claims_table(verdicts, settings));
             }

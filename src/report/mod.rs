@@ -129,9 +129,9 @@ pub fn claims_table(results: &[ClaimResult], settings: &ClaimSettings) -> String
         let stats = r
             .statistics
             .iter()
-            .map(|(k, v)| format!("{k}={}", format_statistic(*v)))
+            .map(|(k, v)| format!("{k} = {}", format_statistic(*v)))
             .collect::<Vec<_>>()
-            .join(" ");
+            .join("\n");
         b.push_record([
             r.model.clone(),
             r.claim.clone(),
