@@ -99,7 +99,7 @@ pub fn resolve(id: &HubId) -> Result<PathBuf> {
             "hf:{}@{} is not in the Hugging Face cache and cannot be downloaded: {why}.\n\
              Pre-populate the cache at {} (for example run `huggingface-cli download {} --revision {}` \
              on a machine with network and copy {} here, or set HF_HOME to where it is), \
-             or point --model at a local checkpoint folder with config.json, tokenizer.json and *.safetensors",
+             or name a local checkpoint folder (config.json, tokenizer.json, *.safetensors) as the model instead",
             id.repo,
             id.revision,
             root.join(id.cache_folder()).display(),

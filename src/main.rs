@@ -129,7 +129,7 @@ enum Cmd {
         /// Folder of the golden files `--check` compares with.
         #[arg(long, default_value = "golden")]
         golden_dir: PathBuf,
-        /// (model, seed, objective) groups to run at once. Each already uses every core for its
+        /// (seed, objective) groups of a model to run at once. Each already uses every core for its
         /// matrix products, so more than 1 pays only on machines with many cores.
         #[arg(long, default_value_t = 1)]
         jobs: usize,

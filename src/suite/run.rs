@@ -2,9 +2,9 @@
 //! per (model, seed, objective) and the shared on-disk store, so an interrupted suite resumes
 //! where it stopped and a rerun costs nothing.
 //!
-//! The unit of parallel work (`--jobs`) is one (model, seed, objective) group: its searchers
-//! share one evaluator and run in the declared order, so results do not depend on the number of
-//! jobs.
+//! Models run one after another. The unit of parallel work (`--jobs`) is one (seed, objective)
+//! group of a model: its searchers share one evaluator and run in the declared order, so results
+//! do not depend on the number of jobs.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -70,43 +70,30 @@ pub struct RunOptions {
     pub jobs: usize,
 }
 
-/// One (model, seed, objective): the searchers that share an evaluator.
+/// One (seed, objective) of a model: the searchers that share an evaluator.
 struct Group<'a> {
-    model_index: usize,
     seed: u64,
     objective: &'a str,
 }
 
+/// Runs every search of `suite`, one model at a time (each is loaded once and dropped before the
+/// next: paper-scale models do not fit in memory together), its (seed, objective) groups spread
+/// over `options.jobs` threads.
 pub fn run_suite(suite: &Suite, options: &RunOptions) -> Result<SuiteRuns> {
     std::fs::create_dir_all(&options.out_dir)
         .with_context(|| format!("creating output folder {}", options.out_dir.display()))?;
-    let models: Vec<Model> = suite
-        .models
+    let groups: Vec<Group> = suite
+        .seeds
         .iter()
-        .map(|id| {
-            Model::open(
-                id,
-                &LoadOptions {
-                    layer_types: suite.layer_types,
-                    device: suite.device,
-                    dtype: suite.dtype,
-                },
-            )
-        })
-        .collect::<Result<_>>()?;
-    let groups: Vec<Group> = (0..models.len())
-        .flat_map(|model_index| {
-            suite.seeds.iter().flat_map(move |&seed| {
-                suite.objectives.keys().map(move |objective| Group {
-                    model_index,
-                    seed,
-                    objective,
-                })
-            })
+        .flat_map(|&seed| {
+            suite
+                .objectives
+                .keys()
+                .map(move |objective| Group { seed, objective })
         })
         .collect();
     let bar = crate::scan::progress_bar(
-        (groups.len() * suite.searchers.len()) as u64,
+        (suite.models.len() * groups.len() * suite.searchers.len()) as u64,
         options.quiet,
         &suite.name,
     );
@@ -122,67 +109,78 @@ pub fn run_suite(suite: &Suite, options: &RunOptions) -> Result<SuiteRuns> {
         std::fs::File::create(&log_path)
             .with_context(|| format!("creating {}", log_path.display()))?,
     );
-
-    let next = AtomicUsize::new(0);
-    let finished: Mutex<Vec<(usize, Vec<RunRecord>, SingleRemovals)>> = Mutex::new(Vec::new());
-    let worker = || -> Result<()> {
-        loop {
-            let index = next.fetch_add(1, Ordering::SeqCst);
-            let Some(group) = groups.get(index) else {
-                return Ok(());
-            };
-            let (records, singles) = run_group(suite, &models, group, options, &|record| {
-                let mut log = log.lock().expect("log lock");
-                writeln!(log, "{}", serde_json::to_string(record)?)?;
-                bar.inc(1);
-                bar.set_message(format!(
-                    "{} {} {} seed {}",
-                    record.model, record.objective, record.searcher, record.seed
-                ));
-                Ok(())
-            })?;
-            finished
-                .lock()
-                .expect("results lock")
-                .push((index, records, singles));
-        }
+    let on_record = |record: &RunRecord| -> Result<()> {
+        let mut log = log.lock().expect("log lock");
+        writeln!(log, "{}", serde_json::to_string(record)?)?;
+        bar.inc(1);
+        bar.set_message(format!(
+            "{} {} {} seed {}",
+            record.model, record.objective, record.searcher, record.seed
+        ));
+        Ok(())
     };
-    let jobs = options.jobs.clamp(1, groups.len().max(1));
-    if jobs == 1 {
-        worker()?;
-    } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..jobs).map(|_| scope.spawn(worker)).collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("suite worker panicked"))
-                .collect::<Result<Vec<()>>>()
-        })?;
-    }
-    bar.finish_and_clear();
 
-    let mut finished = finished.into_inner().expect("results lock");
-    finished.sort_by_key(|(index, ..)| *index);
     let mut out = SuiteRuns {
         runs: Vec::new(),
         single_removals: Vec::new(),
     };
-    for (_, records, singles) in finished {
-        out.runs.extend(records);
-        out.single_removals.push(singles);
+    for model_id in &suite.models {
+        bar.set_message(format!("loading {model_id}"));
+        let model = Model::open(
+            model_id,
+            &LoadOptions {
+                layer_types: suite.layer_types,
+                device: suite.device,
+                dtype: suite.dtype,
+            },
+        )?;
+        let next = AtomicUsize::new(0);
+        let finished: Mutex<Vec<(usize, Vec<RunRecord>, SingleRemovals)>> = Mutex::new(Vec::new());
+        let worker = || -> Result<()> {
+            loop {
+                let index = next.fetch_add(1, Ordering::SeqCst);
+                let Some(group) = groups.get(index) else {
+                    return Ok(());
+                };
+                let (records, singles) =
+                    run_group(suite, model_id, &model, group, options, &on_record)?;
+                finished
+                    .lock()
+                    .expect("results lock")
+                    .push((index, records, singles));
+            }
+        };
+        let jobs = options.jobs.clamp(1, groups.len().max(1));
+        if jobs == 1 {
+            worker()?;
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..jobs).map(|_| scope.spawn(worker)).collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("suite worker panicked"))
+                    .collect::<Result<Vec<()>>>()
+            })?;
+        }
+        let mut finished = finished.into_inner().expect("results lock");
+        finished.sort_by_key(|(index, ..)| *index);
+        for (_, records, singles) in finished {
+            out.runs.extend(records);
+            out.single_removals.push(singles);
+        }
     }
+    bar.finish_and_clear();
     Ok(out)
 }
 
 fn run_group(
     suite: &Suite,
-    models: &[Model],
+    model_id: &str,
+    model: &Model,
     group: &Group,
     options: &RunOptions,
-    on_record: &dyn Fn(&RunRecord) -> Result<()>,
+    on_record: &(dyn Fn(&RunRecord) -> Result<()> + Sync),
 ) -> Result<(Vec<RunRecord>, SingleRemovals)> {
-    let model_id = &suite.models[group.model_index];
-    let model = &models[group.model_index];
     let (seed, objective_name) = (group.seed, group.objective);
     let k = suite.k[model_id].resolve(model.n_blocks());
     let protected = search::parse_protected(&suite.protect, model.n_blocks()).context("protect")?;
@@ -215,7 +213,7 @@ fn run_group(
             )
         })?;
         let record = RunRecord {
-            model: model_id.clone(),
+            model: model_id.to_string(),
             objective: objective_name.to_string(),
             objective_key: spec.key(),
             direction: spec.direction(),
@@ -244,7 +242,7 @@ fn run_group(
         })
         .collect::<Result<Vec<f64>>>()?;
     let singles = SingleRemovals {
-        model: model_id.clone(),
+        model: model_id.to_string(),
         objective: objective_name.to_string(),
         direction: spec.direction(),
         seed,
