@@ -145,6 +145,9 @@ fn model_path(entry: &CatalogEntry) -> Result<PathBuf> {
 pub fn ensure_cached(entry: &CatalogEntry) -> Result<PathBuf> {
     let path = model_path(entry)?;
     if path.exists() {
+        if verified_before(&path, entry.sha256) {
+            return Ok(path);
+        }
         let actual = sha256_file(&path)?;
         if actual != entry.sha256 {
             bail!(
@@ -155,9 +158,46 @@ pub fn ensure_cached(entry: &CatalogEntry) -> Result<PathBuf> {
                 entry.id
             );
         }
+        remember_verified(&path, entry.sha256);
         return Ok(path);
     }
-    fetch(entry)
+    let path = fetch(entry)?;
+    remember_verified(&path, entry.sha256);
+    Ok(path)
+}
+
+/// The file's size and modification time, as a verification stamp records them.
+fn stamp(path: &Path, sha256: &str) -> Option<String> {
+    let meta = fs::metadata(path).ok()?;
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some(format!("{} {mtime} {sha256}\n", meta.len()))
+}
+
+fn stamp_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".verified");
+    PathBuf::from(name)
+}
+
+/// Whether `path` was hashed to `sha256` and has not changed since (same size and modification
+/// time): hashing a model at every load costs up to a second.
+fn verified_before(path: &Path, sha256: &str) -> bool {
+    match (stamp(path, sha256), fs::read_to_string(stamp_path(path))) {
+        (Some(now), Ok(then)) => now == then,
+        _ => false,
+    }
+}
+
+fn remember_verified(path: &Path, sha256: &str) {
+    if let Some(stamp) = stamp(path, sha256) {
+        // Best effort: without the stamp the next load hashes again.
+        let _ = fs::write(stamp_path(path), stamp);
+    }
 }
 
 /// Downloads, assembles, verifies and installs `entry` into the cache.
@@ -311,5 +351,24 @@ fn tempdir_in(parent: &Path) -> Result<TempDir> {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verification_stamp_is_void_once_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.gguf");
+        fs::write(&path, b"weights").unwrap();
+        let sha = sha256_file(&path).unwrap();
+        assert!(!verified_before(&path, &sha));
+        remember_verified(&path, &sha);
+        assert!(verified_before(&path, &sha));
+        assert!(!verified_before(&path, "another sha"));
+        fs::write(&path, b"weights, tampered").unwrap();
+        assert!(!verified_before(&path, &sha));
     }
 }
