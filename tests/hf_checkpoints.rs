@@ -480,6 +480,54 @@ fn scores_are_keyed_by_weights_rule_and_precision() {
     );
 }
 
+/// A sharded checkpoint (model.safetensors.index.json + shards, as 8B models ship) loads to the
+/// same model as the single file.
+#[test]
+fn sharded_checkpoints_load_like_single_files() {
+    let weights = weights(Arch::Qwen2, 21);
+    let scratch = tempfile::tempdir().unwrap();
+    let single = scratch.path().join("single");
+    write_checkpoint(&single, &config(Arch::Qwen2, LAYERS), &weights);
+    let sharded = scratch.path().join("sharded");
+    write_checkpoint(&sharded, &config(Arch::Qwen2, LAYERS), &weights);
+    std::fs::remove_file(sharded.join("model.safetensors")).unwrap();
+    let (first, second) = weights.split_at(weights.len() / 2);
+    let mut weight_map = serde_json::Map::new();
+    for (file, part) in [
+        ("model-00001-of-00002.safetensors", first),
+        ("model-00002-of-00002.safetensors", second),
+    ] {
+        let map: HashMap<String, Tensor> = part.iter().cloned().collect();
+        candle_core::safetensors::save(&map, sharded.join(file)).unwrap();
+        for (name, _) in part {
+            weight_map.insert(name.clone(), json!(file));
+        }
+    }
+    let index = json!({"metadata": {}, "weight_map": weight_map});
+    std::fs::write(
+        sharded.join("model.safetensors.index.json"),
+        index.to_string(),
+    )
+    .unwrap();
+
+    let load = |dir: &Path| Model::open(dir.to_str().unwrap(), &LoadOptions::default()).unwrap();
+    let (a, b) = (load(&single), load(&sharded));
+    let len = TOKENS.len();
+    assert_eq!(our_logits(&a, len, &[1]), our_logits(&b, len, &[1]));
+
+    std::fs::remove_file(sharded.join("model-00002-of-00002.safetensors")).unwrap();
+    let err = format!(
+        "{:#}",
+        Model::open(sharded.to_str().unwrap(), &LoadOptions::default())
+            .err()
+            .unwrap()
+    );
+    assert!(
+        err.contains("model-00002-of-00002.safetensors") && err.contains("missing"),
+        "{err}"
+    );
+}
+
 #[test]
 fn missing_pieces_are_named() {
     let scratch = tempfile::tempdir().unwrap();
