@@ -276,3 +276,23 @@ fn uncached_hub_model_fails_fast_without_network() {
         "{stderr}"
     );
 }
+
+/// Without the `cuda` feature, asking for a GPU is one message saying how to get one.
+#[test]
+fn cuda_without_the_feature_says_how_to_build_it() {
+    let text = dev_text();
+    let mut args = ppl_args("smollm2-135m", &text, "1");
+    args.extend(["--device", "cuda"]);
+    if cfg!(not(feature = "cuda")) {
+        expect_failure(&args, &[], "--features cuda");
+    }
+    args.truncate(args.len() - 2);
+    args.extend(["--device", "tpu"]);
+    let out = depthprune(&args, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a bad flag value is a usage error"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use cpu, cuda or cuda:N"));
+}
