@@ -235,6 +235,41 @@ fn model_claims(
     // 3. searchers-converge: agreement and relative gain over one-shot.
     let j_search = mean(&all_cross_searcher);
     let mut stats = BTreeMap::from([("mean_cross_searcher_jaccard".into(), j_search)]);
+    // Where disagreement comes from (reported, not part of the verdict): each searcher's mean
+    // agreement with the others, and the agreement under each objective.
+    for sr in &searchers {
+        let js: Vec<f64> = seeds
+            .iter()
+            .flat_map(|&t| objectives.iter().map(move |o| (o, t)))
+            .flat_map(|(o, t)| {
+                searchers
+                    .iter()
+                    .filter(|other| *other != sr)
+                    .filter_map(move |other| {
+                        Some(jaccard(
+                            &find(o, sr, t)?.removed,
+                            &find(o, other, t)?.removed,
+                        ))
+                    })
+            })
+            .collect();
+        if !js.is_empty() {
+            stats.insert(format!("jaccard_with_others/{sr}"), mean(&js));
+        }
+    }
+    for o in &objectives {
+        let js: Vec<f64> = seeds
+            .iter()
+            .flat_map(|&t| {
+                searcher_pairs.iter().filter_map(move |(a, b)| {
+                    Some(jaccard(&find(o, a, t)?.removed, &find(o, b, t)?.removed))
+                })
+            })
+            .collect();
+        if !js.is_empty() {
+            stats.insert(format!("mean_cross_searcher_jaccard/{o}"), mean(&js));
+        }
+    }
     let mut worst_gain = f64::NEG_INFINITY;
     for sr in searchers.iter().filter(|s| **s != ONE_SHOT) {
         let gains: Vec<f64> = seeds
@@ -452,6 +487,11 @@ mod tests {
         assert!((v["rankings_disagree"].1["mean_kendall_tau"] + 1.0).abs() < 1e-12);
         assert_eq!(v["searchers_converge"].0, Verdict::Holds);
         assert_eq!(v["searchers_converge"].1["max_relative_gain"], 0.0);
+        assert_eq!(v["searchers_converge"].1["jaccard_with_others/random"], 1.0);
+        assert_eq!(
+            v["searchers_converge"].1["mean_cross_searcher_jaccard/acc"],
+            1.0
+        );
         assert_eq!(v["objective_beats_search"].0, Verdict::Holds);
         assert_eq!(v["objective_beats_search"].1["mean_difference"], 1.0);
         assert!(v["objective_beats_search"].1["permutation_p"] < 0.01);
@@ -481,6 +521,11 @@ mod tests {
         // ppl 20 → 18 is a 10 % gain; on acc no gain: mean 5 %... over the threshold? No: the
         // mean of 0.10 and 0.0 is 0.05, exactly at the threshold; agreement decides the fail.
         assert!((v["searchers_converge"].1["relative_gain/greedy"] - 0.05).abs() < 1e-12);
+        assert_eq!(v["searchers_converge"].1["jaccard_with_others/greedy"], 0.0);
+        assert_eq!(
+            v["searchers_converge"].1["mean_cross_searcher_jaccard/ppl"],
+            0.0
+        );
         assert_eq!(v["objective_beats_search"].0, Verdict::Fails);
         assert_eq!(v["variance_share"].0, Verdict::Fails);
         assert!((v["variance_share"].1["r2_searcher"] - 1.0).abs() < 1e-12);
