@@ -87,6 +87,15 @@ fn mean(xs: &[f64]) -> f64 {
     xs.iter().sum::<f64>() / xs.len() as f64
 }
 
+/// Every unordered pair of distinct names, each once.
+fn unordered_pairs<'a>(names: &BTreeSet<&'a str>) -> Vec<(&'a str, &'a str)> {
+    names
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| names.iter().skip(i + 1).map(move |b| (*a, *b)))
+        .collect()
+}
+
 /// Positions of `blocks` in `ranking` (0 = removed first).
 fn positions(ranking: &[usize], blocks: &[usize]) -> Vec<f64> {
     blocks
@@ -141,24 +150,8 @@ fn model_claims(
             statistics,
         })
     };
-    let obj_pairs: Vec<(&str, &str)> = objectives
-        .iter()
-        .flat_map(|a| {
-            objectives
-                .iter()
-                .filter(move |b| a < *b)
-                .map(move |b| (*a, *b))
-        })
-        .collect();
-    let searcher_pairs: Vec<(&str, &str)> = searchers
-        .iter()
-        .flat_map(|a| {
-            searchers
-                .iter()
-                .filter(move |b| a < *b)
-                .map(move |b| (*a, *b))
-        })
-        .collect();
+    let obj_pairs = unordered_pairs(&objectives);
+    let searcher_pairs = unordered_pairs(&searchers);
 
     // Per seed: cross-objective agreement (same searcher) and cross-searcher agreement (same
     // objective), as lists of pair Jaccards.
