@@ -171,15 +171,7 @@ fn download(id: &HubId, root: &Path) -> Result<PathBuf> {
     let _ = repo.get("tokenizer_config.json");
     match repo.get("model.safetensors.index.json") {
         Ok(index) => {
-            let text = std::fs::read_to_string(&index)?;
-            let json: serde_json::Value = serde_json::from_str(&text)?;
-            let files: std::collections::BTreeSet<String> = json["weight_map"]
-                .as_object()
-                .ok_or_else(|| anyhow!("{} has no weight_map", index.display()))?
-                .values()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect();
-            for f in files {
+            for f in crate::model::hf::shard_names(&index)? {
                 repo.get(&f)?;
             }
         }

@@ -46,8 +46,8 @@ pub struct Config {
     pub head_dim: usize,
     pub rms_eps: f32,
     pub global_rope_theta: f32,
-    /// Linear RoPE scaling of the global layers (1.0: none).
-    pub global_rope_scale: f32,
+    /// RoPE scaling of the global layers (local layers have none).
+    pub global_rope_scaling: RopeScaling,
     pub local_rope_theta: f32,
     /// Every `global_every`-th block (1-based) attends globally.
     pub global_every: usize,
@@ -65,9 +65,12 @@ impl Config {
             Some(d) => d as usize,
             None => hidden / n_heads,
         };
-        let global_rope_scale = match g.opt_string("gemma3.rope.scaling.type") {
-            Some("linear") => g.opt_f32("gemma3.rope.scaling.factor")?.unwrap_or(1.0),
-            _ => 1.0,
+        let global_rope_scaling = match g.opt_string("gemma3.rope.scaling.type") {
+            Some("linear") => match g.opt_f32("gemma3.rope.scaling.factor")? {
+                Some(factor) if factor != 1.0 => RopeScaling::Linear(factor),
+                _ => RopeScaling::None,
+            },
+            _ => RopeScaling::None,
         };
         Ok(Self {
             n_blocks: g.u32("gemma3.block_count")? as usize,
@@ -79,7 +82,7 @@ impl Config {
             head_dim,
             rms_eps: g.f32("gemma3.attention.layer_norm_rms_epsilon")?,
             global_rope_theta: g.opt_f32("gemma3.rope.freq_base")?.unwrap_or(1_000_000.0),
-            global_rope_scale,
+            global_rope_scaling,
             local_rope_theta: LOCAL_ROPE_THETA,
             global_every: GLOBAL_EVERY,
             sliding_window: g
@@ -101,10 +104,7 @@ impl Config {
             head_dim,
             rms_eps: c.rms_norm_eps as f32,
             global_rope_theta: c.rope_theta.unwrap_or(1_000_000.0) as f32,
-            global_rope_scale: match c.rope_scaling()? {
-                RopeScaling::Linear(factor) => factor,
-                _ => 1.0,
-            },
+            global_rope_scaling: c.rope_scaling()?,
             local_rope_theta: c.rope_local_base_freq.unwrap_or(LOCAL_ROPE_THETA as f64) as f32,
             global_every: c.sliding_window_pattern.unwrap_or(GLOBAL_EVERY),
             sliding_window: c.sliding_window.unwrap_or(DEFAULT_SLIDING_WINDOW),
@@ -233,15 +233,14 @@ impl Transformer for Gemma3 {
             LayerTypeRule::Own => index,
             LayerTypeRule::Renumbered => slot,
         };
-        let (theta, scale, window) = if cfg.is_global(type_index) {
-            (cfg.global_rope_theta, cfg.global_rope_scale, None)
+        let (theta, scaling, window) = if cfg.is_global(type_index) {
+            (cfg.global_rope_theta, cfg.global_rope_scaling, None)
         } else {
-            (cfg.local_rope_theta, 1.0, Some(cfg.sliding_window))
-        };
-        let scaling = if scale == 1.0 {
-            RopeScaling::None
-        } else {
-            RopeScaling::Linear(scale)
+            (
+                cfg.local_rope_theta,
+                RopeScaling::None,
+                Some(cfg.sliding_window),
+            )
         };
         let rope = layout.rope(theta, cfg.head_dim, RopeStyle::Halves, scaling, x)?;
         let mask = layout.mask(window, x)?;

@@ -182,20 +182,28 @@ impl HfConfig {
     }
 }
 
+/// The shard file names `model.safetensors.index.json` maps the tensors to, each once.
+pub fn shard_names(index: &Path) -> Result<BTreeSet<String>> {
+    let text = std::fs::read_to_string(index)
+        .with_context(|| format!("cannot read {}", index.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", index.display()))?;
+    let map = json
+        .get("weight_map")
+        .and_then(|m| m.as_object())
+        .ok_or_else(|| anyhow!("{} has no weight_map", index.display()))?;
+    Ok(map
+        .values()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect())
+}
+
 /// The weight files of a checkpoint folder: the shards of `model.safetensors.index.json`, or
 /// `model.safetensors`, or every `*.safetensors`.
 pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let index = dir.join("model.safetensors.index.json");
     if index.exists() {
-        let text = std::fs::read_to_string(&index)
-            .with_context(|| format!("cannot read {}", index.display()))?;
-        let json: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not valid JSON", index.display()))?;
-        let map = json
-            .get("weight_map")
-            .and_then(|m| m.as_object())
-            .ok_or_else(|| anyhow!("{} has no weight_map", index.display()))?;
-        let files: BTreeSet<&str> = map.values().filter_map(|v| v.as_str()).collect();
+        let files = shard_names(&index)?;
         let paths: Vec<PathBuf> = files.iter().map(|f| dir.join(f)).collect();
         for p in &paths {
             if !p.exists() {
