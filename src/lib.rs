@@ -14,8 +14,11 @@
 //! - [`evaluator`]: the memoised, prefix-cached, resumable engine that scores block masks;
 //! - [`rng`]: seed derivation, so every random choice is reproducible;
 //! - [`scan`]: the one-shot scan (each block removed alone);
+//! - [`reliability`]: how an objective's one-shot ranking reproduces across calibration
+//!   resamples, as a function of its size;
 //! - [`search`]: the seven search algorithms and two references, behind one trait;
-//! - [`stats`]: agreement statistics (Jaccard, Kendall, Spearman, bootstrap, permutation, PERMANOVA);
+//! - [`stats`]: agreement statistics and their chance levels, exact sign-flip tests, Holm,
+//!   PERMANOVA with ω² and restricted permutations;
 //! - [`suite`]: YAML suites of runs, their execution and the claims' verdicts;
 //! - [`report`]: tables for people, and a suite's report, data files and SVG plots.
 
@@ -26,6 +29,7 @@ pub mod model;
 pub mod objective;
 pub mod perplexity;
 pub mod registry;
+pub mod reliability;
 pub mod report;
 pub mod rng;
 pub mod scan;

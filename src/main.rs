@@ -107,6 +107,34 @@ enum Cmd {
         #[arg(long)]
         quiet: bool,
     },
+    /// How well an objective's one-shot ranking reproduces across calibration resamples, at
+    /// each size (windows for ppl, questions per task for acc): size a suite's objectives from it.
+    Reliability {
+        /// Model id or path to a GGUF file.
+        #[arg(long)]
+        model: String,
+        #[command(flatten)]
+        objective: ObjectiveArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// Sizes to measure, comma-separated: windows (ppl) or questions per task (acc).
+        #[arg(long, value_delimiter = ',', required = true)]
+        sizes: Vec<usize>,
+        /// Calibration resamples per size (seeds 0..N).
+        #[arg(long, default_value_t = 5)]
+        seeds: u64,
+        /// Size of the top-k sets compared.
+        #[arg(long, default_value_t = 3)]
+        k: usize,
+        /// Blocks left out of rankings: `ends` (first and last), `none`, or a list.
+        #[arg(long, default_value = "ends")]
+        protect: String,
+        #[arg(long, default_value = "own")]
+        layer_types: LayerTypeRule,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run every search a suite declares; writes results.json, runs.csv and runs.jsonl.
     Run {
         /// The suite file (YAML).
@@ -370,6 +398,51 @@ fn run(cli: Cli) -> Result<()> {
                     spec.short_name(),
                     result.value
                 );
+            }
+        }
+        Cmd::Reliability {
+            model,
+            objective,
+            engine,
+            sizes,
+            seeds,
+            k,
+            protect,
+            layer_types,
+            json,
+        } => {
+            let (model, spec, _) = open_with_objective(&model, &objective, &load(layer_types))?;
+            let data_dir = data::data_dir(objective.data_dir.as_deref())?;
+            let problem = Problem {
+                n_blocks: model.n_blocks(),
+                k,
+                protected: search::parse_protected(&protect, model.n_blocks())
+                    .context("--protect")?,
+                direction: spec.direction(),
+                budget: None,
+            };
+            let points = depthprune::reliability::reliability_curve(
+                &model,
+                &spec,
+                &sizes,
+                seeds,
+                &problem,
+                &data_dir,
+                &engine.store_dir()?,
+                engine.options(),
+                |p| {
+                    if !json {
+                        eprintln!(
+                            "size {}: cross-seed tau {:.3}, top-{k} Jaccard {:.3} (chance {:.3}), {:.0} s",
+                            p.size, p.cross_seed_tau, p.top_k_jaccard, p.chance_jaccard, p.seconds
+                        );
+                    }
+                },
+            )?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&points)?);
+            } else {
+                print!("{}", depthprune::report::reliability_table(&points, k));
             }
         }
         Cmd::Scan {

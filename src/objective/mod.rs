@@ -66,6 +66,13 @@ impl ObjectiveSpec {
         }
     }
 
+    pub fn split(&self) -> crate::data::Split {
+        match self {
+            Self::Perplexity(p) => p.split,
+            Self::Accuracy(a) => a.split,
+        }
+    }
+
     /// Short name: `ppl` or `acc`.
     pub fn short_name(&self) -> &'static str {
         match self {

@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use super::svg::{self, Panel};
 use crate::objective::Direction;
 use crate::stats::jaccard;
-use crate::suite::claims::{ClaimResult, ClaimSettings};
+use crate::suite::claims::{ClaimResult, ClaimSettings, Verdict};
 use crate::suite::run::{RunRecord, SuiteRuns};
 use crate::suite::Suite;
 
@@ -46,7 +46,7 @@ pub fn write_suite_outputs(
         dir.join("results.json"),
         serde_json::to_string_pretty(&runs.runs)?,
     )?;
-    write(dir.join("runs.csv"), runs_csv(&runs.runs))?;
+    write(dir.join("runs.csv"), runs_csv(&runs.runs)?)?;
     write(
         dir.join("single_removals.json"),
         serde_json::to_string_pretty(&runs.single_removals)?,
@@ -74,6 +74,10 @@ pub fn write_suite_outputs(
                 format!("agreement-{stem}.svg"),
                 agreement_matrix(model, &model_runs),
             ),
+            (
+                format!("budget-{stem}.svg"),
+                budget_curves(model, &model_runs),
+            ),
         ] {
             write(dir.join(&name), contents)?;
             plots.push(name);
@@ -86,32 +90,58 @@ pub fn write_suite_outputs(
     Ok(())
 }
 
-fn runs_csv(records: &[RunRecord]) -> String {
+/// One row per run; held-out outcomes and calibration scores under every objective get a
+/// column each (`heldout_<name>`, `calibration_<objective>`).
+fn runs_csv(records: &[RunRecord]) -> Result<Vec<u8>> {
     let join = |v: &[usize]| {
         v.iter()
             .map(|b| b.to_string())
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let mut csv =
-        String::from("model,objective,searcher,seed,k,removed,score,evaluations,seconds,ranking\n");
+    let heldout: BTreeSet<&String> = records.iter().flat_map(|r| r.heldout.keys()).collect();
+    let calibration: BTreeSet<&String> =
+        records.iter().flat_map(|r| r.calibration.keys()).collect();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = [
+        "model",
+        "objective",
+        "searcher",
+        "seed",
+        "k",
+        "removed",
+        "score",
+        "evaluations",
+        "seconds",
+        "starts_from_one_shot",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    header.extend(heldout.iter().map(|h| format!("heldout_{h}")));
+    header.extend(calibration.iter().map(|c| format!("calibration_{c}")));
+    header.push("ranking".into());
+    w.write_record(&header)?;
+    let cell = |x: Option<&f64>| x.map_or(String::new(), |v| v.to_string());
     for r in records {
-        let _ = writeln!(
-            csv,
-            "{},{},{},{},{},{},{},{},{:.3},{}",
-            r.model,
-            r.objective,
-            r.searcher,
-            r.seed,
-            r.k,
+        let mut row = vec![
+            r.model.clone(),
+            r.objective.clone(),
+            r.searcher.clone(),
+            r.seed.to_string(),
+            r.k.to_string(),
             join(&r.removed),
-            r.score,
-            r.evaluations,
-            r.seconds,
-            join(&r.ranking)
-        );
+            r.score.to_string(),
+            r.evaluations.to_string(),
+            format!("{:.3}", r.seconds),
+            r.starts_from_one_shot.to_string(),
+        ];
+        row.extend(heldout.iter().map(|h| cell(r.heldout.get(*h))));
+        row.extend(calibration.iter().map(|c| cell(r.calibration.get(*c))));
+        row.push(join(&r.ranking));
+        w.write_record(&row)?;
     }
-    csv
+    Ok(w.into_inner()?)
 }
 
 /// (objective, searcher) pairs in the order the runs first name them.
@@ -208,6 +238,75 @@ fn single_removal_curves(model: &str, runs: &SuiteRuns) -> String {
     )
 }
 
+/// Budget-quality curves: per (objective, searcher), the best score found after each
+/// evaluation, as a relative gain over the same seed's one-shot answer (0 = one-shot, above =
+/// better), one thin line per seed and their mean.
+fn budget_curves(model: &str, runs: &[&RunRecord]) -> String {
+    let one_shot = |r: &RunRecord| {
+        runs.iter()
+            .find(|x| x.objective == r.objective && x.seed == r.seed && x.searcher == "one_shot")
+            .map(|x| x.score)
+    };
+    let cells: Vec<(String, String)> = cells(runs)
+        .into_iter()
+        .filter(|(_, s)| s != "block_influence")
+        .collect();
+    let longest = runs.iter().map(|r| r.best_so_far.len()).max().unwrap_or(1);
+    let x: Vec<usize> = (1..=longest).collect();
+    let panels: Vec<Panel> = cells
+        .iter()
+        .map(|(o, s)| {
+            let mine: Vec<&&RunRecord> = runs
+                .iter()
+                .filter(|r| &r.objective == o && &r.searcher == s)
+                .collect();
+            let starts = mine.first().is_some_and(|r| r.starts_from_one_shot);
+            let series = mine
+                .iter()
+                .filter_map(|r| {
+                    let base = one_shot(r)?;
+                    let sign = if r.direction == Direction::Minimize {
+                        -1.0
+                    } else {
+                        1.0
+                    };
+                    let last = *r.best_so_far.last()?;
+                    Some(
+                        (0..longest)
+                            .map(|i| {
+                                let best = r.best_so_far.get(i).copied().unwrap_or(last);
+                                sign * (best - base) / base.abs().max(1e-12)
+                            })
+                            .collect(),
+                    )
+                })
+                .collect();
+            Panel {
+                title: format!(
+                    "{o} / {s}{}",
+                    if starts {
+                        " (starts from one-shot)"
+                    } else {
+                        ""
+                    }
+                ),
+                y_label: "gain".into(),
+                log_y: false,
+                series,
+                reference: Some(0.0),
+            }
+        })
+        .collect();
+    svg::line_panels(
+        &format!(
+            "{model}, best calibration score so far vs evaluations, relative to one-shot (dashed)"
+        ),
+        "evaluations",
+        &x,
+        &panels,
+    )
+}
+
 fn agreement_matrix(model: &str, runs: &[&RunRecord]) -> String {
     let labels = cells(runs);
     let seeds: BTreeSet<u64> = runs.iter().map(|r| r.seed).collect();
@@ -271,6 +370,11 @@ fn markdown(
         md.push_str(&verdict_markdown(verdicts, settings));
         md.push('\n');
     }
+    if !suite.heldout.is_empty() {
+        md.push_str("## Held-out outcomes\n\nMean over seeds of each run's chosen set scored on the evaluation split (calibration score of the run's own objective beside it).\n\n");
+        md.push_str(&heldout_markdown(&runs.runs));
+        md.push('\n');
+    }
     md.push_str("## Plots\n\n");
     for p in plots {
         let _ = writeln!(md, "![{p}]({p})\n");
@@ -294,28 +398,93 @@ fn markdown(
     md
 }
 
-/// The verdict table as Markdown: one row per (model, claim).
+/// Per (model, objective, searcher): the mean over seeds of the calibration score and of each
+/// held-out outcome.
+pub fn heldout_markdown(runs: &[RunRecord]) -> String {
+    let outcomes: BTreeSet<&String> = runs.iter().flat_map(|r| r.heldout.keys()).collect();
+    let mut keys: Vec<(&str, &str, &str)> = Vec::new();
+    for r in runs {
+        let key = (r.model.as_str(), r.objective.as_str(), r.searcher.as_str());
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    let mut b = tabled::builder::Builder::default();
+    let mut header = vec![
+        "model".to_string(),
+        "objective".into(),
+        "searcher".into(),
+        "calibration score".into(),
+    ];
+    header.extend(outcomes.iter().map(|o| format!("held-out {o}")));
+    b.push_record(header);
+    for (model, objective, searcher) in keys {
+        let mine: Vec<&RunRecord> = runs
+            .iter()
+            .filter(|r| r.model == model && r.objective == objective && r.searcher == searcher)
+            .collect();
+        let mean = |f: &dyn Fn(&RunRecord) -> Option<f64>| {
+            let v: Vec<f64> = mine.iter().filter_map(|r| f(r)).collect();
+            if v.is_empty() {
+                "-".to_string()
+            } else {
+                format!("{:.4}", v.iter().sum::<f64>() / v.len() as f64)
+            }
+        };
+        let mut row = vec![
+            model.to_string(),
+            objective.to_string(),
+            searcher.to_string(),
+            mean(&|r| Some(r.score)),
+        ];
+        row.extend(
+            outcomes
+                .iter()
+                .map(|o| mean(&|r| r.heldout.get(*o).copied())),
+        );
+        b.push_record(row);
+    }
+    let mut table = b.build();
+    table.with(tabled::settings::Style::markdown());
+    format!("{table}\n")
+}
+
+/// The verdicts as Markdown: one row per decided (model, claim) with its p-values and reason,
+/// then every report's statistics.
 pub fn verdict_markdown(verdicts: &[ClaimResult], settings: &ClaimSettings) -> String {
     let mut md = String::from(
-        "| model | claim | verdict | expected | statistics |\n|---|---|---|---|---|\n",
+        "| model | claim | verdict | predicted | expected | p holds / fails (Holm), floor | reason | statistics |\n|---|---|---|---|---|---|---|---|\n",
     );
-    for v in verdicts {
-        let stats: Vec<String> = v
-            .statistics
+    let stats = |v: &ClaimResult| {
+        v.statistics
             .iter()
             .map(|(k, x)| format!("{k} = {}", super::format_statistic(*x)))
-            .collect();
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for v in verdicts.iter().filter(|v| v.verdict != Verdict::Report) {
         let _ = writeln!(
             md,
-            "| {} | {} | **{}** | {} | {} |",
+            "| {} | {} | **{}** | {} | {} | {} | {} | {} |",
             v.model,
             v.claim,
             v.verdict.as_str(),
             settings
+                .predicted_verdict(&v.claim)
+                .map_or("-", |e| e.as_str()),
+            settings
                 .expected_verdict(&v.model, &v.claim)
                 .map_or("-", |e| e.as_str()),
-            stats.join(", ")
+            super::p_values(v),
+            v.reason,
+            stats(v)
         );
+    }
+    for v in verdicts.iter().filter(|v| v.verdict == Verdict::Report) {
+        let _ = writeln!(md, "\n### {} — {}\n", v.model, v.claim);
+        for (k, x) in &v.statistics {
+            let _ = writeln!(md, "- {k} = {}", super::format_statistic(*x));
+        }
     }
     md
 }

@@ -26,16 +26,25 @@ pub fn golden_text(model: &str, runs: &[RunRecord]) -> String {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let mut text = format!("# {model}: objective seed searcher | removed | score | ranking\n");
+    let mut text = format!(
+        "# {model}: objective seed searcher | removed | score | held-out outcomes | ranking\n"
+    );
     for r in runs.iter().filter(|r| r.model == model) {
+        let heldout = r
+            .heldout
+            .iter()
+            .map(|(name, v)| format!("{name} {}", round4(*v)))
+            .collect::<Vec<_>>()
+            .join(" ");
         let _ = writeln!(
             text,
-            "{} {} {:<12} | {} | {} | {}",
+            "{} {} {:<12} | {} | {} | {} | {}",
             r.objective,
             r.seed,
             r.searcher,
             join(&r.removed),
             round4(r.score),
+            heldout,
             join(&r.ranking)
         );
     }

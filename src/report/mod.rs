@@ -11,7 +11,7 @@ use tabled::settings::Style;
 use crate::data::Task;
 use crate::objective::{Evaluation, ObjectiveSpec};
 use crate::scan::Scan;
-use crate::suite::claims::{ClaimResult, ClaimSettings};
+use crate::suite::claims::{ClaimResult, ClaimSettings, Verdict};
 use crate::suite::run::RunRecord;
 
 /// The metrics of one evaluation: per task for accuracy, the perplexity figures otherwise.
@@ -109,6 +109,34 @@ pub fn runs_table(records: &[RunRecord]) -> String {
     format!("{table}\n")
 }
 
+/// The reliability curve of an objective: one row per size.
+pub fn reliability_table(points: &[crate::reliability::ReliabilityPoint], k: usize) -> String {
+    let mut b = Builder::default();
+    b.push_record([
+        "size".to_string(),
+        "tokens".into(),
+        "cross-seed τ".into(),
+        format!("top-{k} Jaccard"),
+        "chance".into(),
+        "beyond chance".into(),
+        "seconds".into(),
+    ]);
+    for p in points {
+        b.push_record([
+            p.size.to_string(),
+            p.tokens.to_string(),
+            format!("{:.3}", p.cross_seed_tau),
+            format!("{:.3}", p.top_k_jaccard),
+            format!("{:.3}", p.chance_jaccard),
+            format!("{:.3}", p.top_k_agreement),
+            format!("{:.0}", p.seconds),
+        ]);
+    }
+    let mut table = b.build();
+    table.with(Style::sharp());
+    format!("{table}\n")
+}
+
 /// Three decimals, or two significant digits for small non-zero values (p-values).
 pub fn format_statistic(x: f64) -> String {
     if x != 0.0 && x.abs() < 0.001 {
@@ -118,29 +146,80 @@ pub fn format_statistic(x: f64) -> String {
     }
 }
 
-/// One row per (model, claim): verdict, expected verdict and the statistics behind it.
+/// One row per decided (model, claim): verdict, predicted and pinned verdicts, the exact
+/// p-values (one-sided, before and after Holm, with the design's floor) and the reason.
+/// Reports (agreement, reliability, variance shares) are in report.md and claims.json.
 pub fn claims_table(results: &[ClaimResult], settings: &ClaimSettings) -> String {
     let mut b = Builder::default();
-    b.push_record(["model", "claim", "verdict", "expected", "statistics"]);
-    for r in results {
-        let expected = settings
-            .expected_verdict(&r.model, &r.claim)
-            .map_or("-", |v| v.as_str());
-        let stats = r
-            .statistics
-            .iter()
-            .map(|(k, v)| format!("{k} = {}", format_statistic(*v)))
-            .collect::<Vec<_>>()
-            .join("\n");
+    b.push_record([
+        "model",
+        "claim",
+        "verdict",
+        "predicted",
+        "expected",
+        "p holds / fails (Holm), floor",
+        "reason",
+    ]);
+    for r in results.iter().filter(|r| r.verdict != Verdict::Report) {
         b.push_record([
             r.model.clone(),
             r.claim.clone(),
             r.verdict.as_str().to_string(),
-            expected.to_string(),
-            stats,
+            settings
+                .predicted_verdict(&r.claim)
+                .map_or("-", |v| v.as_str())
+                .to_string(),
+            settings
+                .expected_verdict(&r.model, &r.claim)
+                .map_or("-", |v| v.as_str())
+                .to_string(),
+            p_values(r),
+            textwrap(&r.reason, 60),
         ]);
     }
     let mut table = b.build();
     table.with(Style::sharp());
     format!("{table}\n")
+}
+
+/// `p_holds / p_fails (Holm-adjusted), floor`, or `-` when the claim was not tested.
+pub fn p_values(r: &ClaimResult) -> String {
+    let f = |p: Option<f64>| p.map_or("-".to_string(), format_p);
+    match r.p_floor {
+        None => "-".to_string(),
+        Some(floor) => format!(
+            "{} / {} ({}), floor {}",
+            f(r.p_holds),
+            f(r.p_fails),
+            f(r.p_adjusted),
+            format_p(floor)
+        ),
+    }
+}
+
+/// A p-value as an exact fraction's decimal, never rounded to zero.
+pub fn format_p(p: f64) -> String {
+    if p < 0.001 {
+        format!("{p:.2e}")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+/// Breaks `text` into lines of at most `width` characters at spaces.
+fn textwrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split(' ') {
+        if line > 0 && line + 1 + word.len() > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += word.len();
+    }
+    out
 }

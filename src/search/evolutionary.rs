@@ -27,6 +27,10 @@ impl Searcher for Evolutionary {
         self.min_budget(problem) + DEFAULT_GENERATIONS * self.offspring.max(1)
     }
 
+    fn starts_from_one_shot(&self) -> bool {
+        true
+    }
+
     fn min_budget(&self, problem: &Problem) -> usize {
         problem.removable().len() + 1
     }

@@ -20,6 +20,10 @@ impl Searcher for LocalSearch {
         self.min_budget(problem) + DEFAULT_SWEEPS * problem.k * (n - problem.k)
     }
 
+    fn starts_from_one_shot(&self) -> bool {
+        true
+    }
+
     fn min_budget(&self, problem: &Problem) -> usize {
         problem.removable().len() + 1
     }

@@ -205,6 +205,10 @@ pub trait Searcher {
     fn default_budget(&self, problem: &Problem) -> usize;
     /// Evaluations it needs at the least to return anything.
     fn min_budget(&self, problem: &Problem) -> usize;
+    /// Whether it starts from one-shot's answer, so its result is never worse on calibration.
+    fn starts_from_one_shot(&self) -> bool {
+        false
+    }
     /// Chosen set, score and ranking; the caller wraps this into a [`SearchResult`].
     fn run(&self, problem: &Problem, oracle: &mut Oracle, seed: u64) -> Result<Found>;
 }

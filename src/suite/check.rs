@@ -18,18 +18,20 @@ pub fn verdict_problems(verdicts: &[ClaimResult], settings: &ClaimSettings) -> V
     for v in verdicts.iter().filter(|v| v.verdict != Verdict::Report) {
         match settings.expected_verdict(&v.model, &v.claim) {
             None => problems.push(format!(
-                "{} / {}: the suite states no expected verdict (measured: {} with {:?})",
+                "{} / {}: the suite states no expected verdict (measured: {} — {}; {:?})",
                 v.model,
                 v.claim,
                 v.verdict.as_str(),
+                v.reason,
                 v.statistics
             )),
             Some(expected) if expected != v.verdict => problems.push(format!(
-                "{} / {}: expected {}, measured {} with {:?}",
+                "{} / {}: expected {}, measured {} — {}; {:?}",
                 v.model,
                 v.claim,
                 expected.as_str(),
                 v.verdict.as_str(),
+                v.reason,
                 v.statistics
             )),
             Some(_) => {}

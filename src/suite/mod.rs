@@ -40,6 +40,10 @@ pub struct Suite {
     pub dtype: Precision,
     /// Objectives by short name (e.g. `ppl`, `acc`); their `seed` is replaced by each suite seed.
     pub objectives: BTreeMap<String, ObjectiveSpec>,
+    /// Held-out outcomes by name: every run's chosen set is also scored on these (evaluation
+    /// split, their own fixed seed), so runs are compared on data no search has seen.
+    #[serde(default)]
+    pub heldout: BTreeMap<String, ObjectiveSpec>,
     pub searchers: Vec<SearcherEntry>,
     /// Blocks to remove, per model (by the id used in `models`): a count, or a fraction of the
     /// model's blocks such as `0.25`.
@@ -65,10 +69,9 @@ pub struct SuiteOutcome {
 pub fn execute(suite: &Suite, options: &run::RunOptions) -> Result<SuiteOutcome> {
     let runs = run::run_suite(suite, options)?;
     // The bootstrap and permutation draws have a fixed seed: a verdict is a function of the runs.
-    let verdicts = suite
-        .claims
-        .as_ref()
-        .map(|settings| claims::evaluate_claims(&runs.runs, settings, 0));
+    let verdicts = suite.claims.as_ref().map(|settings| {
+        claims::evaluate_claims(&runs.runs, &suite.heldout_directions(), settings, 0)
+    });
     crate::report::files::write_suite_outputs(&options.out_dir, suite, &runs, verdicts.as_deref())?;
     Ok(SuiteOutcome { runs, verdicts })
 }
@@ -152,6 +155,11 @@ impl Suite {
                 Some(k) => k.check().with_context(|| format!("k of '{m}'"))?,
             }
         }
+        for (name, spec) in &self.heldout {
+            if spec.split() != crate::data::Split::Evaluation {
+                bail!("held-out outcome '{name}' must use `split: evaluation`: calibration data is what the searches optimised");
+            }
+        }
         for s in &self.searchers {
             if s.name != "block_influence" {
                 crate::search::by_name(&s.name, &s.params)?;
@@ -166,6 +174,14 @@ impl Suite {
             }
         }
         Ok(())
+    }
+
+    /// Each held-out outcome's direction (perplexity minimises, accuracy maximises).
+    pub fn heldout_directions(&self) -> BTreeMap<String, crate::objective::Direction> {
+        self.heldout
+            .iter()
+            .map(|(name, spec)| (name.clone(), spec.direction()))
+            .collect()
     }
 
     /// The objective `name` as run under `seed`.
@@ -217,7 +233,7 @@ seeds: [0, 1]
 
     #[test]
     fn claims_need_two_objectives_and_one_shot() {
-        let claims = "claims: {alpha: 0.05, bootstrap_resamples: 10, permutations: 10, max_cross_objective_jaccard: 0.5, max_ranking_tau: 0.5, min_cross_searcher_jaccard: 0.5, max_relative_gain: 0.05, expected: {}}\n";
+        let claims = "claims: {alpha: 0.05, permutations: 10, min_cross_searcher_agreement: 0.5, max_ranking_tau: 0.5, max_relative_gain: 0.05, share_margin: 0.1}\n";
         let err = format!("{:#}", load(&format!("{GOOD}{claims}")).unwrap_err());
         assert!(err.contains("at least two"), "{err}");
         let two = GOOD.replace(
@@ -274,6 +290,43 @@ seeds: [0, 1]
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `n_seq`"), "{err}");
+    }
+
+    /// A misspelt claim in `predicted`, `expected` or `test` fails when the suite is read.
+    #[test]
+    fn unknown_claims_are_refused_with_the_allowed_values() {
+        let two = GOOD.replace(
+            "  ppl: {kind: perplexity, n_seqs: 4, seq_len: 64}",
+            "  ppl: {kind: perplexity, n_seqs: 4, seq_len: 64}\n  acc: {kind: accuracy, n_per_task: 4}",
+        );
+        let claims = "claims:\n  alpha: 0.05\n  permutations: 10\n  min_cross_searcher_agreement: 0.5\n  max_ranking_tau: 0.5\n  max_relative_gain: 0.05\n  share_margin: 0.1\n  predicted: {searchers_converg: holds}\n";
+        let err = load(&format!("{two}{claims}")).unwrap_err().to_string();
+        assert!(err.contains("s.yaml:20:"), "{err}");
+        assert!(err.contains("unknown variant `searchers_converg`"), "{err}");
+        assert!(err.contains("searchers_converge"), "{err}");
+        let err = load(&format!(
+            "{two}{}",
+            claims.replace("{searchers_converg: holds}", "{searchers_converge: maybe}")
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown variant `maybe`"), "{err}");
+    }
+
+    #[test]
+    fn heldout_outcomes_must_be_held_out() {
+        let err = format!(
+            "{:#}",
+            load(&format!(
+                "{GOOD}heldout:\n  ppl: {{kind: perplexity, n_seqs: 2}}\n"
+            ))
+            .unwrap_err()
+        );
+        assert!(err.contains("must use `split: evaluation`"), "{err}");
+        load(&format!(
+            "{GOOD}heldout:\n  ppl: {{kind: perplexity, n_seqs: 2, split: evaluation}}\n"
+        ))
+        .unwrap();
     }
 
     #[test]

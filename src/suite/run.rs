@@ -6,6 +6,7 @@
 //! group of a model: its searchers share one evaluator and run in the declared order, so results
 //! do not depend on the number of jobs.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::Suite;
 use crate::evaluator::{Evaluator, EvaluatorOptions};
 use crate::model::{BlockMask, LoadOptions, Model};
-use crate::objective::Direction;
+use crate::objective::{Direction, ObjectiveSpec};
 use crate::search::{self, Problem};
 
 /// One finished search.
@@ -36,6 +37,16 @@ pub struct RunRecord {
     pub score: f64,
     pub evaluations: usize,
     pub seconds: f64,
+    /// Whether the searcher starts from one-shot's answer (evolutionary, local).
+    pub starts_from_one_shot: bool,
+    /// The best score found after each evaluation the searcher asked for (its budget-quality
+    /// curve; abandoned evaluations repeat the best so far).
+    pub best_so_far: Vec<f64>,
+    /// The chosen set scored under every objective of the suite on this seed's calibration
+    /// sample (the run's own objective gives `score`).
+    pub calibration: BTreeMap<String, f64>,
+    /// The chosen set scored on each held-out outcome of the suite (evaluation split).
+    pub heldout: BTreeMap<String, f64>,
 }
 
 /// The objective of one (model, seed, objective) with nothing removed and with each removable
@@ -164,10 +175,20 @@ pub fn run_suite(suite: &Suite, options: &RunOptions) -> Result<SuiteRuns> {
         }
         let mut finished = finished.into_inner().expect("results lock");
         finished.sort_by_key(|(index, ..)| *index);
+        let mut model_runs = Vec::new();
         for (_, records, singles) in finished {
-            out.runs.extend(records);
+            model_runs.extend(records);
             out.single_removals.push(singles);
         }
+        bar.set_message(format!(
+            "{model_id}: scoring chosen sets under every objective"
+        ));
+        score_across_objectives(suite, &model, &groups, &mut model_runs, options)?;
+        for (name, spec) in &suite.heldout {
+            bar.set_message(format!("{model_id}: held-out {name}"));
+            score_heldout(name, spec, &model, &mut model_runs, options)?;
+        }
+        out.runs.extend(model_runs);
     }
     bar.finish_and_clear();
     Ok(out)
@@ -212,6 +233,16 @@ fn run_group(
                 entry.name
             )
         })?;
+        let mut best_so_far = Vec::with_capacity(result.trace.len());
+        let mut best: Option<f64> = None;
+        for step in &result.trace {
+            if let Some(score) = step.score {
+                if best.is_none_or(|b| spec.direction().better(score, b)) {
+                    best = Some(score);
+                }
+            }
+            best_so_far.push(best.unwrap_or(f64::NAN));
+        }
         let record = RunRecord {
             model: model_id.to_string(),
             objective: objective_name.to_string(),
@@ -225,6 +256,10 @@ fn run_group(
             score: result.score,
             evaluations: result.evaluations,
             seconds: started.elapsed().as_secs_f64(),
+            starts_from_one_shot: searcher.starts_from_one_shot(),
+            best_so_far,
+            calibration: BTreeMap::from([(objective_name.to_string(), result.score)]),
+            heldout: BTreeMap::new(),
         };
         on_record(&record)?;
         records.push(record);
@@ -251,4 +286,72 @@ fn run_group(
         scores,
     };
     Ok((records, singles))
+}
+
+/// Scores every run's chosen set under the suite's other objectives on the same seed's
+/// calibration sample, so each run has, e.g., a calibration perplexity whatever it optimised.
+/// The group's evaluations are in the store already; only the other objectives' sets are new.
+fn score_across_objectives(
+    suite: &Suite,
+    model: &Model,
+    groups: &[Group],
+    runs: &mut [RunRecord],
+    options: &RunOptions,
+) -> Result<()> {
+    if suite.objectives.len() < 2 {
+        return Ok(());
+    }
+    for group in groups {
+        let spec = suite.objective_for_seed(group.objective, group.seed);
+        let sets: BTreeSet<Vec<usize>> = runs
+            .iter()
+            .filter(|r| r.seed == group.seed && r.objective != group.objective)
+            .map(|r| r.removed.clone())
+            .collect();
+        let scores = score_sets(&spec, model, &sets, options)?;
+        for r in runs
+            .iter_mut()
+            .filter(|r| r.seed == group.seed && r.objective != group.objective)
+        {
+            r.calibration
+                .insert(group.objective.to_string(), scores[&r.removed]);
+        }
+    }
+    Ok(())
+}
+
+/// Scores every run's chosen set on the held-out outcome `name`.
+fn score_heldout(
+    name: &str,
+    spec: &ObjectiveSpec,
+    model: &Model,
+    runs: &mut [RunRecord],
+    options: &RunOptions,
+) -> Result<()> {
+    let sets: BTreeSet<Vec<usize>> = runs.iter().map(|r| r.removed.clone()).collect();
+    let scores = score_sets(spec, model, &sets, options)
+        .with_context(|| format!("held-out outcome '{name}'"))?;
+    for r in runs.iter_mut() {
+        r.heldout.insert(name.to_string(), scores[&r.removed]);
+    }
+    Ok(())
+}
+
+/// `spec`'s score of each set, through a memoised evaluator and the store. Sets are scored in
+/// ascending order, so neighbours share long prefixes in the prefix cache.
+fn score_sets(
+    spec: &ObjectiveSpec,
+    model: &Model,
+    sets: &BTreeSet<Vec<usize>>,
+    options: &RunOptions,
+) -> Result<BTreeMap<Vec<usize>, f64>> {
+    let objective = spec.build(model, &options.data_dir)?;
+    let mut evaluator = Evaluator::new(model, objective.as_ref(), options.engine)?
+        .with_store(&options.store_dir)?;
+    sets.iter()
+        .map(|set| {
+            let mask = BlockMask::with_removed(model.n_blocks(), set)?;
+            Ok((set.clone(), evaluator.evaluate(&mask)?.value))
+        })
+        .collect()
 }

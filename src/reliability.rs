@@ -1,0 +1,126 @@
+//! An objective's reliability as a function of its size: how well its one-shot ranking of the
+//! blocks reproduces when only the calibration sample changes (seeds), at each size (windows
+//! for perplexity, questions per task for accuracy). A cross-objective comparison means nothing
+//! until each objective's ranking reproduces beyond chance, so suites are sized from this curve.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+use crate::evaluator::{Evaluator, EvaluatorOptions};
+use crate::model::Model;
+use crate::objective::ObjectiveSpec;
+use crate::scan::{one_shot_scan, Scan};
+use crate::search::{order_by_scores, Problem};
+use crate::stats::{chance_corrected, expected_jaccard, jaccard, kendall_tau_b, mean};
+
+/// Reliability at one size.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReliabilityPoint {
+    /// Windows (perplexity) or questions per task (accuracy).
+    pub size: usize,
+    /// Tokens the objective runs per evaluation.
+    pub tokens: usize,
+    /// Mean Kendall τ between the one-shot rankings of two different seeds.
+    pub cross_seed_tau: f64,
+    /// Mean Jaccard between the top-k sets of two different seeds, its chance level and the
+    /// chance-corrected agreement.
+    pub top_k_jaccard: f64,
+    pub chance_jaccard: f64,
+    pub top_k_agreement: f64,
+    pub seconds: f64,
+}
+
+/// `spec` at `size`: windows for perplexity, questions per task for accuracy.
+pub fn resized(spec: &ObjectiveSpec, size: usize, seed: u64) -> ObjectiveSpec {
+    let mut spec = spec.clone();
+    match &mut spec {
+        ObjectiveSpec::Perplexity(p) => {
+            p.n_seqs = size;
+            p.seed = seed;
+        }
+        ObjectiveSpec::Accuracy(a) => {
+            a.n_per_task = size;
+            a.seed = seed;
+        }
+    }
+    spec
+}
+
+/// One-shot scans of `spec` at every size in `sizes`, for calibration seeds `0..seeds`, and the
+/// agreement of their rankings and top-k sets over the removable blocks of `problem`.
+pub fn reliability_curve(
+    model: &Model,
+    spec: &ObjectiveSpec,
+    sizes: &[usize],
+    seeds: u64,
+    problem: &Problem,
+    data_dir: &Path,
+    store: &Path,
+    options: EvaluatorOptions,
+    mut on_point: impl FnMut(&ReliabilityPoint),
+) -> Result<Vec<ReliabilityPoint>> {
+    if seeds < 2 {
+        bail!("reliability needs at least two seeds (calibration resamples), not {seeds}");
+    }
+    if sizes.is_empty() || sizes.contains(&0) {
+        bail!("--sizes needs one or more positive sizes, e.g. 4,8,16");
+    }
+    problem.validate()?;
+    let removable: BTreeSet<usize> = problem.removable().into_iter().collect();
+    let mut out = Vec::new();
+    for &size in sizes {
+        let started = std::time::Instant::now();
+        let mut rankings = Vec::new();
+        let mut tokens = 0;
+        for seed in 0..seeds {
+            let spec = resized(spec, size, seed);
+            let objective = spec.build(model, data_dir)?;
+            tokens = objective.workload().n_tokens();
+            let mut evaluator =
+                Evaluator::new(model, objective.as_ref(), options)?.with_store(store)?;
+            let scan: Scan = one_shot_scan(&mut evaluator, true)?;
+            let scores: Vec<(usize, f64)> = scan
+                .rows
+                .iter()
+                .filter(|r| removable.contains(&r.block))
+                .map(|r| (r.block, r.value))
+                .collect();
+            rankings.push(order_by_scores(problem, &scores));
+        }
+        let positions = |ranking: &[usize]| -> Vec<f64> {
+            removable
+                .iter()
+                .map(|b| ranking.iter().position(|x| x == b).expect("ranked") as f64)
+                .collect()
+        };
+        let (mut taus, mut js) = (Vec::new(), Vec::new());
+        for a in 0..rankings.len() {
+            for b in a + 1..rankings.len() {
+                taus.push(kendall_tau_b(
+                    &positions(&rankings[a]),
+                    &positions(&rankings[b]),
+                ));
+                js.push(jaccard(
+                    &rankings[a][..problem.k],
+                    &rankings[b][..problem.k],
+                ));
+            }
+        }
+        let chance = expected_jaccard(removable.len(), problem.k);
+        let point = ReliabilityPoint {
+            size,
+            tokens,
+            cross_seed_tau: mean(&taus),
+            top_k_jaccard: mean(&js),
+            chance_jaccard: chance,
+            top_k_agreement: chance_corrected(mean(&js), chance),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        on_point(&point);
+        out.push(point);
+    }
+    Ok(out)
+}
