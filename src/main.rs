@@ -411,6 +411,8 @@ fn run(cli: Cli) -> Result<()> {
             layer_types,
             json,
         } => {
+            // Checked before the model loads: a typo should not cost a model load.
+            depthprune::reliability::check_request(&sizes, seeds)?;
             let (model, spec, _) = open_with_objective(&model, &objective, &load(layer_types))?;
             let data_dir = data::data_dir(objective.data_dir.as_deref())?;
             let problem = Problem {

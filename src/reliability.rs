@@ -33,6 +33,17 @@ pub struct ReliabilityPoint {
     pub seconds: f64,
 }
 
+/// Refuses a request that cannot give a curve.
+pub fn check_request(sizes: &[usize], seeds: u64) -> Result<()> {
+    if seeds < 2 {
+        bail!("--seeds: reliability compares calibration resamples, so it needs at least 2, not {seeds}");
+    }
+    if sizes.is_empty() || sizes.contains(&0) {
+        bail!("--sizes needs one or more positive sizes, e.g. --sizes 4,8,16");
+    }
+    Ok(())
+}
+
 /// `spec` at `size`: windows for perplexity, questions per task for accuracy.
 pub fn resized(spec: &ObjectiveSpec, size: usize, seed: u64) -> ObjectiveSpec {
     let mut spec = spec.clone();
@@ -62,12 +73,7 @@ pub fn reliability_curve(
     options: EvaluatorOptions,
     mut on_point: impl FnMut(&ReliabilityPoint),
 ) -> Result<Vec<ReliabilityPoint>> {
-    if seeds < 2 {
-        bail!("reliability needs at least two seeds (calibration resamples), not {seeds}");
-    }
-    if sizes.is_empty() || sizes.contains(&0) {
-        bail!("--sizes needs one or more positive sizes, e.g. 4,8,16");
-    }
+    check_request(sizes, seeds)?;
     problem.validate()?;
     let removable: BTreeSet<usize> = problem.removable().into_iter().collect();
     let mut out = Vec::new();

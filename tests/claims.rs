@@ -128,6 +128,8 @@ fn claims_suite_and_its_controls() {
         }
     }
 
+    // The same objective under two names is two calibration resamples of one objective: it must
+    // not show an objective moving the sets beyond what resampling does.
     for (control, claim) in [
         (
             "suites/control-same-objective.yaml",

@@ -296,3 +296,51 @@ fn cuda_without_the_feature_says_how_to_build_it() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("use cpu, cuda or cuda:N"));
 }
+
+/// `reliability` refuses an impossible request before loading anything, and on the real model
+/// prints a curve whose numbers are in range.
+#[test]
+fn reliability_curve() {
+    let missing = "/nonexistent/model.gguf";
+    expect_failure(
+        &["reliability", "--model", missing, "--objective", "ppl", "--sizes", "0"],
+        &[],
+        "--sizes needs one or more positive sizes",
+    );
+    expect_failure(
+        &["reliability", "--model", missing, "--objective", "ppl", "--sizes", "1", "--seeds", "1"],
+        &[],
+        "at least 2",
+    );
+    let store = tempfile::tempdir().unwrap();
+    let out = depthprune(
+        &[
+            "reliability",
+            "--model",
+            "smollm2-135m",
+            "--objective",
+            "ppl",
+            "--n-seqs",
+            "1",
+            "--seq-len",
+            "32",
+            "--sizes",
+            "1",
+            "--seeds",
+            "2",
+            "--store",
+            store.path().to_str().unwrap(),
+            "--json",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let points: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = &points[0];
+    assert_eq!(p["size"], 1);
+    let tau = p["cross_seed_tau"].as_f64().unwrap();
+    assert!((-1.0..=1.0).contains(&tau), "{p}");
+    let chance = p["chance_jaccard"].as_f64().unwrap();
+    // 28 removable blocks, k = 3: E0[J] = sum_i P(i shared) i / (6 - i) = 0.06670 (hypergeometric).
+    assert!((chance - 0.06670).abs() < 1e-4, "{p}");
+}

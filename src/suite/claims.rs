@@ -32,6 +32,9 @@ use crate::stats::{
 
 const PROXY: &str = "block_influence";
 const ONE_SHOT: &str = "one_shot";
+/// The smallest reliability ceiling (geometric mean of the objectives' cross-seed τ) that a
+/// ranking comparison is disattenuated by; below it the corrected τ is mostly noise.
+const MIN_CEILING: f64 = 0.2;
 
 /// The claims a suite can decide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -43,9 +46,12 @@ pub enum Claim {
     /// Study statement 1b: the searchers' chosen sets agree, beyond chance, at least
     /// `min_cross_searcher_agreement`.
     SearchersConverge,
-    /// Study statement 2: the objective's share of the variance (ω²) exceeds the searcher's by
-    /// more than `share_margin`, both in the pruning patterns and in calibration perplexity.
-    ObjectiveOverSearch,
+    /// Study statement 2, patterns: the objective's share of the variance (ω²) of the chosen
+    /// sets exceeds the searcher's by more than `share_margin`.
+    ObjectiveShapesPatterns,
+    /// Study statement 2, calibration perplexity: likewise for the chosen sets' calibration
+    /// log-perplexity (in-sample for the perplexity objective's runs, as the study states it).
+    ObjectiveShapesCalibrationPpl,
     /// Study statement 3: for held-out accuracy, the objective's and the searcher's shares are
     /// within `share_margin` of each other.
     AccuracyShareComparable,
@@ -57,10 +63,11 @@ pub enum Claim {
 }
 
 impl Claim {
-    pub const ALL: [Claim; 6] = [
+    pub const ALL: [Claim; 7] = [
         Claim::MarginalGains,
         Claim::SearchersConverge,
-        Claim::ObjectiveOverSearch,
+        Claim::ObjectiveShapesPatterns,
+        Claim::ObjectiveShapesCalibrationPpl,
         Claim::AccuracyShareComparable,
         Claim::RankingsDisagree,
         Claim::ObjectiveBeyondResampling,
@@ -70,7 +77,8 @@ impl Claim {
         match self {
             Claim::MarginalGains => "marginal_gains",
             Claim::SearchersConverge => "searchers_converge",
-            Claim::ObjectiveOverSearch => "objective_over_search",
+            Claim::ObjectiveShapesPatterns => "objective_shapes_patterns",
+            Claim::ObjectiveShapesCalibrationPpl => "objective_shapes_calibration_ppl",
             Claim::AccuracyShareComparable => "accuracy_share_comparable",
             Claim::RankingsDisagree => "rankings_disagree",
             Claim::ObjectiveBeyondResampling => "objective_beyond_resampling",
@@ -339,12 +347,33 @@ fn tau_between(x: &RunRecord, y: &RunRecord) -> f64 {
     )
 }
 
+/// A claim's two one-sided tests: p-values and the smallest value each can take.
+#[derive(Debug, Clone, Copy)]
+struct Test {
+    holds: f64,
+    fails: Option<f64>,
+    floor_holds: f64,
+    floor_fails: f64,
+}
+
+impl Test {
+    /// Two single sign-flip tests with one floor.
+    fn simple(holds: f64, fails: f64, floor: f64) -> Self {
+        Test {
+            holds,
+            fails: Some(fails),
+            floor_holds: floor,
+            floor_fails: floor,
+        }
+    }
+}
+
 /// A claim before Holm's correction: its one-sided p-values (or why it has none).
 struct Pending {
     model: String,
     claim: Claim,
     /// `Err(reason)`: undefined or not decidable, whatever the correction.
-    test: Result<(Option<f64>, Option<f64>, f64), String>,
+    test: Result<Test, String>,
     statistics: BTreeMap<String, f64>,
 }
 
@@ -395,15 +424,16 @@ pub fn evaluate_claims(
 /// itself at most one of their null hypotheses is true, so a claim enters the family once,
 /// with the smaller of its two p-values (Shaffer's logical restriction of Holm's method).
 fn finish(pending: Vec<Pending>, settings: &ClaimSettings) -> Vec<ClaimResult> {
-    let smaller = |h: Option<f64>, f: Option<f64>| h.unwrap_or(f64::NAN).min(f.unwrap_or(f64::NAN));
+    // A claim that could not be tested still counts in the family (p = 1), so the correction
+    // does not shrink when the data make claims undecidable.
     let ps: Vec<f64> = pending
         .iter()
         .map(|p| match &p.test {
-            Ok((h, f, _)) => smaller(*h, *f),
-            Err(_) => f64::NAN,
+            Ok(t) => t.holds.min(t.fails.unwrap_or(1.0)),
+            Err(_) => 1.0,
         })
         .collect();
-    let m = ps.iter().filter(|p| !p.is_nan()).count();
+    let m = ps.len();
     let adjusted = holm(&ps);
     let alpha = settings.alpha;
     pending
@@ -423,15 +453,18 @@ fn finish(pending: Vec<Pending>, settings: &ClaimSettings) -> Vec<ClaimResult> {
             };
             match p.test {
                 Err(reason) => result.reason = reason,
-                Ok((holds, fails, floor)) => {
-                    result.p_holds = holds;
-                    result.p_fails = fails;
-                    result.p_adjusted = (!adjusted.is_nan()).then_some(adjusted);
+                Ok(t) => {
+                    result.p_holds = Some(t.holds);
+                    result.p_fails = t.fails;
+                    result.p_adjusted = Some(adjusted);
+                    let floor = match t.fails {
+                        Some(_) => t.floor_holds.min(t.floor_fails),
+                        None => t.floor_holds,
+                    };
                     result.p_floor = Some(floor);
                     let smallest = (m as f64 * floor).min(1.0);
-                    let direction_holds = holds.unwrap_or(f64::NAN) <= fails.unwrap_or(f64::NAN)
-                        || fails.is_none();
-                    if adjusted < alpha && direction_holds {
+                    let towards_holds = t.fails.is_none_or(|f| t.holds <= f);
+                    if adjusted < alpha && towards_holds {
                         result.verdict = Verdict::Holds;
                         result.reason = format!("holds at α = {alpha} after Holm over {m} claims");
                     } else if adjusted < alpha {
@@ -448,7 +481,7 @@ fn finish(pending: Vec<Pending>, settings: &ClaimSettings) -> Vec<ClaimResult> {
                             "neither direction is significant at α = {alpha} after Holm over {m} claims"
                         );
                     }
-                    if fails.is_none() && result.verdict == Verdict::Inconclusive {
+                    if t.fails.is_none() && result.verdict == Verdict::Inconclusive {
                         result.reason.push_str(" (this test can show the effect, not its absence)");
                     }
                 }
@@ -541,10 +574,7 @@ fn reliability(table: &RunTable, settings: &ClaimSettings, rng: &mut impl Rng) -
     out
 }
 
-type Decision = (
-    Result<(Option<f64>, Option<f64>, f64), String>,
-    BTreeMap<String, f64>,
-);
+type Decision = (Result<Test, String>, BTreeMap<String, f64>);
 
 /// The exact one-sided p-values of "d > 0" and "d < 0" over seeds, and the floor.
 fn two_sided(d: &[f64]) -> Option<(f64, f64, f64)> {
@@ -664,39 +694,32 @@ fn decide(
                         .collect();
                     two_sided(&d)
                         .ok_or_else(|| "agreement is undefined".to_string())
-                        .map(|(h, f, floor)| (Some(h), Some(f), floor))
+                        .map(|(h, f, floor)| Test::simple(h, f, floor))
                 }
                 _ => Err("needs at least two searchers".into()),
             }
         }
         Claim::MarginalGains => marginal_gains(table, s, &mut stats),
-        Claim::ObjectiveOverSearch => gate.and_then(|()| {
-            let ppl = table.perplexity_objective().ok_or(
-                "needs a perplexity objective (calibration perplexity is one of its outcomes)",
-            )?;
-            let patterns = share_differences(table, pattern_distance)?;
-            let calibration = share_differences(table, |a, b| {
+        Claim::ObjectiveShapesPatterns => gate.and_then(|()| {
+            let d = share_differences(table, pattern_distance)?;
+            put_spread(&mut stats, "patterns/omega2_objective_minus_searcher", &d, s.alpha);
+            stats.insert("margin".into(), s.share_margin);
+            let shifted: Vec<f64> = d.iter().map(|x| x - s.share_margin).collect();
+            let (h, f, floor) = two_sided(&shifted).ok_or("undefined")?;
+            Ok(Test::simple(h, f, floor))
+        }),
+        Claim::ObjectiveShapesCalibrationPpl => gate.and_then(|()| {
+            let ppl = table
+                .perplexity_objective()
+                .ok_or("needs a perplexity objective (calibration perplexity is its score)")?;
+            let d = share_differences(table, |a, b| {
                 Some((a.calibration.get(ppl)?.ln() - b.calibration.get(ppl)?.ln()).abs())
             })?;
-            put_spread(
-                &mut stats,
-                "patterns/omega2_objective_minus_searcher",
-                &patterns,
-                s.alpha,
-            );
-            put_spread(
-                &mut stats,
-                "calibration_ppl/omega2_objective_minus_searcher",
-                &calibration,
-                s.alpha,
-            );
+            put_spread(&mut stats, "calibration_ppl/omega2_objective_minus_searcher", &d, s.alpha);
             stats.insert("margin".into(), s.share_margin);
-            let shifted = |xs: &[f64]| xs.iter().map(|x| x - s.share_margin).collect::<Vec<_>>();
-            let (h1, f1, floor) = two_sided(&shifted(&patterns)).ok_or("undefined")?;
-            let (h2, f2, _) = two_sided(&shifted(&calibration)).ok_or("undefined")?;
-            // Holds only if both parts hold (intersection-union: the larger p); fails if either
-            // part fails (Bonferroni over the two).
-            Ok((Some(h1.max(h2)), Some((2.0 * f1.min(f2)).min(1.0)), floor))
+            let shifted: Vec<f64> = d.iter().map(|x| x - s.share_margin).collect();
+            let (h, f, floor) = two_sided(&shifted).ok_or("undefined")?;
+            Ok(Test::simple(h, f, floor))
         }),
         Claim::AccuracyShareComparable => gate.and_then(|()| {
             let acc = table
@@ -721,11 +744,14 @@ fn decide(
                 .ok_or("undefined")?;
             let under = sign_flip_greater(&d.iter().map(|x| -m - x).collect::<Vec<_>>())
                 .ok_or("undefined")?;
-            Ok((
-                Some(below.p.max(above.p)),
-                Some((2.0 * over.p.min(under.p)).min(1.0)),
-                below.floor,
-            ))
+            // Holds: both one-sided tests of the equivalence reject (the larger p); fails: either
+            // tail does (Bonferroni over the two).
+            Ok(Test {
+                holds: below.p.max(above.p),
+                fails: Some((2.0 * over.p.min(under.p)).min(1.0)),
+                floor_holds: below.floor,
+                floor_fails: (2.0 * below.floor).min(1.0),
+            })
         }),
         Claim::RankingsDisagree => gate.and_then(|()| {
             let taus: Vec<f64> = table
@@ -766,25 +792,30 @@ fn decide(
                 .map(|o| reliability.tau[*o])
                 .product::<f64>()
                 .powf(1.0 / table.objectives.len() as f64);
+            stats.insert("reliability_ceiling".into(), ceiling);
+            if !(ceiling >= MIN_CEILING) {
+                return Err(format!(
+                    "the objectives' rankings reproduce too weakly across seeds to correct for \
+                     it (ceiling {ceiling:.3} < {MIN_CEILING})"
+                ));
+            }
             let disattenuated: Vec<f64> = taus.iter().map(|t| t / ceiling).collect();
             put_spread(&mut stats, "kendall_tau", &taus, s.alpha);
-            put_spread(
-                &mut stats,
-                "kendall_tau_disattenuated",
-                &disattenuated,
-                s.alpha,
-            );
+            put_spread(&mut stats, "kendall_tau_disattenuated", &disattenuated, s.alpha);
             if !rhos.is_empty() {
                 stats.insert("spearman_rho/mean".into(), mean(&rhos));
             }
             stats.insert("threshold".into(), s.max_ranking_tau);
-            let d: Vec<f64> = disattenuated
-                .iter()
-                .map(|t| s.max_ranking_tau - t)
-                .collect();
-            two_sided(&d)
-                .map(|(h, f, floor)| (Some(h), Some(f), floor))
-                .ok_or_else(|| "a ranking correlation is undefined".to_string())
+            // "Disagree" must hold even after correcting for unreliability (the ceiling is
+            // estimated from the same seeds); "agree" is shown on the raw τ, which unreliability
+            // can only lower.
+            let below: Vec<f64> = disattenuated.iter().map(|t| s.max_ranking_tau - t).collect();
+            let above: Vec<f64> = taus.iter().map(|t| t - s.max_ranking_tau).collect();
+            let (holds, fails) = (
+                sign_flip_greater(&below).ok_or("a ranking correlation is undefined")?,
+                sign_flip_greater(&above).ok_or("a ranking correlation is undefined")?,
+            );
+            Ok(Test::simple(holds.p, fails.p, holds.floor))
         }),
         Claim::ObjectiveBeyondResampling => {
             gate.and_then(|()| objective_beyond_resampling(table, s, &mut stats))
@@ -799,7 +830,7 @@ fn marginal_gains(
     table: &RunTable,
     s: &ClaimSettings,
     stats: &mut BTreeMap<String, f64>,
-) -> Result<(Option<f64>, Option<f64>, f64), String> {
+) -> Result<Test, String> {
     let mut holds = Vec::new();
     let mut fails = Vec::new();
     let mut floor = f64::NAN;
@@ -855,7 +886,12 @@ fn marginal_gains(
     // fails when any is not (Bonferroni over the searcher × objective tests).
     let p_holds = holds.iter().copied().fold(0.0, f64::max);
     let p_fails = (fails.iter().copied().fold(1.0, f64::min) * fails.len() as f64).min(1.0);
-    Ok((Some(p_holds), Some(p_fails), floor))
+    Ok(Test {
+        holds: p_holds,
+        fails: Some(p_fails),
+        floor_holds: floor,
+        floor_fails: (floor * fails.len() as f64).min(1.0),
+    })
 }
 
 /// Same objective across seeds vs different objectives across seeds: the difference of mean
@@ -864,7 +900,7 @@ fn objective_beyond_resampling(
     table: &RunTable,
     s: &ClaimSettings,
     stats: &mut BTreeMap<String, f64>,
-) -> Result<(Option<f64>, Option<f64>, f64), String> {
+) -> Result<Test, String> {
     if table.objectives.len() < 2 {
         return Err("needs two objectives".into());
     }
@@ -891,10 +927,11 @@ fn objective_beyond_resampling(
     let identity: Vec<Vec<usize>> = vec![(0..n_obj).collect(); table.seeds.len()];
     let observed = statistic(&identity).ok_or("a run is missing")?;
     let relabellings = permutations(n_obj);
-    let total = relabellings.len().pow(table.seeds.len() as u32);
-    if total > 1 << 20 {
-        return Err("too many seeds × objectives to enumerate the relabellings".into());
-    }
+    let total = relabellings
+        .len()
+        .checked_pow(table.seeds.len() as u32)
+        .filter(|t| *t <= 1 << 20)
+        .ok_or("too many seeds × objectives to enumerate the relabellings")?;
     let mut at_least = 0;
     for code in 0..total {
         let mut c = code;
@@ -926,11 +963,12 @@ fn objective_beyond_resampling(
     let _ = s;
     // A global relabelling of the objectives leaves the statistic unchanged, so the floor is
     // (number of global relabellings) / total. This test can show the effect, not its absence.
-    Ok((
-        Some(at_least as f64 / total as f64),
-        None,
-        relabellings.len() as f64 / total as f64,
-    ))
+    Ok(Test {
+        holds: at_least as f64 / total as f64,
+        fails: None,
+        floor_holds: relabellings.len() as f64 / total as f64,
+        floor_fails: 1.0,
+    })
 }
 
 fn permutations(n: usize) -> Vec<Vec<usize>> {
@@ -1047,6 +1085,7 @@ fn model_reports(
             ("objective", 0, 0, vec![1]),
             ("seed", 1, 1, vec![0, 2]),
             ("searcher", 2, 2, vec![0, 1]),
+            // Its p tests the searcher's effect including the interaction.
             ("objective_x_searcher", 3, 2, vec![0, 1]),
         ];
         let first_ppl = table.perplexity_objective();
@@ -1268,10 +1307,16 @@ mod tests {
         let v = verdicts(&objective_decides(12), &settings());
         let verdict = |c: &str| (v[c].verdict, v[c].reason.clone());
         assert_eq!(
-            verdict("objective_over_search").0,
+            verdict("objective_shapes_calibration_ppl").0,
             Verdict::Holds,
             "{:?}",
-            v["objective_over_search"]
+            v["objective_shapes_calibration_ppl"]
+        );
+        assert_eq!(
+            verdict("objective_shapes_patterns").0,
+            Verdict::Holds,
+            "{:?}",
+            v["objective_shapes_patterns"]
         );
         assert_eq!(
             verdict("searchers_converge").0,
@@ -1348,10 +1393,10 @@ mod tests {
         }
         let v = verdicts(&records, &settings());
         assert_eq!(
-            v["objective_over_search"].verdict,
+            v["objective_shapes_patterns"].verdict,
             Verdict::Fails,
             "{:?}",
-            v["objective_over_search"]
+            v["objective_shapes_patterns"]
         );
         assert_eq!(
             v["searchers_converge"].verdict,
@@ -1396,7 +1441,7 @@ mod tests {
         };
         let v = verdicts(&objective_decides(5), &one);
         assert_eq!(v["searchers_converge"].verdict, Verdict::Holds);
-        assert!(!v.contains_key("objective_over_search"));
+        assert!(!v.contains_key("objective_shapes_patterns"));
     }
 
     /// An accuracy objective whose ranking is noise at every seed cannot support a claim about
@@ -1426,7 +1471,7 @@ mod tests {
         }
         let v = verdicts(&records, &settings());
         for claim in [
-            "objective_over_search",
+            "objective_shapes_patterns",
             "rankings_disagree",
             "objective_beyond_resampling",
         ] {
@@ -1462,7 +1507,7 @@ mod tests {
             }
         }
         let v = verdicts(&records, &settings());
-        let c = &v["objective_over_search"];
+        let c = &v["objective_shapes_patterns"];
         assert_eq!(c.verdict, Verdict::Inconclusive);
         assert!(c.reason.contains("no variation"), "{}", c.reason);
         // A NaN outcome is named, not a panic.

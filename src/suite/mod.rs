@@ -184,12 +184,15 @@ impl Suite {
             .collect()
     }
 
-    /// The objective `name` as run under `seed`.
+    /// The objective `name` as run under suite seed `seed`. Its sample seed derives from both,
+    /// so two objectives never share a calibration sample by accident: the same description
+    /// under two names is two calibration resamples of one objective.
     pub fn objective_for_seed(&self, name: &str, seed: u64) -> ObjectiveSpec {
         let mut spec = self.objectives[name].clone();
+        let sample_seed = crate::rng::derive_seed(seed, &format!("suite-objective/{name}"));
         match &mut spec {
-            ObjectiveSpec::Perplexity(p) => p.seed = seed,
-            ObjectiveSpec::Accuracy(a) => a.seed = seed,
+            ObjectiveSpec::Perplexity(p) => p.seed = sample_seed,
+            ObjectiveSpec::Accuracy(a) => a.seed = sample_seed,
         }
         spec
     }
@@ -226,7 +229,10 @@ seeds: [0, 1]
         assert_eq!(s.searchers[1].budget, Some(200));
         assert_eq!(s.protect, "ends");
         match s.objective_for_seed("ppl", 7) {
-            ObjectiveSpec::Perplexity(p) => assert_eq!((p.seed, p.n_seqs), (7, 4)),
+            ObjectiveSpec::Perplexity(p) => assert_eq!(
+                (p.seed, p.n_seqs),
+                (crate::rng::derive_seed(7, "suite-objective/ppl"), 4)
+            ),
             other => panic!("{other:?}"),
         }
     }
