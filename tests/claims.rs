@@ -133,7 +133,7 @@ fn claims_suite_and_its_controls() {
     for (control, claim) in [
         (
             "suites/control-same-objective.yaml",
-            Claim::ObjectiveOverSearch,
+            Claim::ObjectiveBeyondResampling,
         ),
         (
             "suites/control-weak-searcher.yaml",
