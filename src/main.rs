@@ -423,15 +423,20 @@ fn run(cli: Cli) -> Result<()> {
                 direction: spec.direction(),
                 budget: None,
             };
+            let store = engine.store_dir()?;
             let points = depthprune::reliability::reliability_curve(
                 &model,
-                &spec,
-                &sizes,
-                seeds,
-                &problem,
-                &data_dir,
-                &engine.store_dir()?,
-                engine.options(),
+                &depthprune::reliability::CurveRequest {
+                    spec: &spec,
+                    sizes: &sizes,
+                    seeds,
+                    problem: &problem,
+                },
+                &depthprune::reliability::Engine {
+                    data_dir: &data_dir,
+                    store: &store,
+                    options: engine.options(),
+                },
                 |p| {
                     if !json {
                         eprintln!(

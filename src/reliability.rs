@@ -60,19 +60,37 @@ pub fn resized(spec: &ObjectiveSpec, size: usize, seed: u64) -> ObjectiveSpec {
     spec
 }
 
-/// One-shot scans of `spec` at every size in `sizes`, for calibration seeds `0..seeds`, and the
-/// agreement of their rankings and top-k sets over the removable blocks of `problem`.
+/// What to measure: `spec` at every size in `sizes`, on calibration seeds `0..seeds`, ranking
+/// the removable blocks of `problem` and comparing top-`problem.k` sets.
+pub struct CurveRequest<'a> {
+    pub spec: &'a ObjectiveSpec,
+    pub sizes: &'a [usize],
+    pub seeds: u64,
+    pub problem: &'a Problem,
+}
+
+/// Where the scans run: data, the evaluation store and the engine's options.
+pub struct Engine<'a> {
+    pub data_dir: &'a Path,
+    pub store: &'a Path,
+    pub options: EvaluatorOptions,
+}
+
+/// One-shot scans for every size and seed of `request`, and the agreement of their rankings
+/// and top-k sets; `on_point` sees each size's point as it is measured.
 pub fn reliability_curve(
     model: &Model,
-    spec: &ObjectiveSpec,
-    sizes: &[usize],
-    seeds: u64,
-    problem: &Problem,
-    data_dir: &Path,
-    store: &Path,
-    options: EvaluatorOptions,
+    request: &CurveRequest,
+    engine: &Engine,
     mut on_point: impl FnMut(&ReliabilityPoint),
 ) -> Result<Vec<ReliabilityPoint>> {
+    let CurveRequest {
+        spec,
+        sizes,
+        seeds,
+        problem,
+    } = *request;
+    let (data_dir, store, options) = (engine.data_dir, engine.store, engine.options);
     check_request(sizes, seeds)?;
     problem.validate()?;
     let removable: BTreeSet<usize> = problem.removable().into_iter().collect();

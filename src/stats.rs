@@ -321,7 +321,7 @@ pub fn permanova(
     let df_model: usize = shares.iter().map(|(_, _, df)| df).sum();
     let df_residual = (n - 1).checked_sub(df_model).filter(|&df| df > 0)?;
     let ss_residual = ss_total - shares.iter().map(|(_, ss, _)| ss).sum::<f64>();
-    if !(ss_total > 0.0) {
+    if ss_total.is_nan() || ss_total <= 0.0 {
         return None;
     }
     let ms_residual = ss_residual.max(0.0) / df_residual as f64;
@@ -354,6 +354,17 @@ pub struct PermutationTest {
     pub permutations: usize,
 }
 
+/// Which term a permutation test is of, and how its permutations are restricted.
+#[derive(Debug, Clone)]
+pub struct Restriction {
+    /// Index into the terms of the model.
+    pub term: usize,
+    /// The factor whose levels are relabelled.
+    pub permuted: usize,
+    /// Factors whose joint levels define the strata relabelled independently.
+    pub strata: Vec<usize>,
+}
+
 /// Tests term `term` of `terms` by permuting the levels of factor `permuted` within the strata
 /// that `strata` (factor indices) define: inside each stratum a random relabelling of the
 /// permuted factor's levels is applied to all of the stratum's runs. Exchangeability is thus
@@ -365,12 +376,15 @@ pub fn permutation_test(
     distances: &[Vec<f64>],
     design: &Design,
     terms: &[Vec<usize>],
-    term: usize,
-    permuted: usize,
-    strata: &[usize],
+    restriction: &Restriction,
     max_draws: usize,
     rng: &mut impl Rng,
 ) -> Option<PermutationTest> {
+    let Restriction {
+        term,
+        permuted,
+        ref strata,
+    } = *restriction;
     let f_of = |design: &Design| -> Option<f64> {
         Some(permanova(distances, design, terms)?.terms[term].pseudo_f)
     };
@@ -595,9 +609,11 @@ mod tests {
             &line_distances(&y),
             &design,
             &[vec![0], vec![1], vec![0, 1]],
-            0,
-            0,
-            &[1],
+            &Restriction {
+                term: 0,
+                permuted: 0,
+                strata: vec![1],
+            },
             1000,
             &mut rng,
         )
@@ -609,9 +625,11 @@ mod tests {
             &line_distances(&y),
             &design,
             &[vec![0], vec![1], vec![0, 1]],
-            1,
-            1,
-            &[0],
+            &Restriction {
+                term: 1,
+                permuted: 1,
+                strata: vec![0],
+            },
             1000,
             &mut rng,
         )

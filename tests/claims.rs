@@ -35,9 +35,8 @@ fn check_bounds(claim: &str, stats: &BTreeMap<String, f64>) -> Vec<String> {
             || name.contains("rho")
             || name.contains("chance_corrected")
             || name.contains("agreement")
+            || name.contains("omega2")
         {
-            Some((-1.0, 1.0))
-        } else if name.contains("omega2") {
             Some((-1.0, 1.0))
         } else {
             None

@@ -303,12 +303,30 @@ fn cuda_without_the_feature_says_how_to_build_it() {
 fn reliability_curve() {
     let missing = "/nonexistent/model.gguf";
     expect_failure(
-        &["reliability", "--model", missing, "--objective", "ppl", "--sizes", "0"],
+        &[
+            "reliability",
+            "--model",
+            missing,
+            "--objective",
+            "ppl",
+            "--sizes",
+            "0",
+        ],
         &[],
         "--sizes needs one or more positive sizes",
     );
     expect_failure(
-        &["reliability", "--model", missing, "--objective", "ppl", "--sizes", "1", "--seeds", "1"],
+        &[
+            "reliability",
+            "--model",
+            missing,
+            "--objective",
+            "ppl",
+            "--sizes",
+            "1",
+            "--seeds",
+            "1",
+        ],
         &[],
         "at least 2",
     );
@@ -334,7 +352,11 @@ fn reliability_curve() {
         ],
         &[],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let points: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let p = &points[0];
     assert_eq!(p["size"], 1);

@@ -27,7 +27,7 @@ use crate::objective::Direction;
 use crate::rng::rng_for;
 use crate::stats::{
     chance_corrected, expected_jaccard, holm, jaccard, kendall_tau_b, mean, permanova,
-    permutation_test, sign_flip_greater, spearman, spread, Design, Spread,
+    permutation_test, sign_flip_greater, spearman, spread, Design, Restriction, Spread,
 };
 
 const PROXY: &str = "block_influence";
@@ -702,7 +702,12 @@ fn decide(
         Claim::MarginalGains => marginal_gains(table, s, &mut stats),
         Claim::ObjectiveShapesPatterns => gate.and_then(|()| {
             let d = share_differences(table, pattern_distance)?;
-            put_spread(&mut stats, "patterns/omega2_objective_minus_searcher", &d, s.alpha);
+            put_spread(
+                &mut stats,
+                "patterns/omega2_objective_minus_searcher",
+                &d,
+                s.alpha,
+            );
             stats.insert("margin".into(), s.share_margin);
             let shifted: Vec<f64> = d.iter().map(|x| x - s.share_margin).collect();
             let (h, f, floor) = two_sided(&shifted).ok_or("undefined")?;
@@ -715,7 +720,12 @@ fn decide(
             let d = share_differences(table, |a, b| {
                 Some((a.calibration.get(ppl)?.ln() - b.calibration.get(ppl)?.ln()).abs())
             })?;
-            put_spread(&mut stats, "calibration_ppl/omega2_objective_minus_searcher", &d, s.alpha);
+            put_spread(
+                &mut stats,
+                "calibration_ppl/omega2_objective_minus_searcher",
+                &d,
+                s.alpha,
+            );
             stats.insert("margin".into(), s.share_margin);
             let shifted: Vec<f64> = d.iter().map(|x| x - s.share_margin).collect();
             let (h, f, floor) = two_sided(&shifted).ok_or("undefined")?;
@@ -793,7 +803,7 @@ fn decide(
                 .product::<f64>()
                 .powf(1.0 / table.objectives.len() as f64);
             stats.insert("reliability_ceiling".into(), ceiling);
-            if !(ceiling >= MIN_CEILING) {
+            if ceiling.is_nan() || ceiling < MIN_CEILING {
                 return Err(format!(
                     "the objectives' rankings reproduce too weakly across seeds to correct for \
                      it (ceiling {ceiling:.3} < {MIN_CEILING})"
@@ -801,7 +811,12 @@ fn decide(
             }
             let disattenuated: Vec<f64> = taus.iter().map(|t| t / ceiling).collect();
             put_spread(&mut stats, "kendall_tau", &taus, s.alpha);
-            put_spread(&mut stats, "kendall_tau_disattenuated", &disattenuated, s.alpha);
+            put_spread(
+                &mut stats,
+                "kendall_tau_disattenuated",
+                &disattenuated,
+                s.alpha,
+            );
             if !rhos.is_empty() {
                 stats.insert("spearman_rho/mean".into(), mean(&rhos));
             }
@@ -809,7 +824,10 @@ fn decide(
             // "Disagree" must hold even after correcting for unreliability (the ceiling is
             // estimated from the same seeds); "agree" is shown on the raw τ, which unreliability
             // can only lower.
-            let below: Vec<f64> = disattenuated.iter().map(|t| s.max_ranking_tau - t).collect();
+            let below: Vec<f64> = disattenuated
+                .iter()
+                .map(|t| s.max_ranking_tau - t)
+                .collect();
             let above: Vec<f64> = taus.iter().map(|t| t - s.max_ranking_tau).collect();
             let (holds, fails) = (
                 sign_flip_greater(&below).ok_or("a ranking correlation is undefined")?,
@@ -987,6 +1005,9 @@ fn permutations(n: usize) -> Vec<Vec<usize>> {
         .collect()
 }
 
+/// The distance between two runs' outcomes (`None` when either lacks it).
+type Distance = Box<dyn Fn(&RunRecord, &RunRecord) -> Option<f64>>;
+
 /// Reports without verdicts: agreements with their chance level, reliabilities, the variance
 /// decompositions over objective, seed and searcher, and the proxy's agreement.
 fn model_reports(
@@ -1089,7 +1110,7 @@ fn model_reports(
             ("objective_x_searcher", 3, 2, vec![0, 1]),
         ];
         let first_ppl = table.perplexity_objective();
-        let mut outcomes: Vec<(String, Box<dyn Fn(&RunRecord, &RunRecord) -> Option<f64>>)> =
+        let mut outcomes: Vec<(String, Distance)> =
             vec![("patterns".into(), Box::new(pattern_distance))];
         if let Some(o) = first_ppl {
             let o = o.to_string();
@@ -1131,16 +1152,14 @@ fn model_reports(
                 let t = &partition.terms[*term];
                 stats.insert(format!("{outcome}/{name}/omega2"), t.omega2);
                 stats.insert(format!("{outcome}/{name}/pseudo_f"), t.pseudo_f);
-                if let Some(test) = permutation_test(
-                    &d,
-                    &design,
-                    &terms,
-                    *term,
-                    *permuted,
-                    strata,
-                    s.permutations,
-                    rng,
-                ) {
+                let restriction = Restriction {
+                    term: *term,
+                    permuted: *permuted,
+                    strata: strata.clone(),
+                };
+                if let Some(test) =
+                    permutation_test(&d, &design, &terms, &restriction, s.permutations, rng)
+                {
                     stats.insert(format!("{outcome}/{name}/p"), test.p);
                     stats.insert(format!("{outcome}/{name}/p_floor"), test.floor);
                 }
