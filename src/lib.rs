@@ -17,10 +17,12 @@
 //! - [`search`]: the seven search algorithms and two references, behind one trait;
 //! - [`stats`]: agreement statistics (Jaccard, Kendall, Spearman, bootstrap, permutation, PERMANOVA);
 //! - [`suite`]: YAML suites of runs, their execution and the claims' verdicts;
-//! - [`report`]: tables for people, and a suite's report, data files and SVG plots.
+//! - [`report`]: tables for people, and a suite's report, data files and SVG plots;
+//! - [`export`]: the pruned model itself, as a GGUF or a Hugging Face checkpoint.
 
 pub mod data;
 pub mod evaluator;
+pub mod export;
 pub mod hub;
 pub mod model;
 pub mod objective;
