@@ -243,7 +243,7 @@ fn write_config(
             if !agrees {
                 text.remove("sliding_window_pattern");
                 notes.push(format!(
-                    "config.json: sliding_window_pattern ({p}) removed, layer_types no longer follow it; readers that ignore layer_types (transformers before 4.53) cannot load this export as intended"
+                    "config.json: sliding_window_pattern ({p}) removed, layer_types no longer follow it; a reader that ignores layer_types (older transformers) would compute other types"
                 ));
             }
         }
