@@ -722,7 +722,7 @@ mod tests {
         let bytes = std::fs::read(&out).unwrap();
         let t = &h.tensors[1];
         let start = (h.data_start + t.offset) as usize;
-        assert!(t.offset % 32 == 0);
+        assert!(t.offset.is_multiple_of(32));
         assert_eq!(&bytes[start..start + 4], &2f32.to_le_bytes());
     }
 
