@@ -355,3 +355,36 @@ fn write_json(path: &Path, value: &Value) -> Result<()> {
     text.push('\n');
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_language_models_layers_are_renumbered() {
+        let map = Renumbering::new(4, &[1]).unwrap();
+        let to = |n: &str| Renamed::To(n.to_string());
+        for (name, expected) in [
+            (
+                "model.layers.3.mlp.up_proj.weight",
+                to("model.layers.2.mlp.up_proj.weight"),
+            ),
+            (
+                "language_model.model.layers.2.self_attn.q_proj.weight",
+                to("language_model.model.layers.1.self_attn.q_proj.weight"),
+            ),
+            (
+                "model.language_model.layers.1.input_layernorm.weight",
+                Renamed::Dropped,
+            ),
+            // A vision tower's layers are not the language model's blocks.
+            (
+                "vision_tower.vision_model.encoder.layers.1.mlp.fc1.weight",
+                Renamed::Same,
+            ),
+            ("lm_head.weight", Renamed::Same),
+        ] {
+            assert_eq!(rename(name, &map).unwrap(), expected, "{name}");
+        }
+    }
+}
