@@ -20,10 +20,12 @@
 //! - [`stats`]: agreement statistics and their chance levels, exact sign-flip tests, Holm,
 //!   PERMANOVA with ω² and restricted permutations;
 //! - [`suite`]: YAML suites of runs, their execution and the claims' verdicts;
-//! - [`report`]: tables for people, and a suite's report, data files and SVG plots.
+//! - [`report`]: tables for people, and a suite's report, data files and SVG plots;
+//! - [`export`]: the pruned model itself, as a GGUF or a Hugging Face checkpoint.
 
 pub mod data;
 pub mod evaluator;
+pub mod export;
 pub mod hub;
 pub mod model;
 pub mod objective;

@@ -195,6 +195,94 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Write the model without some blocks: a GGUF (tensors copied as they are) or a Hugging
+    /// Face checkpoint folder, whichever the model is.
+    Export {
+        /// Model id, path to a GGUF file, checkpoint folder or hf:<org>/<name>.
+        #[arg(long)]
+        model: String,
+        /// Blocks to remove, 0-based, comma-separated (e.g. 3,7,12).
+        #[arg(long)]
+        skip: String,
+        #[command(flatten)]
+        target: ExportArgs,
+    },
+    /// Export the set one run of a suite chose (read from the suite's results.json).
+    ExportBest {
+        /// A suite's results.json.
+        results: PathBuf,
+        /// The run's model, as the suite names it (also the model exported).
+        #[arg(long)]
+        model: String,
+        /// The run's objective, as the suite names it.
+        #[arg(long)]
+        objective: String,
+        #[arg(long)]
+        searcher: String,
+        #[arg(long)]
+        seed: u64,
+        #[command(flatten)]
+        target: ExportArgs,
+    },
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    /// Where to write: a .gguf file for a GGUF model, a folder for a Hugging Face checkpoint.
+    #[arg(long)]
+    out: PathBuf,
+    /// Gemma 3: the layer types the exported model computes: each block's own ("own") or those
+    /// of the new positions ("renumbered"). A GGUF can only express what its layer index implies.
+    #[arg(long, default_value = "own")]
+    layer_types: LayerTypeRule,
+    /// Replace an existing export at --out.
+    #[arg(long)]
+    force: bool,
+    /// Print one JSON object instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+impl ExportArgs {
+    fn export(&self, model: String, removed: Vec<usize>) -> Result<()> {
+        let done = depthprune::export::export(&depthprune::export::ExportRequest {
+            model,
+            removed,
+            layer_types: self.layer_types,
+            out: self.out.clone(),
+            force: self.force,
+        })?;
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&done)?);
+            return Ok(());
+        }
+        println!(
+            "wrote {} ({}): {} → {} blocks, {} → {} tensors, {:.1} MB of tensor data",
+            done.out.display(),
+            done.format,
+            done.blocks_before,
+            done.blocks_after,
+            done.tensors_before,
+            done.tensors_after,
+            done.tensor_bytes as f64 / 1e6
+        );
+        if let Some(rule) = done.layer_types {
+            println!(
+                "layer types: {} (loaded with nothing skipped, it scores as the source with --skip {} --layer-types {})",
+                format!("{rule:?}").to_lowercase(),
+                done.removed
+                    .iter()
+                    .map(|b| b.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                format!("{rule:?}").to_lowercase()
+            );
+        }
+        for note in &done.notes {
+            println!("note: {note}");
+        }
+        Ok(())
+    }
 }
 
 #[derive(clap::Args)]
@@ -616,6 +704,41 @@ fn run(cli: Cli) -> Result<()> {
                 );
                 println!("wall time:   {seconds:.1} s");
             }
+        }
+        Cmd::Export {
+            model,
+            skip,
+            target,
+        } => {
+            let removed = parse_block_list(&skip).context("--skip")?;
+            target.export(model, removed)?;
+        }
+        Cmd::ExportBest {
+            results,
+            model,
+            objective,
+            searcher,
+            seed,
+            target,
+        } => {
+            let key = depthprune::export::best::RunKey {
+                model,
+                objective,
+                searcher,
+                seed,
+            };
+            let run = depthprune::export::best::chosen_set(&results, &key)?;
+            eprintln!(
+                "{} {} {} seed {}: removed {:?}{}",
+                run.model,
+                run.objective,
+                run.searcher,
+                run.seed,
+                run.removed,
+                run.score
+                    .map_or(String::new(), |s| format!(", score {s:.4}"))
+            );
+            target.export(run.model, run.removed)?;
         }
     }
     Ok(())

@@ -5,26 +5,17 @@
 //! (a) it loads, (b) with nothing removed the logits agree to 1e-4, (c) with a block removed they
 //! agree with the reference run on a checkpoint that has that layer deleted.
 
-use std::collections::HashMap;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
+use common::tiny_hf::*;
 use depthprune::model::{BlockMask, LayerTypeRule, LoadOptions, Model, Precision};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
-const VOCAB: usize = 64;
-const HIDDEN: usize = 32;
-const HEADS: usize = 4;
-const KV_HEADS: usize = 2;
-const HEAD_DIM: usize = 8;
-const INTERMEDIATE: usize = 48;
-const LAYERS: usize = 4;
-/// Gemma 3's local window in the checkpoint: shorter than the test sequence, so it matters.
-const WINDOW: usize = 4;
 const TOKENS: [u32; 9] = [1, 17, 5, 42, 9, 33, 2, 60, 11];
 
 /// The hub cache all tests of this binary write into (`HF_HUB_CACHE`, set once).
@@ -36,181 +27,6 @@ fn hub_root() -> &'static Path {
         std::env::set_var("HF_HUB_OFFLINE", "1");
         dir
     })
-}
-
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum Arch {
-    Llama,
-    /// Llama with Llama 3.1's RoPE scaling, sized so all three frequency bands occur.
-    Llama3,
-    Qwen2,
-    Qwen3,
-    Gemma3,
-}
-
-/// config.json for `arch` with `layers` layers.
-fn config(arch: Arch, layers: usize) -> serde_json::Value {
-    let mut c = json!({
-        "vocab_size": VOCAB,
-        "hidden_size": HIDDEN,
-        "intermediate_size": INTERMEDIATE,
-        "num_hidden_layers": layers,
-        "num_attention_heads": HEADS,
-        "num_key_value_heads": KV_HEADS,
-        "max_position_embeddings": 64,
-        "rms_norm_eps": 1e-6,
-        "bos_token_id": 1,
-    });
-    let extra = match arch {
-        Arch::Llama => json!({
-            "model_type": "llama", "rope_theta": 10000.0, "tie_word_embeddings": false,
-        }),
-        Arch::Llama3 => json!({
-            "model_type": "llama", "rope_theta": 10000.0, "tie_word_embeddings": false,
-            "rope_scaling": {
-                "rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
-                "high_freq_factor": 4.0, "original_max_position_embeddings": 16,
-            },
-        }),
-        Arch::Qwen2 => json!({
-            "model_type": "qwen2", "rope_theta": 1000000.0, "tie_word_embeddings": true,
-            "sliding_window": 64, "max_window_layers": layers, "use_sliding_window": false,
-            "hidden_act": "silu",
-        }),
-        Arch::Qwen3 => json!({
-            "model_type": "qwen3", "rope_theta": 1000000.0, "tie_word_embeddings": false,
-            "head_dim": HEAD_DIM, "attention_bias": false, "sliding_window": null,
-            "max_window_layers": layers, "use_sliding_window": false, "hidden_act": "silu",
-        }),
-        Arch::Gemma3 => json!({
-            "model_type": "gemma3_text", "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
-            "head_dim": HEAD_DIM, "attention_bias": false, "hidden_activation": "gelu_pytorch_tanh",
-            "final_logit_softcapping": null, "attn_logit_softcapping": null,
-            "query_pre_attn_scalar": HEAD_DIM, "sliding_window": WINDOW,
-            "sliding_window_pattern": 2,
-        }),
-    };
-    for (k, v) in extra.as_object().unwrap() {
-        c[k] = v.clone();
-    }
-    c
-}
-
-/// Random weights in the Hugging Face naming, seeded.
-fn weights(arch: Arch, seed: u64) -> Vec<(String, Tensor)> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut out = Vec::new();
-    let mut add = |name: String, shape: &[usize], centre: f32, spread: f32| {
-        let n: usize = shape.iter().product();
-        let v: Vec<f32> = (0..n)
-            .map(|_| centre + rng.random_range(-spread..spread))
-            .collect();
-        out.push((name, Tensor::from_vec(v, shape, &Device::Cpu).unwrap()));
-    };
-    // Gemma's norms multiply by (1 + w): weights near 0 there, near 1 elsewhere.
-    let norm_centre = if arch == Arch::Gemma3 { 0.0 } else { 1.0 };
-    add(
-        "model.embed_tokens.weight".into(),
-        &[VOCAB, HIDDEN],
-        0.0,
-        1.0,
-    );
-    add("model.norm.weight".into(), &[HIDDEN], norm_centre, 0.2);
-    if matches!(arch, Arch::Llama | Arch::Llama3 | Arch::Qwen3) {
-        add("lm_head.weight".into(), &[VOCAB, HIDDEN], 0.0, 0.3);
-    }
-    let (q, kv) = (HEADS * HEAD_DIM, KV_HEADS * HEAD_DIM);
-    for i in 0..LAYERS {
-        let p = format!("model.layers.{i}");
-        add(
-            format!("{p}.input_layernorm.weight"),
-            &[HIDDEN],
-            norm_centre,
-            0.2,
-        );
-        add(
-            format!("{p}.self_attn.q_proj.weight"),
-            &[q, HIDDEN],
-            0.0,
-            0.3,
-        );
-        add(
-            format!("{p}.self_attn.k_proj.weight"),
-            &[kv, HIDDEN],
-            0.0,
-            0.3,
-        );
-        add(
-            format!("{p}.self_attn.v_proj.weight"),
-            &[kv, HIDDEN],
-            0.0,
-            0.3,
-        );
-        add(
-            format!("{p}.self_attn.o_proj.weight"),
-            &[HIDDEN, q],
-            0.0,
-            0.3,
-        );
-        add(
-            format!("{p}.mlp.gate_proj.weight"),
-            &[INTERMEDIATE, HIDDEN],
-            0.0,
-            0.3,
-        );
-        add(
-            format!("{p}.mlp.up_proj.weight"),
-            &[INTERMEDIATE, HIDDEN],
-            0.0,
-            0.3,
-        );
-        add(
-            format!("{p}.mlp.down_proj.weight"),
-            &[HIDDEN, INTERMEDIATE],
-            0.0,
-            0.3,
-        );
-        add(
-            format!("{p}.post_attention_layernorm.weight"),
-            &[HIDDEN],
-            norm_centre,
-            0.2,
-        );
-        if arch == Arch::Qwen2 {
-            for (proj, n) in [("q", q), ("k", kv), ("v", kv)] {
-                add(format!("{p}.self_attn.{proj}_proj.bias"), &[n], 0.0, 0.3);
-            }
-        }
-        if matches!(arch, Arch::Qwen3 | Arch::Gemma3) {
-            add(
-                format!("{p}.self_attn.q_norm.weight"),
-                &[HEAD_DIM],
-                norm_centre,
-                0.2,
-            );
-            add(
-                format!("{p}.self_attn.k_norm.weight"),
-                &[HEAD_DIM],
-                norm_centre,
-                0.2,
-            );
-        }
-        if arch == Arch::Gemma3 {
-            add(
-                format!("{p}.pre_feedforward_layernorm.weight"),
-                &[HIDDEN],
-                0.0,
-                0.2,
-            );
-            add(
-                format!("{p}.post_feedforward_layernorm.weight"),
-                &[HIDDEN],
-                0.0,
-                0.2,
-            );
-        }
-    }
-    out
 }
 
 /// The same weights with layer `removed` deleted and the later layers renumbered.
@@ -232,25 +48,6 @@ fn without_layer(weights: &[(String, Tensor)], removed: usize) -> Vec<(String, T
             }
         })
         .collect()
-}
-
-/// A word-level tokenizer.json over tokens `t0 .. t63`.
-fn tokenizer_json() -> serde_json::Value {
-    let vocab: serde_json::Map<String, serde_json::Value> =
-        (0..VOCAB).map(|i| (format!("t{i}"), json!(i))).collect();
-    json!({
-        "version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
-        "normalizer": null, "pre_tokenizer": {"type": "Whitespace"}, "post_processor": null,
-        "decoder": null, "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "t0"}
-    })
-}
-
-fn write_checkpoint(dir: &Path, config: &serde_json::Value, weights: &[(String, Tensor)]) {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
-    std::fs::write(dir.join("tokenizer.json"), tokenizer_json().to_string()).unwrap();
-    let map: HashMap<String, Tensor> = weights.iter().cloned().collect();
-    candle_core::safetensors::save(&map, dir.join("model.safetensors")).unwrap();
 }
 
 /// Writes the checkpoint as the hub cache lays out a download of `hf:test/<name>`.
@@ -489,26 +286,7 @@ fn sharded_checkpoints_load_like_single_files() {
     let single = scratch.path().join("single");
     write_checkpoint(&single, &config(Arch::Qwen2, LAYERS), &weights);
     let sharded = scratch.path().join("sharded");
-    write_checkpoint(&sharded, &config(Arch::Qwen2, LAYERS), &weights);
-    std::fs::remove_file(sharded.join("model.safetensors")).unwrap();
-    let (first, second) = weights.split_at(weights.len() / 2);
-    let mut weight_map = serde_json::Map::new();
-    for (file, part) in [
-        ("model-00001-of-00002.safetensors", first),
-        ("model-00002-of-00002.safetensors", second),
-    ] {
-        let map: HashMap<String, Tensor> = part.iter().cloned().collect();
-        candle_core::safetensors::save(&map, sharded.join(file)).unwrap();
-        for (name, _) in part {
-            weight_map.insert(name.clone(), json!(file));
-        }
-    }
-    let index = json!({"metadata": {}, "weight_map": weight_map});
-    std::fs::write(
-        sharded.join("model.safetensors.index.json"),
-        index.to_string(),
-    )
-    .unwrap();
+    write_sharded(&sharded, &config(Arch::Qwen2, LAYERS), &weights, 2);
 
     let load = |dir: &Path| Model::open(dir.to_str().unwrap(), &LoadOptions::default()).unwrap();
     let (a, b) = (load(&single), load(&sharded));

@@ -12,7 +12,8 @@
 //!
 //! The GGUF records the global RoPE base and the window size but neither the local base nor the
 //! layer pattern, so the architecture's values are used: local base 10,000, every 6th block
-//! global (blocks 5, 11, 17, ...); a Hugging Face config.json states them. A removed block is the identity. By default the blocks that
+//! global (blocks 5, 11, 17, ...); a Hugging Face config.json states them, the pattern as
+//! `sliding_window_pattern` or each layer's type as `layer_types`. A removed block is the identity. By default the blocks that
 //! remain keep their own type, so removing block 5 does not make block 6 global;
 //! [`LayerTypeRule::Renumbered`] instead gives each remaining block the type of its new position,
 //! which is what deleting layers from a Hugging Face `Gemma3` model computes (and what the
@@ -33,7 +34,7 @@ use super::{Head, LayerTypeRule, Transformer};
 /// Gemma 3's local RoPE base; absent from the GGUF.
 const LOCAL_ROPE_THETA: f32 = 10_000.0;
 /// Every `GLOBAL_EVERY`-th block attends globally; absent from the GGUF.
-const GLOBAL_EVERY: usize = 6;
+pub const GLOBAL_EVERY: usize = 6;
 /// Used when the GGUF lacks `gemma3.attention.sliding_window`.
 const DEFAULT_SLIDING_WINDOW: usize = 512;
 
@@ -49,8 +50,11 @@ pub struct Config {
     /// RoPE scaling of the global layers (local layers have none).
     pub global_rope_scaling: RopeScaling,
     pub local_rope_theta: f32,
-    /// Every `global_every`-th block (1-based) attends globally.
+    /// Every `global_every`-th block (1-based) attends globally...
     pub global_every: usize,
+    /// ...unless config.json lists each layer's type (`layer_types`): then block i is global
+    /// when `global_layers[i]` is.
+    pub global_layers: Option<Vec<bool>>,
     pub sliding_window: usize,
     /// `query_pre_attn_scalar^-1/2`.
     pub attn_scale: f64,
@@ -85,6 +89,7 @@ impl Config {
             global_rope_scaling,
             local_rope_theta: LOCAL_ROPE_THETA,
             global_every: GLOBAL_EVERY,
+            global_layers: None,
             sliding_window: g
                 .opt_u32("gemma3.attention.sliding_window")?
                 .map_or(DEFAULT_SLIDING_WINDOW, |w| w as usize),
@@ -107,14 +112,19 @@ impl Config {
             global_rope_scaling: c.rope_scaling()?,
             local_rope_theta: c.rope_local_base_freq.unwrap_or(LOCAL_ROPE_THETA as f64) as f32,
             global_every: c.sliding_window_pattern.unwrap_or(GLOBAL_EVERY),
+            global_layers: c.global_layers()?,
             sliding_window: c.sliding_window.unwrap_or(DEFAULT_SLIDING_WINDOW),
             attn_scale: 1.0 / c.query_pre_attn_scalar.unwrap_or(head_dim as f64).sqrt(),
             final_logit_softcap: c.final_logit_softcapping.map(|v| v as f32),
         })
     }
 
+    /// Whether the layer at `block` attends globally.
     pub fn is_global(&self, block: usize) -> bool {
-        (block + 1).is_multiple_of(self.global_every)
+        match self.global_layers.as_ref().and_then(|g| g.get(block)) {
+            Some(&global) => global,
+            None => (block + 1).is_multiple_of(self.global_every),
+        }
     }
 }
 

@@ -158,6 +158,34 @@ impl HfConfig {
         }
     }
 
+    /// Gemma 3's `layer_types`, when config.json states them: for each layer whether it attends
+    /// globally. Transformers reads this list (not `sliding_window_pattern`) when it is there,
+    /// so a pruned checkpoint whose layers keep their own types says so here.
+    pub fn global_layers(&self) -> Result<Option<Vec<bool>>> {
+        let Some(types) = &self.layer_types else {
+            return Ok(None);
+        };
+        if types.len() != self.num_hidden_layers {
+            bail!(
+                "layer_types has {} entries but num_hidden_layers is {}; make them agree",
+                types.len(),
+                self.num_hidden_layers
+            );
+        }
+        types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match t.as_str() {
+                "full_attention" => Ok(true),
+                "sliding_attention" => Ok(false),
+                other => bail!(
+                    "layer_types[{i}] = '{other}': only 'sliding_attention' and 'full_attention' are supported"
+                ),
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
+    }
+
     /// Checks what the architectures assume but do not read.
     pub fn check_supported(&self) -> Result<()> {
         match (self.family()?, self.rope_scaling()?) {
@@ -166,18 +194,7 @@ impl HfConfig {
             | (Family::Gemma3, RopeScaling::Linear(_)) => {}
             (family, scaling) => bail!("{scaling:?} RoPE scaling is not supported for {family:?}"),
         }
-        if let Some(types) = &self.layer_types {
-            let every = self.sliding_window_pattern.unwrap_or(6);
-            for (i, t) in types.iter().enumerate() {
-                let global = (i + 1) % every == 0;
-                let says_global = t == "full_attention";
-                if global != says_global {
-                    bail!(
-                        "layer_types[{i}] = '{t}' does not follow the every-{every}th-global pattern the Gemma 3 forward assumes"
-                    );
-                }
-            }
-        }
+        self.global_layers()?;
         Ok(())
     }
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod tiny_hf;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
