@@ -700,36 +700,15 @@ fn decide(
             }
         }
         Claim::MarginalGains => marginal_gains(table, s, &mut stats),
-        Claim::ObjectiveShapesPatterns => gate.and_then(|()| {
-            let d = share_differences(table, pattern_distance)?;
-            put_spread(
-                &mut stats,
-                "patterns/omega2_objective_minus_searcher",
-                &d,
-                s.alpha,
-            );
-            stats.insert("margin".into(), s.share_margin);
-            let shifted: Vec<f64> = d.iter().map(|x| x - s.share_margin).collect();
-            let (h, f, floor) = two_sided(&shifted).ok_or("undefined")?;
-            Ok(Test::simple(h, f, floor))
-        }),
+        Claim::ObjectiveShapesPatterns => gate
+            .and_then(|()| share_beyond_margin(table, s, &mut stats, "patterns", pattern_distance)),
         Claim::ObjectiveShapesCalibrationPpl => gate.and_then(|()| {
             let ppl = table
                 .perplexity_objective()
                 .ok_or("needs a perplexity objective (calibration perplexity is its score)")?;
-            let d = share_differences(table, |a, b| {
+            share_beyond_margin(table, s, &mut stats, "calibration_ppl", |a, b| {
                 Some((a.calibration.get(ppl)?.ln() - b.calibration.get(ppl)?.ln()).abs())
-            })?;
-            put_spread(
-                &mut stats,
-                "calibration_ppl/omega2_objective_minus_searcher",
-                &d,
-                s.alpha,
-            );
-            stats.insert("margin".into(), s.share_margin);
-            let shifted: Vec<f64> = d.iter().map(|x| x - s.share_margin).collect();
-            let (h, f, floor) = two_sided(&shifted).ok_or("undefined")?;
-            Ok(Test::simple(h, f, floor))
+            })
         }),
         Claim::AccuracyShareComparable => gate.and_then(|()| {
             let acc = table
@@ -840,6 +819,28 @@ fn decide(
         }
     };
     (test, stats)
+}
+
+/// Statement 2 for one outcome: per seed, ω²(objective) − ω²(searcher) of `distance` beyond
+/// `share_margin`.
+fn share_beyond_margin(
+    table: &RunTable,
+    s: &ClaimSettings,
+    stats: &mut BTreeMap<String, f64>,
+    outcome: &str,
+    distance: impl Fn(&RunRecord, &RunRecord) -> Option<f64>,
+) -> Result<Test, String> {
+    let d = share_differences(table, distance)?;
+    put_spread(
+        stats,
+        &format!("{outcome}/omega2_objective_minus_searcher"),
+        &d,
+        s.alpha,
+    );
+    stats.insert("margin".into(), s.share_margin);
+    let shifted: Vec<f64> = d.iter().map(|x| x - s.share_margin).collect();
+    let (h, f, floor) = two_sided(&shifted).ok_or("undefined")?;
+    Ok(Test::simple(h, f, floor))
 }
 
 /// Held-out gain of every searcher over one-shot, per objective, on the held-out outcome of
