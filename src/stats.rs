@@ -477,7 +477,7 @@ fn canonical(labels: &[usize]) -> Vec<usize> {
 }
 
 /// Every permutation of `0..n`, as maps from old level to new.
-fn permutations_of(n: usize) -> Vec<Vec<usize>> {
+pub fn permutations_of(n: usize) -> Vec<Vec<usize>> {
     if n == 0 {
         return vec![vec![]];
     }

@@ -27,7 +27,8 @@ use crate::objective::Direction;
 use crate::rng::rng_for;
 use crate::stats::{
     chance_corrected, expected_jaccard, holm, jaccard, kendall_tau_b, mean, permanova,
-    permutation_test, sign_flip_greater, spearman, spread, Design, Restriction, Spread,
+    permutation_test, permutations_of, sign_flip_greater, spearman, spread, Design, Restriction,
+    Spread,
 };
 
 const PROXY: &str = "block_influence";
@@ -177,6 +178,9 @@ impl ClaimSettings {
     }
 }
 
+/// A run's place in the design: (objective, searcher, seed).
+type Key<'k> = (&'k str, &'k str, u64);
+
 /// The runs of one model, indexed by (objective, searcher, seed).
 struct RunTable<'a> {
     runs: BTreeMap<(&'a str, &'a str, u64), &'a RunRecord>,
@@ -242,53 +246,49 @@ impl<'a> RunTable<'a> {
         self.runs.get(&(objective, searcher, seed)).copied()
     }
 
-    fn j(&self, a: (&str, &str, u64), b: (&str, &str, u64)) -> Option<f64> {
+    fn j(&self, a: Key, b: Key) -> Option<f64> {
         Some(jaccard(
             &self.get(a.0, a.1, a.2)?.removed,
             &self.get(b.0, b.1, b.2)?.removed,
         ))
     }
 
+    /// Mean Jaccard over the pairs of runs named by `keys` (pairs with a missing run skipped).
+    fn mean_jaccard<'k>(&self, keys: impl Iterator<Item = (Key<'k>, Key<'k>)>) -> Option<f64> {
+        let js: Vec<f64> = keys.filter_map(|(a, b)| self.j(a, b)).collect();
+        (!js.is_empty()).then(|| mean(&js))
+    }
+
     /// Mean Jaccard among searchers at `seed` (pairs within each objective).
     fn cross_searcher(&self, seed: u64) -> Option<f64> {
-        let js: Vec<f64> = self
-            .objectives
-            .iter()
-            .flat_map(|&o| {
-                pairs(&self.searchers)
-                    .into_iter()
-                    .filter_map(move |(a, b)| self.j((o, a, seed), (o, b, seed)))
-            })
-            .collect();
-        (!js.is_empty()).then(|| mean(&js))
+        self.mean_jaccard(self.objectives.iter().flat_map(|&o| {
+            pairs(&self.searchers)
+                .into_iter()
+                .map(move |(a, b)| ((o, a, seed), (o, b, seed)))
+        }))
     }
 
     /// Mean Jaccard between objectives at `seed` (pairs within each searcher).
     fn cross_objective(&self, seed: u64) -> Option<f64> {
-        let js: Vec<f64> = self
-            .searchers
-            .iter()
-            .flat_map(|&s| {
-                pairs(&self.objectives)
-                    .into_iter()
-                    .filter_map(move |(a, b)| self.j((a, s, seed), (b, s, seed)))
-            })
-            .collect();
-        (!js.is_empty()).then(|| mean(&js))
+        self.mean_jaccard(self.searchers.iter().flat_map(|&s| {
+            pairs(&self.objectives)
+                .into_iter()
+                .map(move |(a, b)| ((a, s, seed), (b, s, seed)))
+        }))
     }
 
     /// Mean Jaccard of the same objective and searcher across different seeds.
     fn cross_seed(&self, objectives: &[&str]) -> Option<f64> {
-        let js: Vec<f64> = objectives
-            .iter()
-            .flat_map(|&o| self.searchers.iter().map(move |&s| (o, s)))
-            .flat_map(|(o, s)| {
-                pairs(&self.seeds)
-                    .into_iter()
-                    .filter_map(move |(t, u)| self.j((o, s, t), (o, s, u)))
-            })
-            .collect();
-        (!js.is_empty()).then(|| mean(&js))
+        self.mean_jaccard(
+            objectives
+                .iter()
+                .flat_map(|&o| self.searchers.iter().map(move |&s| (o, s)))
+                .flat_map(|(o, s)| {
+                    pairs(&self.seeds)
+                        .into_iter()
+                        .map(move |(t, u)| ((o, s, t), (o, s, u)))
+                }),
+        )
     }
 
     /// The runs of `seed` (every objective × searcher), for a within-seed decomposition.
@@ -945,7 +945,7 @@ fn objective_beyond_resampling(
     };
     let identity: Vec<Vec<usize>> = vec![(0..n_obj).collect(); table.seeds.len()];
     let observed = statistic(&identity).ok_or("a run is missing")?;
-    let relabellings = permutations(n_obj);
+    let relabellings = permutations_of(n_obj);
     let total = relabellings
         .len()
         .checked_pow(table.seeds.len() as u32)
@@ -988,22 +988,6 @@ fn objective_beyond_resampling(
         floor_holds: relabellings.len() as f64 / total as f64,
         floor_fails: 1.0,
     })
-}
-
-fn permutations(n: usize) -> Vec<Vec<usize>> {
-    if n == 0 {
-        return vec![vec![]];
-    }
-    permutations(n - 1)
-        .into_iter()
-        .flat_map(|rest| {
-            (0..n).map(move |pos| {
-                let mut p = rest.clone();
-                p.insert(pos, n - 1);
-                p
-            })
-        })
-        .collect()
 }
 
 /// The distance between two runs' outcomes (`None` when either lacks it).
