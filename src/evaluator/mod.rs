@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::model::{BlockMask, Model};
 use crate::objective::{Direction, Evaluation, Objective};
+use crate::search::ScoreFn;
 pub use prefix_cache::PrefixCache;
 pub use store::Store;
 
@@ -137,10 +138,6 @@ impl<'a> Evaluator<'a> {
         Ok(self)
     }
 
-    pub fn model(&self) -> &Model {
-        self.model
-    }
-
     pub fn n_blocks(&self) -> usize {
         self.model.n_blocks()
     }
@@ -158,10 +155,6 @@ impl<'a> Evaluator<'a> {
             cache_peak_bytes: self.cache.peak_bytes(),
             ..self.stats.clone()
         }
-    }
-
-    pub fn cache(&self) -> &PrefixCache {
-        &self.cache
     }
 
     /// The exact score of `mask`.
@@ -297,5 +290,26 @@ impl<'a> Evaluator<'a> {
             source,
             seconds: started.elapsed().as_secs_f64(),
         });
+    }
+}
+
+/// Searchers see the evaluator through the score function their layer defines.
+impl ScoreFn for Evaluator<'_> {
+    fn n_blocks(&self) -> usize {
+        Evaluator::n_blocks(self)
+    }
+    fn direction(&self) -> Direction {
+        Evaluator::direction(self)
+    }
+    fn score(&mut self, removed: &[usize]) -> Result<f64> {
+        let mask = BlockMask::with_removed(Evaluator::n_blocks(self), removed)?;
+        Ok(self.evaluate(&mask)?.value)
+    }
+    fn score_unless_worse(&mut self, removed: &[usize], threshold: f64) -> Result<Option<f64>> {
+        let mask = BlockMask::with_removed(Evaluator::n_blocks(self), removed)?;
+        Ok(match self.evaluate_unless_worse(&mask, threshold)? {
+            Outcome::Exact(e) => Some(e.value),
+            Outcome::Abandoned { .. } => None,
+        })
     }
 }

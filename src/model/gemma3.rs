@@ -22,7 +22,6 @@
 use anyhow::Result;
 use candle_core::Tensor;
 
-use super::gguf::GgufFile;
 use super::hf::HfConfig;
 use super::layers::{
     attention, embedding, linear, merge_heads, rms_norm, split_heads, Rope, RopeScaling, RopeStyle,
@@ -30,6 +29,7 @@ use super::layers::{
 use super::layout::Layout;
 use super::weights::WeightSource;
 use super::{Head, LayerTypeRule, Transformer};
+use crate::gguf::GgufFile;
 
 /// Gemma 3's local RoPE base; absent from the GGUF.
 const LOCAL_ROPE_THETA: f32 = 10_000.0;
@@ -221,10 +221,6 @@ impl Gemma3 {
 impl Transformer for Gemma3 {
     fn n_blocks(&self) -> usize {
         self.cfg.n_blocks
-    }
-
-    fn hidden_size(&self) -> usize {
-        self.cfg.hidden
     }
 
     fn embed(&self, tokens: &Tensor) -> candle_core::Result<Tensor> {

@@ -9,7 +9,6 @@
 use anyhow::Result;
 use candle_core::Tensor;
 
-use super::gguf::GgufFile;
 use super::hf::HfConfig;
 use super::layers::{
     attention, embedding, linear, merge_heads, rms_norm, split_heads, Rope, RopeScaling, RopeStyle,
@@ -17,6 +16,7 @@ use super::layers::{
 use super::layout::Layout;
 use super::weights::WeightSource;
 use super::{Head, Transformer};
+use crate::gguf::GgufFile;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -149,10 +149,6 @@ impl Llama {
 impl Transformer for Llama {
     fn n_blocks(&self) -> usize {
         self.cfg.n_blocks
-    }
-
-    fn hidden_size(&self) -> usize {
-        self.cfg.hidden
     }
 
     fn embed(&self, tokens: &Tensor) -> candle_core::Result<Tensor> {

@@ -169,10 +169,6 @@ impl Transformer for Qwen {
         self.cfg.n_blocks
     }
 
-    fn hidden_size(&self) -> usize {
-        self.cfg.hidden
-    }
-
     fn embed(&self, tokens: &Tensor) -> candle_core::Result<Tensor> {
         embedding(&self.embed, tokens)
     }

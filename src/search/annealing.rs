@@ -7,8 +7,8 @@
 use anyhow::Result;
 use rand::Rng;
 
+use super::Direction;
 use super::{complete_ranking, mean_score_key, random_subset, Found, Oracle, Problem, Searcher};
-use crate::objective::Direction;
 use crate::rng::rng_for;
 
 pub struct SimulatedAnnealing {
