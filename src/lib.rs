@@ -25,6 +25,7 @@
 //!   PERMANOVA with ω² and restricted permutations;
 //! - [`suite`]: YAML suites of runs, their execution and the claims' verdicts;
 //! - [`report`]: tables for people, and a suite's report, data files and SVG plots;
+//! - [`study`]: a suite end to end: runs, verdicts, output files;
 //! - [`export`]: the pruned model itself, as a GGUF or a Hugging Face checkpoint.
 
 pub mod blocks;
@@ -45,6 +46,7 @@ pub mod rng;
 pub mod scan;
 pub mod search;
 pub mod stats;
+pub mod study;
 pub mod suite;
 pub mod tokenizer;
 pub mod workload;

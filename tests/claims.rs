@@ -1,8 +1,11 @@
 //! The study's claims on the real models and data: runs `suites/claims.yaml` end to end, checks
 //! each claim's verdict against the one the suite pins (`expected`), runs the two control
 //! suites that must not confirm a claim, and compares every run's chosen set, ranking, rounded
-//! score and held-out outcomes with the golden snapshots in `golden/` (produced by running this
-//! test, reviewed with `cargo insta review`).
+//! score and held-out outcomes with the goldens in `golden/` — the check `depthprune run
+//! --check` makes, through the same code — and then runs that command itself with one golden
+//! line edited, which must fail and print the line. Goldens are produced by running:
+//! `DEPTHPRUNE_UPDATE_GOLDENS=1 cargo test --release --test claims` (or
+//! `depthprune run suites/claims.yaml --check --update-goldens`), then reviewed in the diff.
 //!
 //! Outputs (report.md, plots) are left in `target/tmp/<suite>/` for inspection.
 //! `DEPTHPRUNE_CLAIMS_STORE=<dir>` reuses an evaluation store across invocations while working
@@ -14,11 +17,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use depthprune::evaluator::EvaluatorOptions;
-use depthprune::report::golden::golden_text;
-use depthprune::suite::check::verdict_problems;
+use depthprune::study::{execute, SuiteOutcome};
+use depthprune::suite::check::{golden_problems, verdict_problems, OnMismatch};
 use depthprune::suite::claims::{Claim, Verdict};
+use depthprune::suite::golden::{golden_path, read_golden, write_golden};
 use depthprune::suite::run::RunOptions;
-use depthprune::suite::{execute, Suite};
+use depthprune::suite::Suite;
 
 /// Range checks on every statistic a claim reports: Jaccards, p-values and floors in [0, 1],
 /// correlations and chance-corrected agreements in [-1, 1], everything finite.
@@ -52,7 +56,7 @@ fn check_bounds(claim: &str, stats: &BTreeMap<String, f64>) -> Vec<String> {
     problems
 }
 
-fn run(root: &Path, suite: &str, store: &Path) -> (Suite, depthprune::suite::SuiteOutcome, f64) {
+fn run(root: &Path, suite: &str, store: &Path) -> (Suite, SuiteOutcome, f64) {
     let suite = Suite::load(&root.join(suite)).unwrap();
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(&suite.name);
     let _ = std::fs::remove_dir_all(&out);
@@ -160,18 +164,61 @@ fn claims_suite_and_its_controls() {
         problems.extend(verdict_problems(&control_verdicts, &control_settings));
     }
 
-    // Goldens are compared after the verdicts are known, so a failing snapshot still shows them.
-    let mut insta_settings = insta::Settings::clone_current();
-    insta_settings.set_snapshot_path(root.join("golden"));
-    insta_settings.set_prepend_module_to_snapshot(false);
-    insta_settings.set_omit_expression(true);
-    insta_settings.bind(|| {
-        for model in &suite.models {
-            insta::assert_snapshot!(
-                format!("claims-{model}"),
-                golden_text(model, &outcome.runs.runs)
-            );
-        }
-    });
+    // Goldens are compared after the verdicts are known, so a failing golden still shows them.
+    let golden_dir = root.join("golden");
+    let on_mismatch = match std::env::var_os("DEPTHPRUNE_UPDATE_GOLDENS") {
+        Some(_) => OnMismatch::Update,
+        None => OnMismatch::WriteNew,
+    };
+    problems.extend(golden_problems(&golden_dir, &suite, &outcome.runs.runs, on_mismatch).unwrap());
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    check_command_fails_on_an_edited_golden(root, &suite, &store);
+}
+
+/// `depthprune run suites/claims.yaml --check` against a copy of the goldens with one line
+/// edited: served from the store the test just filled, it must exit 1 and print exactly that
+/// line as the difference (so every other line, and every verdict, matched).
+fn check_command_fails_on_an_edited_golden(root: &Path, suite: &Suite, store: &Path) {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("claims-edited-golden");
+    let _ = std::fs::remove_dir_all(&tmp);
+    let golden = tmp.join("golden");
+    for model in &suite.models {
+        let text = read_golden(&golden_path(&root.join("golden"), &suite.name, model)).unwrap();
+        write_golden(&golden_path(&golden, &suite.name, model), &text).unwrap();
+    }
+    let edited = golden_path(&golden, &suite.name, &suite.models[0]);
+    let text = read_golden(&edited).unwrap();
+    let line = text.lines().nth(1).unwrap().to_string();
+    let changed = line.replacen(" | ", " | 99 ", 1);
+    write_golden(&edited, &text.replacen(&line, &changed, 1)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_depthprune"))
+        .args([
+            "run",
+            "suites/claims.yaml",
+            "--check",
+            "--quiet",
+            "--jobs",
+            "2",
+        ])
+        .arg("--store")
+        .arg(store)
+        .arg("--golden-dir")
+        .arg(&golden)
+        .arg("--out")
+        .arg(tmp.join("out"))
+        .arg("--data-dir")
+        .arg(common::data_dir())
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "run --check with an edited golden: {stderr}"
+    );
+    assert!(
+        stderr.contains("1 check(s) failed") && stderr.contains(&format!("-{changed}\n+{line}\n")),
+        "run --check did not print exactly the edited line: {stderr}"
+    );
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use depthprune::suite::check::{golden_problems, verdict_problems};
+use depthprune::suite::check::{golden_problems, verdict_problems, OnMismatch};
 use depthprune::suite::run::RunOptions;
 use depthprune::suite::Suite;
 
@@ -26,9 +26,14 @@ pub struct Args {
     #[arg(long)]
     quiet: bool,
     /// Fail (exit 1) when a claim's verdict differs from the suite's `expected`, or a model's
-    /// runs differ from its golden file.
+    /// runs differ from its golden file (`<golden-dir>/<suite>-<model>.snap`; the differing
+    /// lines are printed and the actual text written beside it as `.snap.new`).
     #[arg(long)]
     check: bool,
+    /// With --check: overwrite the goldens with these runs instead of failing on them (after
+    /// reviewing why they changed). Verdicts are still checked.
+    #[arg(long, requires = "check")]
+    update_goldens: bool,
     /// Folder of the golden files `--check` compares with.
     #[arg(long, default_value = "golden")]
     golden_dir: PathBuf,
@@ -56,7 +61,7 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         quiet: args.quiet,
         jobs: args.jobs,
     };
-    let outcome = depthprune::suite::execute(&suite, &options)?;
+    let outcome = depthprune::study::execute(&suite, &options)?;
     // A long table of runs would bury the verdicts; it is in report.md and runs.csv.
     if outcome.runs.runs.len() <= 24 {
         print!("{}", depthprune::report::runs_table(&outcome.runs.runs));
@@ -76,10 +81,15 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         (Some(v), Some(settings)) => verdict_problems(v, settings),
         _ => Vec::new(),
     };
+    let on_mismatch = match args.update_goldens {
+        true => OnMismatch::Update,
+        false => OnMismatch::WriteNew,
+    };
     problems.extend(golden_problems(
         &args.golden_dir,
         &suite,
         &outcome.runs.runs,
+        on_mismatch,
     )?);
     if !problems.is_empty() {
         bail!(

@@ -15,24 +15,10 @@ use crate::objective::Direction;
 use crate::stats::jaccard;
 use crate::suite::claims::{ClaimResult, ClaimSettings, Verdict};
 use crate::suite::run::{RunRecord, SuiteRuns};
-use crate::suite::Suite;
+use crate::suite::{file_stem, Suite};
 
 fn write(path: PathBuf, contents: impl AsRef<[u8]>) -> Result<()> {
     std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))
-}
-
-/// A model id as a file-name part (`smollm2-135m`; paths lose their folders).
-pub fn file_stem(model: &str) -> String {
-    let base = model.rsplit(['/', '\\']).next().unwrap_or(model);
-    base.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// Writes every output file of a suite run into `dir`.

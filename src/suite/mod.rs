@@ -5,11 +5,13 @@
 //! blocks to remove per model, the protected blocks and the seeds. Each seed resamples the
 //! calibration data (it is the objectives' `seed`) and seeds the stochastic searchers, so the
 //! seeds are the resamples the statistics run over. [`run::run_suite`] executes every
-//! (model, seed, objective, searcher) and writes one JSON line per finished run; [`execute`]
-//! adds the claim verdicts and writes every output file (see [`crate::report::files`]).
+//! (model, seed, objective, searcher) and writes one JSON line per finished run; [`claims`]
+//! turns runs into verdicts; [`check`] compares them and the runs with what the suite expects
+//! and with the goldens ([`golden`]). `crate::study` puts these together with the report.
 
 pub mod check;
 pub mod claims;
+pub mod golden;
 pub mod run;
 
 use std::collections::BTreeMap;
@@ -59,22 +61,18 @@ pub struct Suite {
     pub claims: Option<claims::ClaimSettings>,
 }
 
-/// What [`execute`] returns: the runs and, when the suite states claims, their verdicts.
-pub struct SuiteOutcome {
-    pub runs: run::SuiteRuns,
-    pub verdicts: Option<Vec<claims::ClaimResult>>,
-}
-
-/// Runs a suite, computes its claims' verdicts and writes every output file into
-/// `options.out_dir`.
-pub fn execute(suite: &Suite, options: &run::RunOptions) -> Result<SuiteOutcome> {
-    let runs = run::run_suite(suite, options)?;
-    // The bootstrap and permutation draws have a fixed seed: a verdict is a function of the runs.
-    let verdicts = suite.claims.as_ref().map(|settings| {
-        claims::evaluate_claims(&runs.runs, &suite.heldout_directions(), settings, 0)
-    });
-    crate::report::files::write_suite_outputs(&options.out_dir, suite, &runs, verdicts.as_deref())?;
-    Ok(SuiteOutcome { runs, verdicts })
+/// A model id as a file-name part (`smollm2-135m`; paths lose their folders).
+pub fn file_stem(model: &str) -> String {
+    let base = model.rsplit(['/', '\\']).next().unwrap_or(model);
+    base.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// How many blocks to remove: `2`, or `0.25` of the model's blocks (rounded, at least 1).
