@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use anyhow::Result;
 use depthprune::search::{
     self, single_removal_scores, Direction, Found, Oracle, Problem, ScoreFn, SearchResult,
-    Searcher, SearcherKind, SearcherParams,
+    Searcher, SearcherKind, SearcherParams, Source, TraceStep,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -23,8 +23,9 @@ struct Synthetic {
     costs: Vec<f64>,
     pairs: Vec<Vec<f64>>,
     table_seed: Option<u64>,
-    /// Scores asked of this objective, counted here rather than by the oracle.
+    /// Scores asked of this objective, counted apart from the trace.
     calls: usize,
+    trace: Vec<TraceStep>,
 }
 
 impl Synthetic {
@@ -58,7 +59,17 @@ impl ScoreFn for Synthetic {
     }
     fn score(&mut self, removed: &[usize]) -> Result<f64> {
         self.calls += 1;
-        Ok(self.value(removed))
+        let score = self.value(removed);
+        self.trace.push(TraceStep {
+            removed: removed.to_vec(),
+            score: Some(score),
+            source: Source::Computed,
+            seconds: 0.0,
+        });
+        Ok(score)
+    }
+    fn trace(&self) -> &[TraceStep] {
+        &self.trace
     }
 }
 
@@ -87,6 +98,7 @@ fn objective(kind: Kind, n: usize, maximize: bool, seed: u64) -> impl Strategy<V
                 pairs: vec![vec![0.0; n]; n],
                 table_seed: None,
                 calls: 0,
+                trace: Vec::new(),
             },
             Kind::Pairwise => Synthetic {
                 n,
@@ -95,6 +107,7 @@ fn objective(kind: Kind, n: usize, maximize: bool, seed: u64) -> impl Strategy<V
                 pairs,
                 table_seed: None,
                 calls: 0,
+                trace: Vec::new(),
             },
             Kind::Table => Synthetic {
                 n,
@@ -103,6 +116,7 @@ fn objective(kind: Kind, n: usize, maximize: bool, seed: u64) -> impl Strategy<V
                 pairs,
                 table_seed: Some(seed),
                 calls: 0,
+                trace: Vec::new(),
             },
         })
 }

@@ -76,6 +76,15 @@ impl ObjectiveSpec {
         }
     }
 
+    /// The name of the number it scores: `perplexity`, or the accuracy metric (`acc_norm`,
+    /// `gold_logprob`, ...), for axis labels.
+    pub fn score_name(&self) -> &'static str {
+        match self {
+            Self::Perplexity(_) => "perplexity",
+            Self::Accuracy(a) => a.metric.name(),
+        }
+    }
+
     /// Prepares the objective's inputs for `model`.
     pub fn build(&self, model: &Model, data_dir: &Path) -> Result<Box<dyn Objective>> {
         Ok(match self {

@@ -54,7 +54,7 @@ pub fn write_suite_outputs(
             ),
             (
                 format!("single-removal-{stem}.svg"),
-                single_removal_curves(model, runs),
+                single_removal_curves(suite, model, runs),
             ),
             (
                 format!("agreement-{stem}.svg"),
@@ -176,7 +176,7 @@ fn removed_heatmap(model: &str, runs: &[&RunRecord]) -> String {
     )
 }
 
-fn single_removal_curves(model: &str, runs: &SuiteRuns) -> String {
+fn single_removal_curves(suite: &Suite, model: &str, runs: &SuiteRuns) -> String {
     let curves: Vec<_> = runs
         .single_removals
         .iter()
@@ -206,7 +206,11 @@ fn single_removal_curves(model: &str, runs: &SuiteRuns) -> String {
                         "higher is better"
                     }
                 ),
-                y_label: o.to_string(),
+                // The number plotted, which for an accuracy objective may not be accuracy.
+                y_label: suite
+                    .objectives
+                    .get(*o)
+                    .map_or(o.to_string(), |spec| spec.score_name().to_string()),
                 // Perplexity spans orders of magnitude between harmless and fatal removals.
                 log_y: minimise && mine.iter().flat_map(|c| &c.scores).all(|&v| v > 0.0),
                 series: mine.iter().map(|c| c.scores.clone()).collect(),

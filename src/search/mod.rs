@@ -99,11 +99,15 @@ impl Problem {
     }
 }
 
-/// What a searcher scores: a set of removed blocks → a number.
+/// What a searcher scores: a set of removed blocks → a number. The score function keeps the
+/// one trace of what it was asked (every call, answered or abandoned, appends one step);
+/// searchers read it through their [`Oracle`].
 pub trait ScoreFn {
     fn n_blocks(&self) -> usize;
     fn direction(&self) -> Direction;
     fn score(&mut self, removed: &[usize]) -> Result<f64>;
+    /// Every request so far, in order.
+    fn trace(&self) -> &[TraceStep];
     /// The exact score, or `None` when the set provably does not beat `threshold`.
     fn score_unless_worse(&mut self, removed: &[usize], threshold: f64) -> Result<Option<f64>> {
         let s = self.score(removed)?;
@@ -111,32 +115,56 @@ pub trait ScoreFn {
     }
 }
 
-/// One evaluation a searcher asked for.
+/// Where the answer to a request came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Computed,
+    /// Already answered in this process.
+    Memo,
+    /// Answered by an earlier run, from the evaluation store.
+    Store,
+    /// Provably not better than the threshold it was asked against; no score.
+    Abandoned,
+}
+
+/// One request to a score function.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TraceStep {
     pub removed: Vec<usize>,
     /// `None` when abandoned early against a threshold.
     pub score: Option<f64>,
+    pub source: Source,
+    /// Wall time of the request.
+    pub seconds: f64,
 }
 
-/// A budgeted, traced view of a [`ScoreFn`]. Every request counts against the budget.
+/// A budgeted view of a [`ScoreFn`]: every request counts against the budget, and the
+/// searcher sees the part of the score function's trace its own requests made.
 pub struct Oracle<'a> {
     inner: &'a mut dyn ScoreFn,
     budget: usize,
-    trace: Vec<TraceStep>,
+    /// Length of the score function's trace before this search.
+    start: usize,
 }
 
 impl<'a> Oracle<'a> {
     pub fn new(inner: &'a mut dyn ScoreFn, budget: usize) -> Self {
+        let start = inner.trace().len();
         Self {
             inner,
             budget,
-            trace: Vec::new(),
+            start,
         }
     }
 
     pub fn used(&self) -> usize {
-        self.trace.len()
+        self.trace().len()
+    }
+
+    /// This search's requests, in order.
+    pub fn trace(&self) -> &[TraceStep] {
+        &self.inner.trace()[self.start..]
     }
 
     pub fn remaining(&self) -> usize {
@@ -157,24 +185,13 @@ impl<'a> Oracle<'a> {
     pub fn score(&mut self, removed: &[usize]) -> Result<f64> {
         let removed = sorted(removed);
         self.charge(&removed)?;
-        let s = self.inner.score(&removed)?;
-        self.trace.push(TraceStep {
-            removed,
-            score: Some(s),
-        });
-        Ok(s)
+        self.inner.score(&removed)
     }
 
     pub fn score_unless_worse(&mut self, removed: &[usize], threshold: f64) -> Result<Option<f64>> {
         let removed = sorted(removed);
         self.charge(&removed)?;
-        let s = self.inner.score_unless_worse(&removed, threshold)?;
-        self.trace.push(TraceStep { removed, score: s });
-        Ok(s)
-    }
-
-    pub fn into_trace(self) -> Vec<TraceStep> {
-        self.trace
+        self.inner.score_unless_worse(&removed, threshold)
     }
 }
 
@@ -241,14 +258,13 @@ pub fn search(
     }
     let mut oracle = Oracle::new(scorer, budget);
     let found = searcher.run(problem, &mut oracle, seed)?;
-    let evaluations = oracle.used();
     Ok(SearchResult {
         searcher: searcher.name().to_string(),
         removed: sorted(&found.removed),
         score: found.score,
         ranking: found.ranking,
-        evaluations,
-        trace: oracle.into_trace(),
+        evaluations: oracle.used(),
+        trace: oracle.trace().to_vec(),
     })
 }
 
