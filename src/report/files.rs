@@ -4,7 +4,7 @@
 //! `single-removal-<model>.svg` (each objective with each block removed alone) and
 //! `agreement-<model>.svg` (mean Jaccard between the sets of every two (objective, searcher)).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -12,8 +12,7 @@ use anyhow::{Context, Result};
 
 use super::svg::{self, Panel};
 use crate::objective::Direction;
-use crate::stats::jaccard;
-use crate::suite::claims::{ClaimResult, ClaimSettings, Verdict};
+use crate::suite::claims::{ClaimResult, ClaimSettings, RunTable, Verdict};
 use crate::suite::run::{RunRecord, SuiteRuns};
 use crate::suite::{file_stem, Suite};
 
@@ -44,6 +43,7 @@ pub fn write_suite_outputs(
         )?;
     }
     let mut plots = Vec::new();
+    let heldout = suite.heldout_directions();
     for model in &suite.models {
         let stem = file_stem(model);
         let model_runs: Vec<&RunRecord> = runs.runs.iter().filter(|r| &r.model == model).collect();
@@ -58,7 +58,7 @@ pub fn write_suite_outputs(
             ),
             (
                 format!("agreement-{stem}.svg"),
-                agreement_matrix(model, &model_runs),
+                agreement_matrix(model, &model_runs, &heldout),
             ),
             (
                 format!("budget-{stem}.svg"),
@@ -297,28 +297,24 @@ fn budget_curves(model: &str, runs: &[&RunRecord]) -> String {
     )
 }
 
-fn agreement_matrix(model: &str, runs: &[&RunRecord]) -> String {
+fn agreement_matrix(
+    model: &str,
+    runs: &[&RunRecord],
+    heldout: &BTreeMap<String, Direction>,
+) -> String {
     let labels = cells(runs);
     let seeds: BTreeSet<u64> = runs.iter().map(|r| r.seed).collect();
-    let find = |(o, s): &(String, String), t: u64| {
-        runs.iter()
-            .find(|r| &r.objective == o && &r.searcher == s && r.seed == t)
-    };
+    let table = RunTable::new(runs, heldout);
     let values: Vec<Vec<f64>> = labels
         .iter()
-        .map(|a| {
+        .map(|(oa, sa)| {
             labels
                 .iter()
-                .map(|b| {
-                    let js: Vec<f64> = seeds
+                .map(|(ob, sb)| {
+                    let pairs = seeds
                         .iter()
-                        .filter_map(|&t| Some(jaccard(&find(a, t)?.removed, &find(b, t)?.removed)))
-                        .collect();
-                    if js.is_empty() {
-                        f64::NAN
-                    } else {
-                        js.iter().sum::<f64>() / js.len() as f64
-                    }
+                        .map(|&t| ((oa.as_str(), sa.as_str(), t), (ob.as_str(), sb.as_str(), t)));
+                    table.mean_jaccard(pairs).unwrap_or(f64::NAN)
                 })
                 .collect()
         })

@@ -117,11 +117,11 @@ impl Suite {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read suite {}", path.display()))?;
-        let suite: Suite = serde_yaml::from_str(&text).map_err(|e| {
+        let suite: Suite = serde_yaml_ng::from_str(&text).map_err(|e| {
             let at = e
                 .location()
                 .map_or(String::new(), |l| format!(":{}:{}", l.line(), l.column()));
-            // serde_yaml appends the location itself; say it once, in front.
+            // serde_yaml_ng appends the location itself; say it once, in front.
             let message = e.to_string();
             let message = message
                 .split(" at line ")
