@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use depthprune::data::{self, Split, Task};
+use depthprune::data::{self, CorpusRef, Split, TaskRef, Unit};
 use depthprune::evaluator::{Evaluator, EvaluatorOptions};
 use depthprune::model::{
     parse_block_list, BlockMask, DeviceSpec, LayerTypeRule, LoadOptions, Model, Precision,
@@ -332,9 +332,10 @@ struct ObjectiveArgs {
     /// Which sample is drawn from that pool (a calibration resample).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// acc: tasks to average over, comma-separated [default: all seven]
-    #[arg(long, value_enum, value_delimiter = ',')]
-    tasks: Vec<Task>,
+    /// acc: tasks to average over, comma-separated: built-in names (arc_easy, arc_challenge,
+    /// hellaswag, piqa, winogrande, boolq, openbookqa) or task files (.yaml) [default: the seven]
+    #[arg(long, value_delimiter = ',')]
+    tasks: Vec<TaskRef>,
     /// acc: questions per task.
     #[arg(long, default_value_t = 32)]
     n_per_task: usize,
@@ -347,12 +348,20 @@ struct ObjectiveArgs {
     /// ppl: tokens per window.
     #[arg(long, default_value_t = 128)]
     seq_len: usize,
+    /// ppl: the text: wikitext2, or a .txt or .jsonl file [default: wikitext2]
+    #[arg(long)]
+    corpus: Option<String>,
+    /// ppl: what calibration and evaluation never share in a corpus file [default: document
+    /// for .jsonl, paragraph for text]
+    #[arg(long, value_enum)]
+    corpus_unit: Option<Unit>,
 }
 
 impl ObjectiveArgs {
-    fn spec(&self) -> ObjectiveSpec {
-        match self.objective.as_str() {
+    fn spec(&self) -> Result<ObjectiveSpec> {
+        Ok(match self.objective.as_str() {
             "ppl" => ObjectiveSpec::Perplexity(PerplexitySpec {
+                source: CorpusRef::from_args(self.corpus.as_deref(), self.corpus_unit)?,
                 n_seqs: self.n_seqs,
                 seq_len: self.seq_len,
                 seed: self.seed,
@@ -361,7 +370,7 @@ impl ObjectiveArgs {
             }),
             _ => ObjectiveSpec::Accuracy(AccuracySpec {
                 tasks: if self.tasks.is_empty() {
-                    Task::ALL.to_vec()
+                    AccuracySpec::default().tasks
                 } else {
                     self.tasks.clone()
                 },
@@ -371,7 +380,7 @@ impl ObjectiveArgs {
                 metric: self.metric,
                 ..AccuracySpec::default()
             }),
-        }
+        })
     }
 }
 
@@ -451,11 +460,13 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let removed = parse_block_list(&skip).context("--skip")?;
             let data_dir = data::data_dir(objective.data_dir.as_deref())?;
+            objective.spec()?.check_data(&data_dir)?;
             let model = Model::open(&model, &load(layer_types))?;
             let mask = BlockMask::with_removed(model.n_blocks(), &removed).context("--skip")?;
-            let spec = objective.spec();
+            let spec = objective.spec()?;
             let started = std::time::Instant::now();
             let prepared = spec.build(&model, &data_dir)?;
+            let spec = prepared.spec().clone();
             let workload = prepared.workload();
             eprintln!(
                 "prepared {}: {} tokens in {} batches ({:.1} s)",
@@ -751,10 +762,11 @@ fn open_with_objective(
     load: &LoadOptions,
 ) -> Result<(Model, ObjectiveSpec, Box<dyn Objective>)> {
     let data_dir = data::data_dir(objective.data_dir.as_deref())?;
+    let spec = objective.spec()?;
+    spec.check_data(&data_dir)?;
     let model = Model::open(model, load)?;
-    let spec = objective.spec();
     let prepared = spec.build(&model, &data_dir)?;
-    Ok((model, spec, prepared))
+    Ok((model, prepared.spec().clone(), prepared))
 }
 
 fn read_text(path: &PathBuf) -> Result<String> {

@@ -122,19 +122,17 @@ impl Suite {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read suite {}", path.display()))?;
-        let suite: Suite = serde_yaml::from_str(&text).map_err(|e| {
-            let at = e
-                .location()
-                .map_or(String::new(), |l| format!(":{}:{}", l.line(), l.column()));
-            // serde_yaml appends the location itself; say it once, in front.
-            let message = e.to_string();
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_string();
-            anyhow::anyhow!("{}{at}: {message}", path.display())
-        })?;
+        let mut suite: Suite = serde_yaml::from_str(&text)
+            .map_err(|e| crate::data::yaml_error(&path.display().to_string(), &e))?;
+        // Corpus and task files named in a suite are found beside it, wherever it is run from.
+        let base = path.parent().unwrap_or(Path::new(""));
+        for spec in suite
+            .objectives
+            .values_mut()
+            .chain(suite.heldout.values_mut())
+        {
+            spec.rebase(base);
+        }
         suite
             .check()
             .with_context(|| format!("suite {}", path.display()))?;

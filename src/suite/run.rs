@@ -91,6 +91,16 @@ struct Group<'a> {
 /// next: paper-scale models do not fit in memory together), its (seed, objective) groups spread
 /// over `options.jobs` threads.
 pub fn run_suite(suite: &Suite, options: &RunOptions) -> Result<SuiteRuns> {
+    // A mistake in a corpus or task file is reported now, not after the first model's searches.
+    for (kind, objectives) in [
+        ("objective", &suite.objectives),
+        ("held-out outcome", &suite.heldout),
+    ] {
+        for (name, spec) in objectives {
+            spec.check_data(&options.data_dir)
+                .with_context(|| format!("suite {}: {kind} '{name}'", suite.name))?;
+        }
+    }
     std::fs::create_dir_all(&options.out_dir)
         .with_context(|| format!("creating output folder {}", options.out_dir.display()))?;
     let groups: Vec<Group> = suite
@@ -246,7 +256,7 @@ fn run_group(
         let record = RunRecord {
             model: model_id.to_string(),
             objective: objective_name.to_string(),
-            objective_key: spec.key(),
+            objective_key: objective.spec().key(),
             direction: spec.direction(),
             searcher: entry.name.clone(),
             seed,
