@@ -526,6 +526,11 @@ impl TaskDef {
         }
     }
 
+    /// `key (origin:line)`, to say which part of the task file a record's error comes from.
+    fn key_context(&self, key: &str) -> String {
+        format!("{key} ({})", self.at(key))
+    }
+
     fn field(&self, key: &str, value: &str) -> Result<FieldPath> {
         FieldPath::parse(value).ok_or_else(|| {
             anyhow!(
@@ -595,36 +600,45 @@ impl TaskDef {
 
     fn doc(&self, record: &Value, line: usize) -> Result<Doc> {
         let id = match &self.doc_id {
-            Some(path) => path.text(record).context("doc_id")?,
+            Some(path) => path.text(record).with_context(|| self.key_context("doc_id"))?,
             None => format!("line {line}"),
         };
-        let choices = self.choices.strings(record).context("doc_to_choice")?;
+        let choices = self.choices.strings(record).with_context(|| self.key_context("doc_to_choice"))?;
         if choices.len() < 2 {
             bail!(
                 "doc_to_choice gives {} option(s): at least two are needed",
                 choices.len()
             );
         }
-        let label = match self.target.get(record).context("doc_to_target")? {
+        let label = match self.target.get(record).with_context(|| self.key_context("doc_to_target"))? {
             Value::Number(n) => match n.as_u64() {
                 Some(l) => l as usize,
-                None => bail!("doc_to_target: label {n} is not an index (0, 1, ...)"),
+                None => bail!(
+                    "{}: label {n} is not an index (0, 1, ...)",
+                    self.key_context("doc_to_target")
+                ),
             },
             Value::String(s) => choices.iter().position(|c| c == s).ok_or_else(|| {
-                anyhow!("doc_to_target: '{s}' is none of the options {choices:?}")
+                anyhow!(
+                    "{}: '{s}' is none of the options {choices:?}",
+                    self.key_context("doc_to_target")
+                )
             })?,
-            other => bail!("doc_to_target: {other} is neither an option's index nor its text"),
+            other => bail!(
+                "{}: {other} is neither an option's index nor its text",
+                self.key_context("doc_to_target")
+            ),
         };
         if label >= choices.len() {
             bail!(
-                "doc_to_target: label {label} is out of range: there are {} options, numbered \
-                 from 0",
+                "{}: label {label} is out of range: there are {} options, numbered from 0",
+                self.key_context("doc_to_target"),
                 choices.len()
             );
         }
         let requests = match &self.prompt {
             Prompt::Shared(text) => {
-                let context = text.render(record).context("doc_to_text")?;
+                let context = text.render(record).with_context(|| self.key_context("doc_to_text"))?;
                 choices
                     .iter()
                     .map(|c| Request {
@@ -637,7 +651,7 @@ impl TaskDef {
                 contexts,
                 continuation,
             } => {
-                let contexts = contexts.strings(record).context("doc_to_contexts")?;
+                let contexts = contexts.strings(record).with_context(|| self.key_context("doc_to_contexts"))?;
                 if contexts.len() != choices.len() {
                     bail!(
                         "doc_to_contexts gives {} contexts for {} options: partial scoring \
@@ -649,7 +663,7 @@ impl TaskDef {
                 let continuation = format!(
                     "{}{}",
                     self.delimiter,
-                    continuation.render(record).context("doc_to_continuation")?
+                    continuation.render(record).with_context(|| self.key_context("doc_to_continuation"))?
                 );
                 contexts
                     .into_iter()

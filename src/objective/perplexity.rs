@@ -88,10 +88,10 @@ impl PerplexityObjective {
         }
         if candidates.len() < spec.n_seqs {
             bail!(
-                "the {:?} split of corpus {} has only {} windows of {} tokens (windows are cut \
+                "the {} split of corpus {} has only {} windows of {} tokens (windows are cut \
                  within a {}, and shorter ones give none); ask for at most that many (n_seqs), \
                  shorter windows (seq_len), a coarser unit, or more text",
-                spec.split,
+                format!("{:?}", spec.split).to_lowercase(),
                 corpus.name,
                 candidates.len(),
                 spec.seq_len,
