@@ -320,7 +320,8 @@ impl EngineArgs {
 
 #[derive(clap::Args)]
 struct ObjectiveArgs {
-    /// ppl (perplexity on WikiText-2 windows) or acc (zero-shot multiple choice).
+    /// ppl (perplexity on windows of a corpus, WikiText-2 by default) or acc (zero-shot multiple
+    /// choice).
     #[arg(long, value_parser = ["ppl", "acc"])]
     objective: String,
     /// Folder with wikitext2/, arc_easy/, ... [default: $DEPTHPRUNE_DATA or ../shared/data]

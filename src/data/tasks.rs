@@ -600,17 +600,26 @@ impl TaskDef {
 
     fn doc(&self, record: &Value, line: usize) -> Result<Doc> {
         let id = match &self.doc_id {
-            Some(path) => path.text(record).with_context(|| self.key_context("doc_id"))?,
+            Some(path) => path
+                .text(record)
+                .with_context(|| self.key_context("doc_id"))?,
             None => format!("line {line}"),
         };
-        let choices = self.choices.strings(record).with_context(|| self.key_context("doc_to_choice"))?;
+        let choices = self
+            .choices
+            .strings(record)
+            .with_context(|| self.key_context("doc_to_choice"))?;
         if choices.len() < 2 {
             bail!(
                 "doc_to_choice gives {} option(s): at least two are needed",
                 choices.len()
             );
         }
-        let label = match self.target.get(record).with_context(|| self.key_context("doc_to_target"))? {
+        let label = match self
+            .target
+            .get(record)
+            .with_context(|| self.key_context("doc_to_target"))?
+        {
             Value::Number(n) => match n.as_u64() {
                 Some(l) => l as usize,
                 None => bail!(
@@ -638,7 +647,9 @@ impl TaskDef {
         }
         let requests = match &self.prompt {
             Prompt::Shared(text) => {
-                let context = text.render(record).with_context(|| self.key_context("doc_to_text"))?;
+                let context = text
+                    .render(record)
+                    .with_context(|| self.key_context("doc_to_text"))?;
                 choices
                     .iter()
                     .map(|c| Request {
@@ -651,7 +662,9 @@ impl TaskDef {
                 contexts,
                 continuation,
             } => {
-                let contexts = contexts.strings(record).with_context(|| self.key_context("doc_to_contexts"))?;
+                let contexts = contexts
+                    .strings(record)
+                    .with_context(|| self.key_context("doc_to_contexts"))?;
                 if contexts.len() != choices.len() {
                     bail!(
                         "doc_to_contexts gives {} contexts for {} options: partial scoring \
@@ -663,7 +676,9 @@ impl TaskDef {
                 let continuation = format!(
                     "{}{}",
                     self.delimiter,
-                    continuation.render(record).with_context(|| self.key_context("doc_to_continuation"))?
+                    continuation
+                        .render(record)
+                        .with_context(|| self.key_context("doc_to_continuation"))?
                 );
                 contexts
                     .into_iter()

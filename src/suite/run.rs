@@ -155,6 +155,24 @@ pub fn run_suite(suite: &Suite, options: &RunOptions) -> Result<SuiteRuns> {
                 dtype: suite.dtype,
             },
         )?;
+        // Windows and questions exist only once tokenised: a corpus too small for its windows
+        // is found now, not after other objectives' searches (how many windows a split offers
+        // does not depend on the seed).
+        let first_seed = suite.seeds[0];
+        let prepared = suite
+            .objectives
+            .keys()
+            .map(|name| (name, suite.objective_for_seed(name, first_seed)))
+            .chain(
+                suite
+                    .heldout
+                    .iter()
+                    .map(|(name, spec)| (name, spec.clone())),
+            );
+        for (name, spec) in prepared {
+            spec.build(&model, &options.data_dir)
+                .with_context(|| format!("{model_id}: objective '{name}'"))?;
+        }
         let next = AtomicUsize::new(0);
         let finished: Mutex<Vec<(usize, Vec<RunRecord>, SingleRemovals)>> = Mutex::new(Vec::new());
         let worker = || -> Result<()> {
