@@ -114,7 +114,14 @@ impl<'de> Deserialize<'de> for CorpusRef {
             Name(String),
             File(CorpusFile),
         }
-        match Form::deserialize(d)? {
+        // An untagged mismatch would only say "did not match any variant": say what is allowed.
+        let form = Form::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "a corpus is wikitext2, the path of a text or .jsonl file, or {file: PATH, \
+                 unit: document|paragraph|line, text_field: NAME, id_field: NAME}",
+            )
+        })?;
+        match form {
             Form::Name(s) => s.parse().map_err(serde::de::Error::custom),
             Form::File(f) => Ok(CorpusRef::File(f)),
         }

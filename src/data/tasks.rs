@@ -188,7 +188,14 @@ impl<'de> Deserialize<'de> for TaskRef {
             Name(String),
             File(TaskFile),
         }
-        match Form::deserialize(d)? {
+        // An untagged mismatch would only say "did not match any variant": say what is allowed.
+        let form = Form::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "a task is a built-in name (arc_easy, ...), the path of a .yaml task file, or \
+                 {file: PATH, sha256: HEX}",
+            )
+        })?;
+        match form {
             Form::Name(s) => s.parse().map_err(serde::de::Error::custom),
             Form::File(f) => Ok(TaskRef::File(f)),
         }
