@@ -10,6 +10,7 @@
 //! `cargo bench --bench evaluator [-- FILTER]` (FILTER: a substring of the case names below).
 //! The memo is off except in case 5, so every evaluation is computed.
 
+use depthprune::load::open_model;
 use std::time::Instant;
 
 use depthprune::data::{self, Task};
@@ -83,7 +84,7 @@ fn main() {
 
     if wanted("end_to_end/smollm2") {
         let (_, seconds) = timed(|| {
-            let model = Model::open("smollm2-135m", &LoadOptions::default()).unwrap();
+            let model = open_model("smollm2-135m", &LoadOptions::default()).unwrap();
             scan_seconds(&model, &ppl_8x128(), options(true, false))
         });
         println!(
@@ -92,7 +93,7 @@ fn main() {
         );
     }
     for id in ["smollm2-135m", "gemma3-270m"] {
-        let model = Model::open(id, &LoadOptions::default()).unwrap();
+        let model = open_model(id, &LoadOptions::default()).unwrap();
         let ppl_target = if id == "smollm2-135m" { 1.8 } else { 1.2 };
         if wanted(&format!("scan_ppl/{id}")) {
             case_scan_ratio(&format!("scan_ppl/{id}"), &model, &ppl_8x128(), ppl_target);
@@ -105,11 +106,15 @@ fn main() {
             let problem = Problem {
                 n_blocks: model.n_blocks(),
                 k: 4,
-                protected: search::parse_protected("ends", model.n_blocks()).unwrap(),
+                protected: depthprune::blocks::Protection::Ends
+                    .blocks(model.n_blocks())
+                    .unwrap(),
                 direction: objective.spec().direction(),
                 budget: None,
             };
-            let greedy = search::by_name("greedy", &SearcherParams::default()).unwrap();
+            let greedy = search::SearcherKind::Greedy
+                .build(&SearcherParams::default(), None)
+                .unwrap();
             let run = |opts| {
                 let mut ev = Evaluator::new(&model, objective.as_ref(), opts).unwrap();
                 let (r, s) =

@@ -5,6 +5,7 @@
 //! `cargo bench --bench forward`. Models are fetched into the cache on first use.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use depthprune::load::open_model;
 use depthprune::model::{BlockMask, LoadOptions, Model};
 use depthprune::perplexity::{cut_windows, window_workload};
 
@@ -22,7 +23,7 @@ fn windows(model: &Model) -> Vec<Vec<u32>> {
 }
 
 fn bench_model(c: &mut Criterion, id: &str) {
-    let model = Model::open(id, &LoadOptions::default()).unwrap();
+    let model = open_model(id, &LoadOptions::default()).unwrap();
     let batch = windows(&model);
     let mask = BlockMask::full(model.n_blocks());
     let tokens = model.token_tensor(&batch).unwrap();

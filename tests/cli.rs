@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::QTensor;
 use candle_core::{Device, Tensor};
-use depthprune::registry;
+use depthprune::fetch::catalog as registry;
 
 fn depthprune(args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_depthprune"));
@@ -365,4 +365,58 @@ fn reliability_curve() {
     let chance = p["chance_jaccard"].as_f64().unwrap();
     // 28 removable blocks, k = 3: E0[J] = sum_i P(i shared) i / (6 - i) = 0.06670 (hypergeometric).
     assert!((chance - 0.06670).abs() < 1e-4, "{p}");
+}
+
+/// A suite with one misspelt word fails at load, naming the file, the line and the allowed
+/// values. The model cache is an empty folder, so a suite that got as far as loading a model
+/// would fail differently (a fetch): these errors come before any model or data is touched.
+#[test]
+fn misspelt_suites_fail_at_load_with_the_allowed_values() {
+    let good = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/control-weak-searcher.yaml"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let empty_cache = dir.path().join("cache");
+    std::fs::create_dir(&empty_cache).unwrap();
+    let cases = [
+        (
+            "{name: greedy}",
+            "{name: gredy}",
+            "unknown variant `gredy`, expected one of `one_shot`, `greedy`",
+        ),
+        (
+            "test: [searchers_converge]",
+            "test: [searcher_converge]",
+            "unknown variant `searcher_converge`, expected one of",
+        ),
+        (
+            "seeds:",
+            "protect: edns\nseeds:",
+            "'edns' is not a block index",
+        ),
+    ];
+    for (right, wrong, message) in cases {
+        assert!(
+            good.contains(right),
+            "the control suite no longer has {right}"
+        );
+        let path = dir.path().join("typo.yaml");
+        std::fs::write(&path, good.replacen(right, wrong, 1)).unwrap();
+        let line = good[..good.find(right).unwrap()].matches('\n').count() + 1;
+        let stderr = expect_failure(
+            &[
+                "run",
+                path.to_str().unwrap(),
+                "--out",
+                dir.path().join("out").to_str().unwrap(),
+            ],
+            &[("DEPTHPRUNE_CACHE", empty_cache.to_str().unwrap())],
+            message,
+        );
+        assert!(
+            stderr.contains(&format!("typo.yaml:{line}:")),
+            "{wrong}: the error does not name line {line}: {stderr}"
+        );
+    }
 }

@@ -6,6 +6,7 @@
 
 mod common;
 
+use depthprune::load::open_model;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -23,7 +24,7 @@ fn depthprune<S: AsRef<OsStr>>(args: &[S]) -> Output {
 }
 
 fn open(spec: &str, layer_types: LayerTypeRule) -> Model {
-    Model::open(
+    open_model(
         spec,
         &LoadOptions {
             layer_types,
@@ -288,7 +289,7 @@ fn independent_reader_sees_the_expected_gguf() {
         ("smollm2-135m", "3,7", "own"),
         ("gemma3-270m", "3,7", "renumbered"),
     ] {
-        let source = depthprune::registry::resolve(id).unwrap().path;
+        let source = depthprune::fetch::catalog::resolve(id).unwrap().path;
         let out = scratch.path().join(format!("{id}.gguf"));
         let args = [
             "export",

@@ -7,6 +7,7 @@
 
 mod common;
 
+use depthprune::load::open_model;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -144,7 +145,7 @@ fn check_family(arch: Arch, name: &str) {
         layer_types: LayerTypeRule::Renumbered,
         ..Default::default()
     };
-    let model = Model::open(&id, &options).unwrap_or_else(|e| panic!("{e:#}"));
+    let model = open_model(&id, &options).unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(model.n_blocks(), LAYERS);
     assert_eq!(model.tokenizer.encode("t3 t17 t5").unwrap(), vec![3, 17, 5]);
     let expect_bos = arch != Arch::Qwen2 && arch != Arch::Qwen3;
@@ -213,8 +214,8 @@ fn gemma3_checkpoint_matches_candle_transformers() {
 fn gemma3_layer_type_rules_differ_after_an_early_removal() {
     let weights = weights(Arch::Gemma3, 99);
     let id = publish("tiny-gemma3-rules", &config(Arch::Gemma3, LAYERS), &weights);
-    let own = Model::open(&id, &LoadOptions::default()).unwrap();
-    let renumbered = Model::open(
+    let own = open_model(&id, &LoadOptions::default()).unwrap();
+    let renumbered = open_model(
         &id,
         &LoadOptions {
             layer_types: LayerTypeRule::Renumbered,
@@ -244,7 +245,7 @@ fn scores_are_keyed_by_weights_rule_and_precision() {
         &config(Arch::Gemma3, LAYERS),
         &weights(Arch::Gemma3, 5),
     );
-    let open = |options: LoadOptions| Model::open(&id, &options).unwrap();
+    let open = |options: LoadOptions| open_model(&id, &options).unwrap();
     let plain = open(LoadOptions::default());
     assert_eq!(plain.scores_key(), plain.info.sha256);
     let renumbered = open(LoadOptions {
@@ -270,7 +271,7 @@ fn scores_are_keyed_by_weights_rule_and_precision() {
         &weights(Arch::Gemma3, 6),
     );
     assert_ne!(
-        Model::open(&other, &LoadOptions::default())
+        open_model(&other, &LoadOptions::default())
             .unwrap()
             .scores_key(),
         keys[0]
@@ -288,7 +289,7 @@ fn sharded_checkpoints_load_like_single_files() {
     let sharded = scratch.path().join("sharded");
     write_sharded(&sharded, &config(Arch::Qwen2, LAYERS), &weights, 2);
 
-    let load = |dir: &Path| Model::open(dir.to_str().unwrap(), &LoadOptions::default()).unwrap();
+    let load = |dir: &Path| open_model(dir.to_str().unwrap(), &LoadOptions::default()).unwrap();
     let (a, b) = (load(&single), load(&sharded));
     let len = TOKENS.len();
     assert_eq!(our_logits(&a, len, &[1]), our_logits(&b, len, &[1]));
@@ -296,7 +297,7 @@ fn sharded_checkpoints_load_like_single_files() {
     std::fs::remove_file(sharded.join("model-00002-of-00002.safetensors")).unwrap();
     let err = format!(
         "{:#}",
-        Model::open(sharded.to_str().unwrap(), &LoadOptions::default())
+        open_model(sharded.to_str().unwrap(), &LoadOptions::default())
             .err()
             .unwrap()
     );
@@ -313,12 +314,12 @@ fn missing_pieces_are_named() {
     write_checkpoint(&dir, &config(Arch::Qwen3, LAYERS), &weights(Arch::Qwen3, 1));
     let path = dir.to_str().unwrap().to_string();
     // A local folder loads directly.
-    Model::open(&path, &LoadOptions::default()).unwrap();
+    open_model(&path, &LoadOptions::default()).unwrap();
 
     std::fs::remove_file(dir.join("tokenizer.json")).unwrap();
     let err = format!(
         "{:#}",
-        Model::open(&path, &LoadOptions::default()).err().unwrap()
+        open_model(&path, &LoadOptions::default()).err().unwrap()
     );
     assert!(err.contains("no tokenizer.json"), "{err}");
 
@@ -328,7 +329,7 @@ fn missing_pieces_are_named() {
     std::fs::write(dir.join("config.json"), c.to_string()).unwrap();
     let err = format!(
         "{:#}",
-        Model::open(&path, &LoadOptions::default()).err().unwrap()
+        open_model(&path, &LoadOptions::default()).err().unwrap()
     );
     assert!(err.contains("model_type 'mamba' is not supported"), "{err}");
 
@@ -340,7 +341,7 @@ fn missing_pieces_are_named() {
     std::fs::remove_file(dir.join("model.safetensors")).unwrap();
     let err = format!(
         "{:#}",
-        Model::open(&path, &LoadOptions::default()).err().unwrap()
+        open_model(&path, &LoadOptions::default()).err().unwrap()
     );
     assert!(err.contains("has no model.safetensors"), "{err}");
 }
@@ -352,7 +353,7 @@ fn uncached_hub_model_fails_fast_offline() {
     let started = std::time::Instant::now();
     let err = format!(
         "{:#}",
-        Model::open("hf:Qwen/Qwen3-0.6B", &LoadOptions::default())
+        open_model("hf:Qwen/Qwen3-0.6B", &LoadOptions::default())
             .err()
             .unwrap()
     );

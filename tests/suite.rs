@@ -124,22 +124,31 @@ fn a_suite_runs_and_reruns_from_the_store() {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("tiny-smollm2-135m.txt does not exist"),
+        stderr.contains("tiny-smollm2-135m.snap does not exist"),
         "{stderr}"
     );
-    let new = golden.join("tiny-smollm2-135m.txt.new");
-    std::fs::rename(&new, golden.join("tiny-smollm2-135m.txt")).unwrap();
+    let new = golden.join("tiny-smollm2-135m.snap.new");
+    std::fs::rename(&new, golden.join("tiny-smollm2-135m.snap")).unwrap();
     let out = check();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = std::fs::read_to_string(golden.join("tiny-smollm2-135m.txt")).unwrap();
+    let text = std::fs::read_to_string(golden.join("tiny-smollm2-135m.snap")).unwrap();
     let edited = text.replacen("ppl 0 one_shot", "ppl 0 one_shot_", 1);
-    std::fs::write(golden.join("tiny-smollm2-135m.txt"), edited).unwrap();
+    std::fs::write(golden.join("tiny-smollm2-135m.snap"), edited).unwrap();
     let out = check();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("- ppl 0 one_shot_"), "{stderr}");
+    // A unified diff: the golden line, then the actual one.
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("ppl 0 one_shot"))
+        .unwrap();
+    let golden_line = line.replacen("ppl 0 one_shot", "ppl 0 one_shot_", 1);
+    assert!(
+        stderr.contains(&format!("-{golden_line}\n+{line}\n")),
+        "{stderr}"
+    );
 }

@@ -1,17 +1,18 @@
 //! The GitHub workflows parse and have the shape a runner accepts (actionlint cannot be
 //! installed here): a trigger, jobs with a runner and steps, each step one `uses` or one `run`.
-//! The CI workflow runs `.ci/run`; the nightly one builds with CUDA and checks the paper suite.
+//! The CI workflow runs `.ci/run`; the nightly one builds with CUDA (through
+//! `scripts/cuda-build-check`) and checks the paper suite with the binary that built.
 
 use std::path::Path;
 
-use serde_yaml::Value;
+use serde_yaml_ng::Value;
 
 fn workflow(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join(".github/workflows")
         .join(name);
     let text = std::fs::read_to_string(&path).unwrap();
-    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn check_shape(name: &str, w: &Value) -> Vec<String> {
@@ -68,12 +69,24 @@ fn nightly_builds_with_cuda_and_checks_the_paper_suite() {
         "{runner}"
     );
     assert!(
-        runs.iter().any(|r| r.contains("--features cuda")),
+        runs.iter().any(|r| r.contains("scripts/cuda-build-check")),
         "{runs:?}"
     );
+    let script = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/cuda-build-check"),
+    )
+    .unwrap();
+    assert!(
+        script.contains("cargo build --release --features cuda")
+            && script.contains("DEPTHPRUNE_CUDA_TARGET_DIR:-target/cuda}"),
+        "scripts/cuda-build-check no longer builds --features cuda into target/cuda"
+    );
+    // The suite runs the CUDA build, not a CPU one left in target/release.
     assert!(
         runs.iter()
-            .any(|r| r.contains("suites/paper.yaml") && r.contains("--check")),
+            .any(|r| r.contains("./target/cuda/release/depthprune")
+                && r.contains("suites/paper.yaml")
+                && r.contains("--check")),
         "{runs:?}"
     );
 }

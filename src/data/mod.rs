@@ -53,9 +53,9 @@ pub(crate) fn path_is_empty(p: &Path) -> bool {
     p.as_os_str().is_empty()
 }
 
-/// A YAML error as `file:line:column: message` (serde_yaml's own text says the location at the
+/// A YAML error as `file:line:column: message` (serde_yaml_ng's own text says the location at the
 /// end; it is said once, in front).
-pub fn yaml_error(origin: &str, e: &serde_yaml::Error) -> anyhow::Error {
+pub fn yaml_error(origin: &str, e: &serde_yaml_ng::Error) -> anyhow::Error {
     let at = e
         .location()
         .map_or(String::new(), |l| format!(":{}:{}", l.line(), l.column()));

@@ -424,7 +424,7 @@ pub fn load_task(task: &TaskRef, data_dir: &Path) -> Result<LoadedTask> {
 impl TaskDef {
     fn parse(yaml: String, origin: String, base: &Path, data_hint: String) -> Result<Self> {
         let config: TaskConfig =
-            serde_yaml::from_str(&yaml).map_err(|e| super::yaml_error(&origin, &e))?;
+            serde_yaml_ng::from_str(&yaml).map_err(|e| super::yaml_error(&origin, &e))?;
         let mut def = Self {
             name: config.task.clone(),
             origin,

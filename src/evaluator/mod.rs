@@ -24,26 +24,10 @@ use serde::Serialize;
 
 use crate::model::{BlockMask, Model};
 use crate::objective::{Direction, Evaluation, Objective};
+pub use crate::search::Source;
+use crate::search::{ScoreFn, TraceStep};
 pub use prefix_cache::PrefixCache;
 pub use store::Store;
-
-/// Where an answer came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    Computed,
-    Memo,
-    Store,
-    Abandoned,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TraceEntry {
-    pub removed: Vec<usize>,
-    pub value: f64,
-    pub source: Source,
-    pub seconds: f64,
-}
 
 /// The answer to a thresholded request.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,7 +77,8 @@ pub struct Evaluator<'a> {
     abandoned: HashMap<Vec<usize>, f64>,
     store: Option<Store>,
     cache: PrefixCache,
-    trace: Vec<TraceEntry>,
+    /// Every request, in order: the one trace searchers see through their oracle.
+    trace: Vec<TraceStep>,
     stats: EvaluatorStats,
 }
 
@@ -137,10 +122,6 @@ impl<'a> Evaluator<'a> {
         Ok(self)
     }
 
-    pub fn model(&self) -> &Model {
-        self.model
-    }
-
     pub fn n_blocks(&self) -> usize {
         self.model.n_blocks()
     }
@@ -149,7 +130,7 @@ impl<'a> Evaluator<'a> {
         self.objective.spec().direction()
     }
 
-    pub fn trace(&self) -> &[TraceEntry] {
+    pub fn trace(&self) -> &[TraceStep] {
         &self.trace
     }
 
@@ -158,10 +139,6 @@ impl<'a> Evaluator<'a> {
             cache_peak_bytes: self.cache.peak_bytes(),
             ..self.stats.clone()
         }
-    }
-
-    pub fn cache(&self) -> &PrefixCache {
-        &self.cache
     }
 
     /// The exact score of `mask`.
@@ -201,7 +178,7 @@ impl<'a> Evaluator<'a> {
                 _ => self.stats.store_hits += 1,
             }
             self.memo.insert(removed.clone(), e.clone());
-            self.record(removed, e.value, source, started);
+            self.record(removed, Some(e.value), source, started);
             return Ok(Outcome::Exact(e));
         }
         let direction = self.direction();
@@ -211,7 +188,7 @@ impl<'a> Evaluator<'a> {
         if let (Some(t), Some(&bound)) = (threshold, self.abandoned.get(&removed)) {
             if hopeless(bound, t) {
                 self.stats.abandoned += 1;
-                self.record(removed, bound, Source::Abandoned, started);
+                self.record(removed, None, Source::Abandoned, started);
                 return Ok(Outcome::Abandoned { bound });
             }
         }
@@ -226,7 +203,7 @@ impl<'a> Evaluator<'a> {
                 if !last && hopeless(bound, t) {
                     self.stats.abandoned += 1;
                     self.abandoned.insert(removed.clone(), bound);
-                    self.record(removed, bound, Source::Abandoned, started);
+                    self.record(removed, None, Source::Abandoned, started);
                     return Ok(Outcome::Abandoned { bound });
                 }
             }
@@ -239,7 +216,7 @@ impl<'a> Evaluator<'a> {
                 store.put(&removed, &eval)?;
             }
         }
-        self.record(removed, eval.value, Source::Computed, started);
+        self.record(removed, Some(eval.value), Source::Computed, started);
         Ok(Outcome::Exact(eval))
     }
 
@@ -290,12 +267,42 @@ impl<'a> Evaluator<'a> {
         Ok(x)
     }
 
-    fn record(&mut self, removed: Vec<usize>, value: f64, source: Source, started: Instant) {
-        self.trace.push(TraceEntry {
+    fn record(
+        &mut self,
+        removed: Vec<usize>,
+        score: Option<f64>,
+        source: Source,
+        started: Instant,
+    ) {
+        self.trace.push(TraceStep {
             removed,
-            value,
+            score,
             source,
             seconds: started.elapsed().as_secs_f64(),
         });
+    }
+}
+
+/// Searchers see the evaluator through the score function their layer defines.
+impl ScoreFn for Evaluator<'_> {
+    fn n_blocks(&self) -> usize {
+        Evaluator::n_blocks(self)
+    }
+    fn direction(&self) -> Direction {
+        Evaluator::direction(self)
+    }
+    fn trace(&self) -> &[TraceStep] {
+        Evaluator::trace(self)
+    }
+    fn score(&mut self, removed: &[usize]) -> Result<f64> {
+        let mask = BlockMask::with_removed(Evaluator::n_blocks(self), removed)?;
+        Ok(self.evaluate(&mask)?.value)
+    }
+    fn score_unless_worse(&mut self, removed: &[usize], threshold: f64) -> Result<Option<f64>> {
+        let mask = BlockMask::with_removed(Evaluator::n_blocks(self), removed)?;
+        Ok(match self.evaluate_unless_worse(&mask, threshold)? {
+            Outcome::Exact(e) => Some(e.value),
+            Outcome::Abandoned { .. } => None,
+        })
     }
 }

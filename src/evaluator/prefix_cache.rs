@@ -34,8 +34,6 @@ pub struct PrefixCache {
     used: usize,
     peak: usize,
     clock: u64,
-    pub hits: u64,
-    pub misses: u64,
     pub evictions: u64,
 }
 
@@ -56,8 +54,6 @@ impl PrefixCache {
             used: 0,
             peak: 0,
             clock: 0,
-            hits: 0,
-            misses: 0,
             evictions: 0,
         }
     }
@@ -74,11 +70,9 @@ impl PrefixCache {
             };
             if let Some(e) = self.entries.get_mut(&key) {
                 e.last_used = self.clock;
-                self.hits += 1;
                 return Some((depth, e.state.clone()));
             }
         }
-        self.misses += 1;
         None
     }
 

@@ -63,15 +63,13 @@ enum Source {
 }
 
 impl Source {
-    /// Resolves `spec` as [`crate::model::Model::open`] does.
+    /// Finds `spec`'s files as [`crate::load::open_model`] does, without hashing them.
     fn resolve(spec: &str) -> Result<Self> {
-        if let Some(id) = crate::hub::HubId::parse(spec) {
-            return Ok(Self::HfDir(crate::hub::resolve(&id?)?));
-        }
-        if Path::new(spec).is_dir() {
-            return Ok(Self::HfDir(PathBuf::from(spec)));
-        }
-        Ok(Self::Gguf(crate::registry::resolve(spec)?.path))
+        let located = crate::fetch::locate(spec)?;
+        Ok(match located.format {
+            crate::fetch::Format::Gguf => Self::Gguf(located.path),
+            crate::fetch::Format::HfCheckpoint => Self::HfDir(located.path),
+        })
     }
 
     fn path(&self) -> &Path {

@@ -22,14 +22,15 @@
 use anyhow::Result;
 use candle_core::Tensor;
 
-use super::gguf::GgufFile;
 use super::hf::HfConfig;
 use super::layers::{
-    attention, embedding, linear, merge_heads, rms_norm, split_heads, Rope, RopeScaling, RopeStyle,
+    attention, embedding, linear, merge_heads, rms_norm, split_heads, Activation, GatedMlp, Rope,
+    RopeScaling, RopeStyle,
 };
 use super::layout::Layout;
 use super::weights::WeightSource;
 use super::{Head, LayerTypeRule, Transformer};
+use crate::gguf::GgufFile;
 
 /// Gemma 3's local RoPE base; absent from the GGUF.
 const LOCAL_ROPE_THETA: f32 = 10_000.0;
@@ -138,9 +139,7 @@ struct Block {
     wo: Tensor,
     post_attn_norm: Tensor,
     ffn_norm: Tensor,
-    w_gate: Tensor,
-    w_up: Tensor,
-    w_down: Tensor,
+    mlp: GatedMlp,
     post_ffn_norm: Tensor,
 }
 
@@ -157,9 +156,12 @@ impl Block {
             wo: t("attn_output")?,
             post_attn_norm: t("post_attention_norm")?,
             ffn_norm: t("ffn_norm")?,
-            w_gate: t("ffn_gate")?,
-            w_up: t("ffn_up")?,
-            w_down: t("ffn_down")?,
+            mlp: GatedMlp {
+                gate: t("ffn_gate")?,
+                up: t("ffn_up")?,
+                down: t("ffn_down")?,
+                activation: Activation::GeluTanh,
+            },
             post_ffn_norm: t("post_ffw_norm")?,
         })
     }
@@ -187,8 +189,7 @@ impl Block {
         let x = (x + attn_out)?;
 
         let h = rms_norm(&x, &self.ffn_norm, eps)?;
-        let gated = (linear(&h, &self.w_gate)?.gelu()? * linear(&h, &self.w_up)?)?;
-        let mlp_out = rms_norm(&linear(&gated, &self.w_down)?, &self.post_ffn_norm, eps)?;
+        let mlp_out = rms_norm(&self.mlp.forward(&h)?, &self.post_ffn_norm, eps)?;
         x + mlp_out
     }
 }
@@ -221,10 +222,6 @@ impl Gemma3 {
 impl Transformer for Gemma3 {
     fn n_blocks(&self) -> usize {
         self.cfg.n_blocks
-    }
-
-    fn hidden_size(&self) -> usize {
-        self.cfg.hidden
     }
 
     fn embed(&self, tokens: &Tensor) -> candle_core::Result<Tensor> {

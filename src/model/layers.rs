@@ -182,3 +182,32 @@ pub fn merge_heads(x: &Tensor) -> Result<Tensor> {
     let (b, h, t, d) = x.dims4()?;
     x.transpose(1, 2)?.contiguous()?.reshape((b, t, h * d))
 }
+
+/// What the gate of a [`GatedMlp`] passes through.
+#[derive(Debug, Clone, Copy)]
+pub enum Activation {
+    /// Llama, Qwen (SwiGLU).
+    Silu,
+    /// Gemma (GeGLU, tanh approximation).
+    GeluTanh,
+}
+
+/// The gated feed-forward of every supported architecture: `down(act(gate(h)) ⊙ up(h))`, from
+/// `blk.N.ffn_{gate,up,down}.weight`.
+pub struct GatedMlp {
+    pub gate: Tensor,
+    pub up: Tensor,
+    pub down: Tensor,
+    pub activation: Activation,
+}
+
+impl GatedMlp {
+    pub fn forward(&self, h: &Tensor) -> Result<Tensor> {
+        let gate = linear(h, &self.gate)?;
+        let gate = match self.activation {
+            Activation::Silu => candle_nn::ops::silu(&gate)?,
+            Activation::GeluTanh => gate.gelu()?,
+        };
+        linear(&(gate * linear(h, &self.up)?)?, &self.down)
+    }
+}

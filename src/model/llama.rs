@@ -9,14 +9,15 @@
 use anyhow::Result;
 use candle_core::Tensor;
 
-use super::gguf::GgufFile;
 use super::hf::HfConfig;
 use super::layers::{
-    attention, embedding, linear, merge_heads, rms_norm, split_heads, Rope, RopeScaling, RopeStyle,
+    attention, embedding, linear, merge_heads, rms_norm, split_heads, Activation, GatedMlp, Rope,
+    RopeScaling, RopeStyle,
 };
 use super::layout::Layout;
 use super::weights::WeightSource;
 use super::{Head, Transformer};
+use crate::gguf::GgufFile;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -82,9 +83,7 @@ struct Block {
     wv: Tensor,
     wo: Tensor,
     ffn_norm: Tensor,
-    w_gate: Tensor,
-    w_up: Tensor,
-    w_down: Tensor,
+    mlp: GatedMlp,
 }
 
 impl Block {
@@ -97,9 +96,12 @@ impl Block {
             wv: t("attn_v")?,
             wo: t("attn_output")?,
             ffn_norm: t("ffn_norm")?,
-            w_gate: t("ffn_gate")?,
-            w_up: t("ffn_up")?,
-            w_down: t("ffn_down")?,
+            mlp: GatedMlp {
+                gate: t("ffn_gate")?,
+                up: t("ffn_up")?,
+                down: t("ffn_down")?,
+                activation: Activation::Silu,
+            },
         })
     }
 
@@ -118,8 +120,7 @@ impl Block {
         let x = (x + linear(&merge_heads(&y)?, &self.wo)?)?;
 
         let h = rms_norm(&x, &self.ffn_norm, cfg.rms_eps)?;
-        let gated = (candle_nn::ops::silu(&linear(&h, &self.w_gate)?)? * linear(&h, &self.w_up)?)?;
-        x + linear(&gated, &self.w_down)?
+        x + self.mlp.forward(&h)?
     }
 }
 
@@ -149,10 +150,6 @@ impl Llama {
 impl Transformer for Llama {
     fn n_blocks(&self) -> usize {
         self.cfg.n_blocks
-    }
-
-    fn hidden_size(&self) -> usize {
-        self.cfg.hidden
     }
 
     fn embed(&self, tokens: &Tensor) -> candle_core::Result<Tensor> {

@@ -1,36 +1,33 @@
 //! Pretrained LLMs that run with any set of blocks removed.
 //!
-//! - [`gguf`]: GGUF metadata and weights, dequantised to f32 at load;
 //! - [`hf`]: Hugging Face checkpoints (config.json, tokenizer.json, safetensors);
 //! - [`weights`]: the one interface both formats give the architectures;
 //! - [`llama`], [`gemma3`], [`qwen`]: one file per architecture, each a readable forward pass;
 //! - [`layers`]: the pieces they share (linear, RMSNorm, RoPE, attention);
-//! - [`mask`]: [`BlockMask`], which blocks run.
 //!
 //! [`Model`] ties an architecture to its tokenizer. Its forward is split at block boundaries
 //! (`embed` → `run_block` … → `Head`) so callers can start from a cached residual stream, and the
 //! output head runs only at the positions a caller asks for.
 
 pub mod gemma3;
-pub mod gguf;
 pub mod hf;
 pub mod layers;
 pub mod layout;
 pub mod llama;
-pub mod mask;
 pub mod placement;
 pub mod qwen;
 pub mod weights;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use candle_core::{DType, Device, Tensor};
 use rayon::prelude::*;
 
+pub use crate::blocks::{parse_block_list, BlockMask};
+use crate::gguf;
 use crate::tokenizer::{SpecialTokens, Tokenizer};
 pub use layout::{Layout, PackedSeq};
-pub use mask::{parse_block_list, BlockMask};
 pub use placement::{DeviceSpec, Precision};
 
 /// Logits computed at once by the output head: bounds the `rows × vocab` buffer (128 MB) while
@@ -40,7 +37,6 @@ const HEAD_CHUNK_LOGITS: usize = 1 << 25;
 /// One architecture's forward pass, cut at block boundaries.
 pub trait Transformer: Send + Sync {
     fn n_blocks(&self) -> usize;
-    fn hidden_size(&self) -> usize;
     /// Token ids `[batch, seq]` → residual stream `[batch, seq, hidden]` entering block 0.
     fn embed(&self, tokens: &Tensor) -> candle_core::Result<Tensor>;
     /// Block `index` applied to the residual stream `[batch, seq, hidden]` laid out as
@@ -58,8 +54,19 @@ pub trait Transformer: Send + Sync {
 
 /// How a pruned model assigns per-layer types (Gemma 3's local/global attention and RoPE base)
 /// to the blocks that remain. Architectures without layer types ignore it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
+#[value(rename_all = "lowercase")]
 pub enum LayerTypeRule {
     /// Each block keeps the type it was trained with.
     #[default]
@@ -67,17 +74,6 @@ pub enum LayerTypeRule {
     /// Each remaining block takes the type of its position in the pruned stack, as when layers
     /// are deleted from a Hugging Face model whose forward indexes layer types by position.
     Renumbered,
-}
-
-impl std::str::FromStr for LayerTypeRule {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "own" => Ok(Self::Own),
-            "renumbered" => Ok(Self::Renumbered),
-            _ => bail!("unknown layer-type rule '{s}': use 'own' or 'renumbered'"),
-        }
-    }
 }
 
 /// Final norm and output projection, applied to selected rows of the residual stream.
@@ -210,6 +206,19 @@ fn exp_nonpositive(x: f32) -> f32 {
     f32::from_bits(((n as i32 + 127) << 23) as u32) * p
 }
 
+/// The number of blocks of the model at `path` (a GGUF file or a checkpoint folder), from its
+/// metadata alone: what a suite is checked against before any model loads.
+pub fn count_blocks(path: &Path) -> Result<usize> {
+    if path.is_dir() {
+        return Ok(hf::HfConfig::load(&path.join("config.json"))?
+            .0
+            .num_hidden_layers);
+    }
+    let g = gguf::GgufFile::open(path)?;
+    let architecture = g.architecture()?;
+    Ok(g.u32(&format!("{architecture}.block_count"))? as usize)
+}
+
 /// Choices made when loading a model.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LoadOptions {
@@ -221,12 +230,11 @@ pub struct LoadOptions {
 /// Where a model came from.
 #[derive(Debug, Clone)]
 pub struct ModelInfo {
-    /// Catalogue id (e.g. `smollm2-135m`) or the file name of a local GGUF.
+    /// Catalogue id (e.g. `smollm2-135m`), `hf:` id, or the file or folder as given.
     pub name: String,
     pub path: PathBuf,
-    /// sha256 of the weights file: identifies the weights in memo keys and reports.
+    /// Identifies the weights in memo and store keys (see `crate::fetch::Resolved`).
     pub sha256: String,
-    pub architecture: String,
 }
 
 /// A loaded model: architecture, tokenizer and provenance.
@@ -242,12 +250,11 @@ pub struct Model {
 }
 
 impl Model {
-    /// Loads a GGUF file of a supported architecture. `sha256` may be passed when the caller
-    /// has just verified it; otherwise it is computed.
+    /// Loads a GGUF file of a supported architecture; `sha256` identifies its weights.
     pub fn load_gguf(
         path: &Path,
         name: &str,
-        sha256: Option<String>,
+        sha256: String,
         options: &LoadOptions,
     ) -> Result<Self> {
         let mut g = gguf::GgufFile::open(path)?;
@@ -276,15 +283,10 @@ impl Model {
             Arch::Llama(cfg) => Box::new(llama::Llama::load(cfg, &mut w)?),
             Arch::Gemma3(cfg) => Box::new(gemma3::Gemma3::load(cfg, &mut w, options.layer_types)?),
         };
-        let sha256 = match sha256 {
-            Some(s) => s,
-            None => crate::registry::sha256_file(path)?,
-        };
         let info = ModelInfo {
             name: name.to_string(),
             path: path.to_path_buf(),
             sha256,
-            architecture,
         };
         Ok(Self {
             info,
@@ -296,8 +298,14 @@ impl Model {
         })
     }
 
-    /// Loads a Hugging Face checkpoint folder (config.json, tokenizer.json, safetensors).
-    pub fn load_hf_dir(dir: &Path, name: &str, options: &LoadOptions) -> Result<Self> {
+    /// Loads a Hugging Face checkpoint folder (config.json, tokenizer.json, safetensors);
+    /// `sha256` identifies its weights.
+    pub fn load_hf_dir(
+        dir: &Path,
+        name: &str,
+        sha256: String,
+        options: &LoadOptions,
+    ) -> Result<Self> {
         let ckpt = hf::Checkpoint::open(dir)?;
         let family = ckpt.config.family()?;
         let mut st = hf::SafetensorsWeights::open(&ckpt.weight_files, family, &ckpt.prefix)?;
@@ -333,18 +341,11 @@ impl Model {
         } else {
             None
         };
-        // The weights' identity: the files' hashes, in order, hashed together with the config.
-        let mut parts = vec![crate::registry::sha256_file(&dir.join("config.json"))?];
-        for f in &ckpt.weight_files {
-            parts.push(crate::registry::sha256_file(f)?);
-        }
-        let sha256 = crate::registry::sha256_bytes(parts.join("\n").as_bytes());
         Ok(Self {
             info: ModelInfo {
                 name: name.to_string(),
                 path: dir.to_path_buf(),
                 sha256,
-                architecture: c.model_type.clone(),
             },
             net,
             tokenizer,
@@ -352,21 +353,6 @@ impl Model {
             device,
             options: *options,
         })
-    }
-
-    /// Loads a catalogue id (fetching it on first use), `hf:<org>/<name>[@rev]` (through the
-    /// Hugging Face cache), a checkpoint folder, or a path to a local GGUF.
-    pub fn open(spec: &str, options: &LoadOptions) -> Result<Self> {
-        let loaded = if let Some(id) = crate::hub::HubId::parse(spec) {
-            let dir = crate::hub::resolve(&id?)?;
-            Self::load_hf_dir(&dir, spec, options)
-        } else if Path::new(spec).is_dir() {
-            Self::load_hf_dir(Path::new(spec), spec, options)
-        } else {
-            let resolved = crate::registry::resolve(spec)?;
-            Self::load_gguf(&resolved.path, &resolved.name, resolved.sha256, options)
-        };
-        loaded.with_context(|| format!("loading model '{spec}'"))
     }
 
     pub fn n_blocks(&self) -> usize {
@@ -389,10 +375,6 @@ impl Model {
             key.push_str("-cuda");
         }
         key
-    }
-
-    pub fn hidden_size(&self) -> usize {
-        self.net.hidden_size()
     }
 
     /// Token ids `[batch][seq]` as a tensor, shorter sequences right-padded with token 0

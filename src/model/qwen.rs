@@ -11,7 +11,8 @@ use candle_core::Tensor;
 
 use super::hf::HfConfig;
 use super::layers::{
-    attention, embedding, linear, merge_heads, rms_norm, split_heads, Rope, RopeScaling, RopeStyle,
+    attention, embedding, linear, merge_heads, rms_norm, split_heads, Activation, GatedMlp, Rope,
+    RopeScaling, RopeStyle,
 };
 use super::layout::Layout;
 use super::weights::WeightSource;
@@ -85,9 +86,7 @@ struct Block {
     qk_norms: Option<(Tensor, Tensor)>,
     wo: Tensor,
     ffn_norm: Tensor,
-    w_gate: Tensor,
-    w_up: Tensor,
-    w_down: Tensor,
+    mlp: GatedMlp,
 }
 
 impl Block {
@@ -109,9 +108,12 @@ impl Block {
             },
             wo: w.tensor(&name("attn_output.weight"))?,
             ffn_norm: w.tensor(&name("ffn_norm.weight"))?,
-            w_gate: w.tensor(&name("ffn_gate.weight"))?,
-            w_up: w.tensor(&name("ffn_up.weight"))?,
-            w_down: w.tensor(&name("ffn_down.weight"))?,
+            mlp: GatedMlp {
+                gate: w.tensor(&name("ffn_gate.weight"))?,
+                up: w.tensor(&name("ffn_up.weight"))?,
+                down: w.tensor(&name("ffn_down.weight"))?,
+                activation: Activation::Silu,
+            },
         })
     }
 
@@ -136,8 +138,7 @@ impl Block {
         let x = (x + linear(&merge_heads(&y)?, &self.wo)?)?;
 
         let h = rms_norm(&x, &self.ffn_norm, eps)?;
-        let gated = (candle_nn::ops::silu(&linear(&h, &self.w_gate)?)? * linear(&h, &self.w_up)?)?;
-        x + linear(&gated, &self.w_down)?
+        x + self.mlp.forward(&h)?
     }
 }
 
@@ -167,10 +168,6 @@ impl Qwen {
 impl Transformer for Qwen {
     fn n_blocks(&self) -> usize {
         self.cfg.n_blocks
-    }
-
-    fn hidden_size(&self) -> usize {
-        self.cfg.hidden
     }
 
     fn embed(&self, tokens: &Tensor) -> candle_core::Result<Tensor> {

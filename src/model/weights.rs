@@ -5,7 +5,7 @@
 use anyhow::Result;
 use candle_core::Tensor;
 
-use super::gguf::GgufFile;
+use crate::gguf::GgufFile;
 
 pub trait WeightSource {
     fn tensor(&mut self, name: &str) -> Result<Tensor>;

@@ -17,29 +17,24 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Result;
-use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{BlockMask, Layout, Model};
+use crate::model::{BlockMask, Model};
+pub use crate::search::Direction;
+pub use crate::workload::{WorkBatch, Workload};
 pub use accuracy::{AccMetric, AccuracyObjective, AccuracySpec};
 pub use perplexity::{PerplexityObjective, PerplexitySpec};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    Minimize,
-    Maximize,
-}
-
-impl Direction {
-    /// Whether `a` is strictly better than `b`.
-    pub fn better(self, a: f64, b: f64) -> bool {
-        match self {
-            Self::Minimize => a < b,
-            Self::Maximize => a > b,
-        }
-    }
+/// The two kinds of calibration objective, as the command line names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ObjectiveKind {
+    /// Perplexity on text windows.
+    #[value(name = "ppl")]
+    Perplexity,
+    /// Zero-shot multiple-choice accuracy.
+    #[value(name = "acc")]
+    Accuracy,
 }
 
 /// A full description of an objective: what data, how much, which split, which seed.
@@ -126,6 +121,15 @@ impl ObjectiveSpec {
         }
     }
 
+    /// The name of the number it scores: `perplexity`, or the accuracy metric (`acc_norm`,
+    /// `gold_logprob`, ...), for axis labels.
+    pub fn score_name(&self) -> &'static str {
+        match self {
+            Self::Perplexity(_) => "perplexity",
+            Self::Accuracy(a) => a.metric.name(),
+        }
+    }
+
     /// Prepares the objective's inputs for `model`.
     pub fn build(&self, model: &Model, data_dir: &Path) -> Result<Box<dyn Objective>> {
         Ok(match self {
@@ -159,56 +163,6 @@ pub trait Objective: Send + Sync {
     /// objective has none. The evaluator uses it to abandon hopeless evaluations early.
     fn bound(&self, _partial_log_probs: &[f64]) -> Option<f64> {
         None
-    }
-}
-
-/// Token batches to run and the rows to score in each.
-pub struct Workload {
-    pub batches: Vec<WorkBatch>,
-    /// Number of items (windows, options) the scored rows are summed into.
-    pub n_items: usize,
-}
-
-impl Workload {
-    /// Summed log-probability of every item with `mask`, batch by batch, without caching.
-    pub fn run(&self, model: &Model, mask: &BlockMask) -> Result<Vec<f64>> {
-        let mut sums = vec![0.0; self.n_items];
-        for batch in &self.batches {
-            let hidden = model.hidden_states_with(&batch.tokens, &batch.layout, mask)?;
-            batch.accumulate(model, &hidden, &mut sums)?;
-        }
-        Ok(sums)
-    }
-
-    pub fn n_tokens(&self) -> usize {
-        self.batches
-            .iter()
-            .map(|b| b.layout.batch() * b.layout.seq())
-            .sum()
-    }
-}
-
-pub struct WorkBatch {
-    /// `[batch, seq]` token ids.
-    pub tokens: Tensor,
-    pub layout: Layout,
-    /// Flat row indices (`b * seq + t`) whose next-token prediction is scored...
-    pub rows: Vec<u32>,
-    /// ...against these targets...
-    pub targets: Vec<u32>,
-    /// ...and summed into these items.
-    pub items: Vec<u32>,
-}
-
-impl WorkBatch {
-    /// Adds the log-probabilities of this batch's scored rows to `sums`, given the residual
-    /// stream after the last block.
-    pub fn accumulate(&self, model: &Model, hidden: &Tensor, sums: &mut [f64]) -> Result<()> {
-        let log_probs = model.target_log_probs(hidden, &self.rows, &self.targets)?;
-        for (&item, lp) in self.items.iter().zip(log_probs) {
-            sums[item as usize] += lp;
-        }
-        Ok(())
     }
 }
 

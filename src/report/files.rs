@@ -4,7 +4,7 @@
 //! `single-removal-<model>.svg` (each objective with each block removed alone) and
 //! `agreement-<model>.svg` (mean Jaccard between the sets of every two (objective, searcher)).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -12,27 +12,12 @@ use anyhow::{Context, Result};
 
 use super::svg::{self, Panel};
 use crate::objective::Direction;
-use crate::stats::jaccard;
-use crate::suite::claims::{ClaimResult, ClaimSettings, Verdict};
+use crate::suite::claims::{ClaimResult, ClaimSettings, RunTable, Verdict};
 use crate::suite::run::{RunRecord, SuiteRuns};
-use crate::suite::Suite;
+use crate::suite::{file_stem, Suite};
 
 fn write(path: PathBuf, contents: impl AsRef<[u8]>) -> Result<()> {
     std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))
-}
-
-/// A model id as a file-name part (`smollm2-135m`; paths lose their folders).
-pub fn file_stem(model: &str) -> String {
-    let base = model.rsplit(['/', '\\']).next().unwrap_or(model);
-    base.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// Writes every output file of a suite run into `dir`.
@@ -58,6 +43,7 @@ pub fn write_suite_outputs(
         )?;
     }
     let mut plots = Vec::new();
+    let heldout = suite.heldout_directions();
     for model in &suite.models {
         let stem = file_stem(model);
         let model_runs: Vec<&RunRecord> = runs.runs.iter().filter(|r| &r.model == model).collect();
@@ -68,11 +54,11 @@ pub fn write_suite_outputs(
             ),
             (
                 format!("single-removal-{stem}.svg"),
-                single_removal_curves(model, runs),
+                single_removal_curves(suite, model, runs),
             ),
             (
                 format!("agreement-{stem}.svg"),
-                agreement_matrix(model, &model_runs),
+                agreement_matrix(model, &model_runs, &heldout),
             ),
             (
                 format!("budget-{stem}.svg"),
@@ -190,7 +176,7 @@ fn removed_heatmap(model: &str, runs: &[&RunRecord]) -> String {
     )
 }
 
-fn single_removal_curves(model: &str, runs: &SuiteRuns) -> String {
+fn single_removal_curves(suite: &Suite, model: &str, runs: &SuiteRuns) -> String {
     let curves: Vec<_> = runs
         .single_removals
         .iter()
@@ -220,7 +206,11 @@ fn single_removal_curves(model: &str, runs: &SuiteRuns) -> String {
                         "higher is better"
                     }
                 ),
-                y_label: o.to_string(),
+                // The number plotted, which for an accuracy objective may not be accuracy.
+                y_label: suite
+                    .objectives
+                    .get(*o)
+                    .map_or(o.to_string(), |spec| spec.score_name().to_string()),
                 // Perplexity spans orders of magnitude between harmless and fatal removals.
                 log_y: minimise && mine.iter().flat_map(|c| &c.scores).all(|&v| v > 0.0),
                 series: mine.iter().map(|c| c.scores.clone()).collect(),
@@ -307,28 +297,24 @@ fn budget_curves(model: &str, runs: &[&RunRecord]) -> String {
     )
 }
 
-fn agreement_matrix(model: &str, runs: &[&RunRecord]) -> String {
+fn agreement_matrix(
+    model: &str,
+    runs: &[&RunRecord],
+    heldout: &BTreeMap<String, Direction>,
+) -> String {
     let labels = cells(runs);
     let seeds: BTreeSet<u64> = runs.iter().map(|r| r.seed).collect();
-    let find = |(o, s): &(String, String), t: u64| {
-        runs.iter()
-            .find(|r| &r.objective == o && &r.searcher == s && r.seed == t)
-    };
+    let table = RunTable::new(runs, heldout);
     let values: Vec<Vec<f64>> = labels
         .iter()
-        .map(|a| {
+        .map(|(oa, sa)| {
             labels
                 .iter()
-                .map(|b| {
-                    let js: Vec<f64> = seeds
+                .map(|(ob, sb)| {
+                    let pairs = seeds
                         .iter()
-                        .filter_map(|&t| Some(jaccard(&find(a, t)?.removed, &find(b, t)?.removed)))
-                        .collect();
-                    if js.is_empty() {
-                        f64::NAN
-                    } else {
-                        js.iter().sum::<f64>() / js.len() as f64
-                    }
+                        .map(|&t| ((oa.as_str(), sa.as_str(), t), (ob.as_str(), sb.as_str(), t)));
+                    table.mean_jaccard(pairs).unwrap_or(f64::NAN)
                 })
                 .collect()
         })

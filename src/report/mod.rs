@@ -2,7 +2,6 @@
 //! CSV, SVG plots).
 
 pub mod files;
-pub mod golden;
 pub mod svg;
 
 use tabled::builder::Builder;

@@ -7,8 +7,8 @@
 use anyhow::Result;
 use rand::Rng;
 
+use super::Direction;
 use super::{complete_ranking, mean_score_key, random_subset, Found, Oracle, Problem, Searcher};
-use crate::objective::Direction;
 use crate::rng::rng_for;
 
 pub struct SimulatedAnnealing {
@@ -38,7 +38,6 @@ impl Searcher for SimulatedAnnealing {
         let mut current_score = oracle.score(&current)?;
         let mut best = (current.clone(), current_score);
         let mut temperature = self.initial_temperature;
-        let mut trace = Vec::new();
         while oracle.remaining() > 0 {
             let Some(candidate) = super::random_swap(&mut rng, &current, &removable) else {
                 break;
@@ -51,7 +50,6 @@ impl Searcher for SimulatedAnnealing {
                 Direction::Maximize => current_score - slack,
             };
             let scored = oracle.score_unless_worse(&candidate, threshold)?;
-            trace.push((candidate.clone(), scored));
             if let Some(s) = scored {
                 if !problem.direction.better(threshold, s) {
                     current = candidate;
@@ -63,11 +61,9 @@ impl Searcher for SimulatedAnnealing {
             }
             temperature *= self.cooling;
         }
-        let steps: Vec<_> = trace
-            .into_iter()
-            .map(|(removed, score)| super::TraceStep { removed, score })
-            .collect();
-        let ranking = complete_ranking(problem, &best.0, mean_score_key(problem, &steps));
+        // The ranking averages over the proposals only, not the random start.
+        let proposals = &oracle.trace()[1..];
+        let ranking = complete_ranking(problem, &best.0, mean_score_key(problem, proposals));
         Ok(Found {
             removed: best.0,
             score: best.1,

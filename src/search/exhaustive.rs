@@ -3,7 +3,7 @@
 use anyhow::{bail, Result};
 
 use super::beam::binomial;
-use super::{complete_ranking, mean_score_key, Found, Oracle, Problem, Searcher, TraceStep};
+use super::{complete_ranking, mean_score_key, Found, Oracle, Problem, Searcher};
 
 pub struct Exhaustive {
     /// Problems with more subsets than this are refused.
@@ -36,7 +36,6 @@ impl Searcher for Exhaustive {
             );
         }
         let mut best: Option<(Vec<usize>, f64)> = None;
-        let mut steps = Vec::new();
         let mut idx: Vec<usize> = (0..problem.k).collect();
         loop {
             let set: Vec<usize> = idx.iter().map(|&i| removable[i]).collect();
@@ -44,10 +43,6 @@ impl Searcher for Exhaustive {
                 None => Some(oracle.score(&set)?),
                 Some((_, t)) => oracle.score_unless_worse(&set, *t)?,
             };
-            steps.push(TraceStep {
-                removed: set.clone(),
-                score: s,
-            });
             if let Some(s) = s {
                 if best
                     .as_ref()
@@ -61,7 +56,7 @@ impl Searcher for Exhaustive {
             }
         }
         let (removed, score) = best.expect("at least the empty or first subset");
-        let ranking = complete_ranking(problem, &removed, mean_score_key(problem, &steps));
+        let ranking = complete_ranking(problem, &removed, mean_score_key(problem, oracle.trace()));
         Ok(Found {
             removed,
             score,

@@ -50,8 +50,8 @@ pub fn first_round_key<'a>(
     first_round: &'a [(usize, Option<f64>)],
 ) -> impl Fn(usize) -> f64 + 'a {
     let worst = match problem.direction {
-        crate::objective::Direction::Minimize => f64::INFINITY,
-        crate::objective::Direction::Maximize => f64::NEG_INFINITY,
+        super::Direction::Minimize => f64::INFINITY,
+        super::Direction::Maximize => f64::NEG_INFINITY,
     };
     move |b| {
         first_round

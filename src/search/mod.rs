@@ -1,14 +1,18 @@
 //! Search algorithms that choose exactly k of a model's blocks to remove.
 //!
-//! Every searcher solves the same [`Problem`] through an [`Oracle`] (a budgeted, traced view of
-//! a [`ScoreFn`], normally the memoised [`crate::evaluator::Evaluator`]) and returns the chosen
+//! Every searcher solves the same [`Problem`] through an [`Oracle`] (a budgeted view of a
+//! [`ScoreFn`], normally the memoised `crate::evaluator::Evaluator`) and returns the chosen
 //! set, its score, a ranking of all removable blocks (the order in which it would remove them;
 //! its first k are the chosen set) and the trace of every evaluation it asked for.
 //!
 //! The seven, one file each: [`one_shot`], [`greedy`], [`beam`], [`evolutionary`],
 //! [`annealing`], [`random`], [`local`]; and two references that are not among them:
 //! [`exhaustive`] (the optimum, for small problems) and [`block_influence`] (ShortGPT's
-//! objective-free proxy, which needs the model rather than an oracle).
+//! objective-free proxy, whose per-block influences arrive as data). [`SearcherKind`] is the
+//! one list of them that suites and the command line share.
+//!
+//! This layer knows nothing of models or data: it sees block sets and the numbers a score
+//! function gives them, so it is tested on synthetic objectives.
 //!
 //! Stochastic searchers draw only from `rng_for(seed, their name)`, so adding a searcher never
 //! changes another's result. Ties between equal scores go to the lexicographically smaller
@@ -29,9 +33,23 @@ use std::collections::BTreeSet;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::evaluator::{Evaluator, Outcome};
-use crate::model::BlockMask;
-use crate::objective::Direction;
+/// Which way a score is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Minimize,
+    Maximize,
+}
+
+impl Direction {
+    /// Whether `a` is strictly better than `b`.
+    pub fn better(self, a: f64, b: f64) -> bool {
+        match self {
+            Self::Minimize => a < b,
+            Self::Maximize => a > b,
+        }
+    }
+}
 
 /// Choose exactly `k` of `n_blocks` blocks, none of them protected, to optimise the objective.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,11 +99,15 @@ impl Problem {
     }
 }
 
-/// What a searcher scores: a set of removed blocks → a number.
+/// What a searcher scores: a set of removed blocks → a number. The score function keeps the
+/// one trace of what it was asked (every call, answered or abandoned, appends one step);
+/// searchers read it through their [`Oracle`].
 pub trait ScoreFn {
     fn n_blocks(&self) -> usize;
     fn direction(&self) -> Direction;
     fn score(&mut self, removed: &[usize]) -> Result<f64>;
+    /// Every request so far, in order.
+    fn trace(&self) -> &[TraceStep];
     /// The exact score, or `None` when the set provably does not beat `threshold`.
     fn score_unless_worse(&mut self, removed: &[usize], threshold: f64) -> Result<Option<f64>> {
         let s = self.score(removed)?;
@@ -93,52 +115,56 @@ pub trait ScoreFn {
     }
 }
 
-impl ScoreFn for Evaluator<'_> {
-    fn n_blocks(&self) -> usize {
-        Evaluator::n_blocks(self)
-    }
-    fn direction(&self) -> Direction {
-        Evaluator::direction(self)
-    }
-    fn score(&mut self, removed: &[usize]) -> Result<f64> {
-        let mask = BlockMask::with_removed(Evaluator::n_blocks(self), removed)?;
-        Ok(self.evaluate(&mask)?.value)
-    }
-    fn score_unless_worse(&mut self, removed: &[usize], threshold: f64) -> Result<Option<f64>> {
-        let mask = BlockMask::with_removed(Evaluator::n_blocks(self), removed)?;
-        Ok(match self.evaluate_unless_worse(&mask, threshold)? {
-            Outcome::Exact(e) => Some(e.value),
-            Outcome::Abandoned { .. } => None,
-        })
-    }
+/// Where the answer to a request came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Computed,
+    /// Already answered in this process.
+    Memo,
+    /// Answered by an earlier run, from the evaluation store.
+    Store,
+    /// Provably not better than the threshold it was asked against; no score.
+    Abandoned,
 }
 
-/// One evaluation a searcher asked for.
+/// One request to a score function.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TraceStep {
     pub removed: Vec<usize>,
     /// `None` when abandoned early against a threshold.
     pub score: Option<f64>,
+    pub source: Source,
+    /// Wall time of the request.
+    pub seconds: f64,
 }
 
-/// A budgeted, traced view of a [`ScoreFn`]. Every request counts against the budget.
+/// A budgeted view of a [`ScoreFn`]: every request counts against the budget, and the
+/// searcher sees the part of the score function's trace its own requests made.
 pub struct Oracle<'a> {
     inner: &'a mut dyn ScoreFn,
     budget: usize,
-    trace: Vec<TraceStep>,
+    /// Length of the score function's trace before this search.
+    start: usize,
 }
 
 impl<'a> Oracle<'a> {
     pub fn new(inner: &'a mut dyn ScoreFn, budget: usize) -> Self {
+        let start = inner.trace().len();
         Self {
             inner,
             budget,
-            trace: Vec::new(),
+            start,
         }
     }
 
     pub fn used(&self) -> usize {
-        self.trace.len()
+        self.trace().len()
+    }
+
+    /// This search's requests, in order.
+    pub fn trace(&self) -> &[TraceStep] {
+        &self.inner.trace()[self.start..]
     }
 
     pub fn remaining(&self) -> usize {
@@ -159,24 +185,13 @@ impl<'a> Oracle<'a> {
     pub fn score(&mut self, removed: &[usize]) -> Result<f64> {
         let removed = sorted(removed);
         self.charge(&removed)?;
-        let s = self.inner.score(&removed)?;
-        self.trace.push(TraceStep {
-            removed,
-            score: Some(s),
-        });
-        Ok(s)
+        self.inner.score(&removed)
     }
 
     pub fn score_unless_worse(&mut self, removed: &[usize], threshold: f64) -> Result<Option<f64>> {
         let removed = sorted(removed);
         self.charge(&removed)?;
-        let s = self.inner.score_unless_worse(&removed, threshold)?;
-        self.trace.push(TraceStep { removed, score: s });
-        Ok(s)
-    }
-
-    pub fn into_trace(self) -> Vec<TraceStep> {
-        self.trace
+        self.inner.score_unless_worse(&removed, threshold)
     }
 }
 
@@ -243,27 +258,119 @@ pub fn search(
     }
     let mut oracle = Oracle::new(scorer, budget);
     let found = searcher.run(problem, &mut oracle, seed)?;
-    let evaluations = oracle.used();
     Ok(SearchResult {
         searcher: searcher.name().to_string(),
         removed: sorted(&found.removed),
         score: found.score,
         ranking: found.ranking,
-        evaluations,
-        trace: oracle.into_trace(),
+        evaluations: oracle.used(),
+        trace: oracle.trace().to_vec(),
     })
 }
 
-/// Names of the seven searchers, as a suite or the CLI writes them.
-pub const SEVEN: [&str; 7] = [
-    "one_shot",
-    "greedy",
-    "beam",
-    "evolutionary",
-    "annealing",
-    "random",
-    "local",
-];
+/// Every search algorithm by the name a suite or the command line uses: the seven of the study
+/// and the two references.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum SearcherKind {
+    OneShot,
+    Greedy,
+    Beam,
+    Evolutionary,
+    Annealing,
+    Random,
+    Local,
+    /// Every k-subset (the optimum; small problems only).
+    Exhaustive,
+    /// ShortGPT's objective-free proxy: needs the blocks' influences.
+    BlockInfluence,
+}
+
+impl SearcherKind {
+    /// The seven searchers the study compares.
+    pub const SEVEN: [SearcherKind; 7] = [
+        Self::OneShot,
+        Self::Greedy,
+        Self::Beam,
+        Self::Evolutionary,
+        Self::Annealing,
+        Self::Random,
+        Self::Local,
+    ];
+
+    /// The name suites, records and reports use (`one_shot`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OneShot => "one_shot",
+            Self::Greedy => "greedy",
+            Self::Beam => "beam",
+            Self::Evolutionary => "evolutionary",
+            Self::Annealing => "annealing",
+            Self::Random => "random",
+            Self::Local => "local",
+            Self::Exhaustive => "exhaustive",
+            Self::BlockInfluence => "block_influence",
+        }
+    }
+
+    /// Whether [`Self::build`] needs the blocks' influences (measured on the model).
+    pub fn needs_block_influence(self) -> bool {
+        self == Self::BlockInfluence
+    }
+
+    /// The searcher, with `params` applied; `block_influence` is required exactly when
+    /// [`Self::needs_block_influence`].
+    pub fn build(
+        self,
+        params: &SearcherParams,
+        block_influence: Option<Vec<f64>>,
+    ) -> Result<Box<dyn Searcher>> {
+        Ok(match self {
+            Self::OneShot => Box::new(one_shot::OneShot),
+            Self::Greedy => Box::new(greedy::Greedy),
+            Self::Beam => Box::new(beam::BeamSearch {
+                width: params.beam_width.unwrap_or(4),
+            }),
+            Self::Evolutionary => Box::new(evolutionary::Evolutionary {
+                offspring: params.offspring.unwrap_or(8),
+            }),
+            Self::Annealing => Box::new(annealing::SimulatedAnnealing {
+                initial_temperature: params.initial_temperature.unwrap_or(0.05),
+                cooling: params.cooling.unwrap_or(0.97),
+            }),
+            Self::Random => Box::new(random::RandomSearch),
+            Self::Local => Box::new(local::LocalSearch),
+            Self::Exhaustive => Box::new(exhaustive::Exhaustive {
+                max_subsets: params.max_subsets.unwrap_or(20_000),
+            }),
+            Self::BlockInfluence => match block_influence {
+                Some(influence) => Box::new(block_influence::BlockInfluence { influence }),
+                None => {
+                    bail!("block_influence needs the blocks' influences, measured on the model")
+                }
+            },
+        })
+    }
+}
+
+impl std::fmt::Display for SearcherKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Parameters a suite or the CLI may set; each searcher reads those it has.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -274,57 +381,6 @@ pub struct SearcherParams {
     pub initial_temperature: Option<f64>,
     pub cooling: Option<f64>,
     pub max_subsets: Option<usize>,
-}
-
-/// The searcher registered under `name`.
-pub fn by_name(name: &str, params: &SearcherParams) -> Result<Box<dyn Searcher>> {
-    Ok(match name {
-        "one_shot" => Box::new(one_shot::OneShot),
-        "greedy" => Box::new(greedy::Greedy),
-        "beam" => Box::new(beam::BeamSearch {
-            width: params.beam_width.unwrap_or(4),
-        }),
-        "evolutionary" => Box::new(evolutionary::Evolutionary {
-            offspring: params.offspring.unwrap_or(8),
-        }),
-        "annealing" => Box::new(annealing::SimulatedAnnealing {
-            initial_temperature: params.initial_temperature.unwrap_or(0.05),
-            cooling: params.cooling.unwrap_or(0.97),
-        }),
-        "random" => Box::new(random::RandomSearch),
-        "local" => Box::new(local::LocalSearch),
-        "exhaustive" => Box::new(exhaustive::Exhaustive {
-            max_subsets: params.max_subsets.unwrap_or(20_000),
-        }),
-        other => bail!(
-            "unknown searcher '{other}': known searchers are {}, exhaustive",
-            SEVEN.join(", ")
-        ),
-    })
-}
-
-/// Like [`by_name`], and also `block_influence`, which measures the model on the objective's
-/// calibration inputs.
-pub fn by_name_for_model(
-    name: &str,
-    params: &SearcherParams,
-    model: &crate::model::Model,
-    workload: &crate::objective::Workload,
-) -> Result<Box<dyn Searcher>> {
-    if name == "block_influence" {
-        let influence = block_influence::block_influence(model, workload)?;
-        return Ok(Box::new(block_influence::BlockInfluence { influence }));
-    }
-    by_name(name, params).map_err(|e| e.context("block_influence is also available"))
-}
-
-/// Parses `--protect`: `ends` (first and last block), `none`, or a list like `0,29`.
-pub fn parse_protected(text: &str, n_blocks: usize) -> Result<BTreeSet<usize>> {
-    match text.trim() {
-        "ends" => Ok(BTreeSet::from([0, n_blocks.saturating_sub(1)])),
-        "none" | "" => Ok(BTreeSet::new()),
-        list => Ok(crate::model::parse_block_list(list)?.into_iter().collect()),
-    }
 }
 
 /// Completes a ranking: `first` in order, then every other removable block by `key` (better

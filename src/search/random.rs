@@ -4,9 +4,7 @@ use std::collections::BTreeSet;
 
 use anyhow::Result;
 
-use super::{
-    complete_ranking, mean_score_key, random_subset, Found, Oracle, Problem, Searcher, TraceStep,
-};
+use super::{complete_ranking, mean_score_key, random_subset, Found, Oracle, Problem, Searcher};
 use crate::rng::rng_for;
 
 pub struct RandomSearch;
@@ -30,7 +28,6 @@ impl Searcher for RandomSearch {
         let all = super::beam::binomial(removable.len(), problem.k);
         let mut seen = BTreeSet::new();
         let mut best: Option<(Vec<usize>, f64)> = None;
-        let mut steps = Vec::new();
         // Distinct samples while there are unseen subsets.
         while oracle.remaining() > 0 && seen.len() < all {
             let set = random_subset(&mut rng, &removable, problem.k);
@@ -38,10 +35,6 @@ impl Searcher for RandomSearch {
                 continue;
             }
             let s = oracle.score(&set)?;
-            steps.push(TraceStep {
-                removed: set.clone(),
-                score: Some(s),
-            });
             if best
                 .as_ref()
                 .is_none_or(|(bs, b)| problem.prefer((s, &set), (*b, bs)))
@@ -50,7 +43,7 @@ impl Searcher for RandomSearch {
             }
         }
         let (removed, score) = best.expect("at least one sample");
-        let ranking = complete_ranking(problem, &removed, mean_score_key(problem, &steps));
+        let ranking = complete_ranking(problem, &removed, mean_score_key(problem, oracle.trace()));
         Ok(Found {
             removed,
             score,

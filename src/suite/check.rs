@@ -1,15 +1,15 @@
 //! Checking a finished suite against what it expects: each claim's verdict against the suite's
-//! `expected`, and each model's runs against a golden text (`golden/<suite>-<model>.txt`). Used
-//! by `depthprune run --check` (the nightly paper-scale job) and by `tests/claims.rs`.
+//! `expected`, and each model's runs against its golden file (`golden/<suite>-<model>.snap`).
+//! Used by `depthprune run --check` (and the nightly paper-scale job) and by `tests/claims.rs`.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::claims::{ClaimResult, ClaimSettings, Verdict};
+use super::golden::{diff, golden_path, golden_text, read_golden, write_golden};
 use super::run::RunRecord;
 use super::Suite;
-use crate::report::golden::{differences, golden_text};
 
 /// One line per claim whose verdict differs from the expected one, or that has no expected
 /// verdict although the suite states expectations for its model.
@@ -40,37 +40,45 @@ pub fn verdict_problems(verdicts: &[ClaimResult], settings: &ClaimSettings) -> V
     problems
 }
 
-/// The golden file of `model`'s runs in `suite`.
-pub fn golden_path(dir: &Path, suite: &Suite, model: &str) -> PathBuf {
-    dir.join(format!(
-        "{}-{}.txt",
-        suite.name,
-        crate::report::files::file_stem(model)
-    ))
+/// What [`golden_problems`] does where a golden differs from the runs or does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnMismatch {
+    /// Write the actual text beside it as `<golden>.new` for review, and report a problem.
+    WriteNew,
+    /// Overwrite the golden with the actual text (after a reviewed change), and report nothing.
+    Update,
 }
 
-/// Compares every model's runs with its golden file. A missing golden is written as `.new`
-/// beside where it belongs (for review, then rename) and reported as a problem.
-pub fn golden_problems(dir: &Path, suite: &Suite, runs: &[RunRecord]) -> Result<Vec<String>> {
+/// Compares every model's runs with its golden file (`<dir>/<suite>-<model>.snap`); each
+/// problem names the file and shows the differing lines as a unified diff.
+pub fn golden_problems(
+    dir: &Path,
+    suite: &Suite,
+    runs: &[RunRecord],
+    on_mismatch: OnMismatch,
+) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     for model in &suite.models {
-        let path = golden_path(dir, suite, model);
+        let path = golden_path(dir, &suite.name, model);
         let actual = golden_text(model, runs);
-        if path.exists() {
-            let expected = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            for d in differences(&expected, &actual) {
-                problems.push(format!("{}:\n{d}", path.display()));
-            }
+        let difference = if path.exists() {
+            diff(&read_golden(&path)?, &actual).map(|d| format!("{} differs:\n{d}", path.display()))
         } else {
-            let new = path.with_extension("txt.new");
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            std::fs::write(&new, &actual).with_context(|| format!("writing {}", new.display()))?;
-            problems.push(format!(
-                "{} does not exist; the runs are in {} (review it and rename it to accept)",
-                path.display(),
-                new.display()
-            ));
+            Some(format!("{} does not exist", path.display()))
+        };
+        let Some(difference) = difference else {
+            continue;
+        };
+        match on_mismatch {
+            OnMismatch::Update => write_golden(&path, &actual)?,
+            OnMismatch::WriteNew => {
+                let new = PathBuf::from(format!("{}.new", path.display()));
+                write_golden(&new, &actual)?;
+                problems.push(format!(
+                    "{difference}\nthe runs are in {} (review it; rename it over the golden, or rerun with --update-goldens, to accept)",
+                    new.display()
+                ));
+            }
         }
     }
     Ok(problems)

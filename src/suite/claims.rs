@@ -179,10 +179,13 @@ impl ClaimSettings {
 }
 
 /// A run's place in the design: (objective, searcher, seed).
-type Key<'k> = (&'k str, &'k str, u64);
+/// A run by (objective, searcher, seed).
+pub type Key<'k> = (&'k str, &'k str, u64);
 
 /// The runs of one model, indexed by (objective, searcher, seed).
-struct RunTable<'a> {
+/// One model's runs indexed by (objective, searcher, seed), with what the claims and the
+/// report's agreement plots need to know about them.
+pub struct RunTable<'a> {
     runs: BTreeMap<(&'a str, &'a str, u64), &'a RunRecord>,
     objectives: Vec<&'a str>,
     /// The seven (or fewer) searchers, the proxy excluded.
@@ -197,7 +200,7 @@ struct RunTable<'a> {
 }
 
 impl<'a> RunTable<'a> {
-    fn new(runs: &[&'a RunRecord], heldout: &'a BTreeMap<String, Direction>) -> Self {
+    pub fn new(runs: &[&'a RunRecord], heldout: &'a BTreeMap<String, Direction>) -> Self {
         let objectives: BTreeSet<&str> = runs.iter().map(|r| r.objective.as_str()).collect();
         let seeds: BTreeSet<u64> = runs.iter().map(|r| r.seed).collect();
         let mut searchers: Vec<&str> = Vec::new();
@@ -254,7 +257,7 @@ impl<'a> RunTable<'a> {
     }
 
     /// Mean Jaccard over the pairs of runs named by `keys` (pairs with a missing run skipped).
-    fn mean_jaccard<'k>(&self, keys: impl Iterator<Item = (Key<'k>, Key<'k>)>) -> Option<f64> {
+    pub fn mean_jaccard<'k>(&self, keys: impl Iterator<Item = (Key<'k>, Key<'k>)>) -> Option<f64> {
         let js: Vec<f64> = keys.filter_map(|(a, b)| self.j(a, b)).collect();
         (!js.is_empty()).then(|| mean(&js))
     }
@@ -671,154 +674,186 @@ fn decide(
     }
     let gate = reliability.gate(table, s.alpha);
     let test = match claim {
-        Claim::SearchersConverge => {
-            let kappas: Option<Vec<f64>> = table
-                .seeds
-                .iter()
-                .map(|&t| Some(chance_corrected(table.cross_searcher(t)?, table.chance)))
-                .collect();
-            match kappas {
-                Some(k) if table.searchers.len() >= 2 => {
-                    put_spread(&mut stats, "cross_searcher_agreement", &k, s.alpha);
-                    stats.insert("chance_jaccard".into(), table.chance);
-                    if let Some(j) = table.cross_seed(&table.objectives) {
-                        stats.insert(
-                            "cross_seed_agreement".into(),
-                            chance_corrected(j, table.chance),
-                        );
-                    }
-                    stats.insert("threshold".into(), s.min_cross_searcher_agreement);
-                    let d: Vec<f64> = k
-                        .iter()
-                        .map(|x| x - s.min_cross_searcher_agreement)
-                        .collect();
-                    two_sided(&d)
-                        .ok_or_else(|| "agreement is undefined".to_string())
-                        .map(|(h, f, floor)| Test::simple(h, f, floor))
-                }
-                _ => Err("needs at least two searchers".into()),
-            }
-        }
+        Claim::SearchersConverge => searchers_converge(table, s, &mut stats),
         Claim::MarginalGains => marginal_gains(table, s, &mut stats),
         Claim::ObjectiveShapesPatterns => gate
             .and_then(|()| share_beyond_margin(table, s, &mut stats, "patterns", pattern_distance)),
-        Claim::ObjectiveShapesCalibrationPpl => gate.and_then(|()| {
-            let ppl = table
-                .perplexity_objective()
-                .ok_or("needs a perplexity objective (calibration perplexity is its score)")?;
-            share_beyond_margin(table, s, &mut stats, "calibration_ppl", |a, b| {
-                Some((a.calibration.get(ppl)?.ln() - b.calibration.get(ppl)?.ln()).abs())
-            })
-        }),
-        Claim::AccuracyShareComparable => gate.and_then(|()| {
-            let acc = table
-                .heldout_of(Direction::Maximize)
-                .ok_or("needs a held-out accuracy outcome (`heldout:` in the suite)")?;
-            let d = share_differences(table, |a, b| {
-                Some((a.heldout.get(acc)? - b.heldout.get(acc)?).abs())
-            })?;
-            put_spread(
-                &mut stats,
-                "heldout_accuracy/omega2_objective_minus_searcher",
-                &d,
-                s.alpha,
-            );
-            stats.insert("margin".into(), s.share_margin);
-            let m = s.share_margin;
-            let below = sign_flip_greater(&d.iter().map(|x| m - x).collect::<Vec<_>>())
-                .ok_or("undefined")?;
-            let above = sign_flip_greater(&d.iter().map(|x| x + m).collect::<Vec<_>>())
-                .ok_or("undefined")?;
-            let over = sign_flip_greater(&d.iter().map(|x| x - m).collect::<Vec<_>>())
-                .ok_or("undefined")?;
-            let under = sign_flip_greater(&d.iter().map(|x| -m - x).collect::<Vec<_>>())
-                .ok_or("undefined")?;
-            // Holds: both one-sided tests of the equivalence reject (the larger p); fails: either
-            // tail does (Bonferroni over the two).
-            Ok(Test {
-                holds: below.p.max(above.p),
-                fails: Some((2.0 * over.p.min(under.p)).min(1.0)),
-                floor_holds: below.floor,
-                floor_fails: (2.0 * below.floor).min(1.0),
-            })
-        }),
-        Claim::RankingsDisagree => gate.and_then(|()| {
-            let taus: Vec<f64> = table
-                .seeds
-                .iter()
-                .map(|&t| {
-                    let ts: Vec<f64> = pairs(&table.objectives)
-                        .into_iter()
-                        .filter_map(|(a, b)| {
-                            Some(tau_between(
-                                table.get(a, ONE_SHOT, t)?,
-                                table.get(b, ONE_SHOT, t)?,
-                            ))
-                        })
-                        .collect();
-                    mean(&ts)
-                })
-                .collect();
-            let rhos: Vec<f64> = table
-                .seeds
-                .iter()
-                .filter_map(|&t| {
-                    let (a, b) = (table.objectives[0], *table.objectives.get(1)?);
-                    let (x, y) = (table.get(a, ONE_SHOT, t)?, table.get(b, ONE_SHOT, t)?);
-                    let mut blocks = x.ranking.clone();
-                    blocks.sort_unstable();
-                    Some(spearman(
-                        &positions(&x.ranking, &blocks),
-                        &positions(&y.ranking, &blocks),
-                    ))
-                })
-                .collect();
-            // Spearman's correction for attenuation: agreement between two noisy rankings is
-            // bounded by the geometric mean of their reliabilities.
-            let ceiling = table
-                .objectives
-                .iter()
-                .map(|o| reliability.tau[*o])
-                .product::<f64>()
-                .powf(1.0 / table.objectives.len() as f64);
-            stats.insert("reliability_ceiling".into(), ceiling);
-            if ceiling.is_nan() || ceiling < MIN_CEILING {
-                return Err(format!(
-                    "the objectives' rankings reproduce too weakly across seeds to correct for \
-                     it (ceiling {ceiling:.3} < {MIN_CEILING})"
-                ));
-            }
-            let disattenuated: Vec<f64> = taus.iter().map(|t| t / ceiling).collect();
-            put_spread(&mut stats, "kendall_tau", &taus, s.alpha);
-            put_spread(
-                &mut stats,
-                "kendall_tau_disattenuated",
-                &disattenuated,
-                s.alpha,
-            );
-            if !rhos.is_empty() {
-                stats.insert("spearman_rho/mean".into(), mean(&rhos));
-            }
-            stats.insert("threshold".into(), s.max_ranking_tau);
-            // "Disagree" must hold even after correcting for unreliability (the ceiling is
-            // estimated from the same seeds); "agree" is shown on the raw τ, which unreliability
-            // can only lower.
-            let below: Vec<f64> = disattenuated
-                .iter()
-                .map(|t| s.max_ranking_tau - t)
-                .collect();
-            let above: Vec<f64> = taus.iter().map(|t| t - s.max_ranking_tau).collect();
-            let (holds, fails) = (
-                sign_flip_greater(&below).ok_or("a ranking correlation is undefined")?,
-                sign_flip_greater(&above).ok_or("a ranking correlation is undefined")?,
-            );
-            Ok(Test::simple(holds.p, fails.p, holds.floor))
-        }),
+        Claim::ObjectiveShapesCalibrationPpl => {
+            gate.and_then(|()| objective_shapes_calibration_ppl(table, s, &mut stats))
+        }
+        Claim::AccuracyShareComparable => {
+            gate.and_then(|()| accuracy_share_comparable(table, s, &mut stats))
+        }
+        Claim::RankingsDisagree => {
+            gate.and_then(|()| rankings_disagree(table, s, &mut stats, reliability))
+        }
         Claim::ObjectiveBeyondResampling => {
             gate.and_then(|()| objective_beyond_resampling(table, s, &mut stats))
         }
     };
     (test, stats)
+}
+
+/// Statement 1: per seed, the chance-corrected agreement among searchers against the threshold.
+fn searchers_converge(
+    table: &RunTable,
+    s: &ClaimSettings,
+    stats: &mut BTreeMap<String, f64>,
+) -> Result<Test, String> {
+    let kappas: Option<Vec<f64>> = table
+        .seeds
+        .iter()
+        .map(|&t| Some(chance_corrected(table.cross_searcher(t)?, table.chance)))
+        .collect();
+    match kappas {
+        Some(k) if table.searchers.len() >= 2 => {
+            put_spread(stats, "cross_searcher_agreement", &k, s.alpha);
+            stats.insert("chance_jaccard".into(), table.chance);
+            if let Some(j) = table.cross_seed(&table.objectives) {
+                stats.insert(
+                    "cross_seed_agreement".into(),
+                    chance_corrected(j, table.chance),
+                );
+            }
+            stats.insert("threshold".into(), s.min_cross_searcher_agreement);
+            let d: Vec<f64> = k
+                .iter()
+                .map(|x| x - s.min_cross_searcher_agreement)
+                .collect();
+            two_sided(&d)
+                .ok_or_else(|| "agreement is undefined".to_string())
+                .map(|(h, f, floor)| Test::simple(h, f, floor))
+        }
+        _ => Err("needs at least two searchers".into()),
+    }
+}
+
+/// Statement 2 on calibration perplexity: the objective's share of its variance beyond the
+/// searcher's, per seed.
+fn objective_shapes_calibration_ppl(
+    table: &RunTable,
+    s: &ClaimSettings,
+    stats: &mut BTreeMap<String, f64>,
+) -> Result<Test, String> {
+    let ppl = table
+        .perplexity_objective()
+        .ok_or("needs a perplexity objective (calibration perplexity is its score)")?;
+    share_beyond_margin(table, s, stats, "calibration_ppl", |a, b| {
+        Some((a.calibration.get(ppl)?.ln() - b.calibration.get(ppl)?.ln()).abs())
+    })
+}
+
+/// Statement 3: the objective's and the searcher's shares of held-out accuracy's variance
+/// within the margin of each other (TOST), per seed.
+fn accuracy_share_comparable(
+    table: &RunTable,
+    s: &ClaimSettings,
+    stats: &mut BTreeMap<String, f64>,
+) -> Result<Test, String> {
+    let acc = table
+        .heldout_of(Direction::Maximize)
+        .ok_or("needs a held-out accuracy outcome (`heldout:` in the suite)")?;
+    let d = share_differences(table, |a, b| {
+        Some((a.heldout.get(acc)? - b.heldout.get(acc)?).abs())
+    })?;
+    put_spread(
+        stats,
+        "heldout_accuracy/omega2_objective_minus_searcher",
+        &d,
+        s.alpha,
+    );
+    stats.insert("margin".into(), s.share_margin);
+    let m = s.share_margin;
+    let below =
+        sign_flip_greater(&d.iter().map(|x| m - x).collect::<Vec<_>>()).ok_or("undefined")?;
+    let above =
+        sign_flip_greater(&d.iter().map(|x| x + m).collect::<Vec<_>>()).ok_or("undefined")?;
+    let over =
+        sign_flip_greater(&d.iter().map(|x| x - m).collect::<Vec<_>>()).ok_or("undefined")?;
+    let under =
+        sign_flip_greater(&d.iter().map(|x| -m - x).collect::<Vec<_>>()).ok_or("undefined")?;
+    // Holds: both one-sided tests of the equivalence reject (the larger p); fails: either
+    // tail does (Bonferroni over the two).
+    Ok(Test {
+        holds: below.p.max(above.p),
+        fails: Some((2.0 * over.p.min(under.p)).min(1.0)),
+        floor_holds: below.floor,
+        floor_fails: (2.0 * below.floor).min(1.0),
+    })
+}
+
+/// The objectives' one-shot rankings disagree: the disattenuated Kendall τ below the threshold.
+fn rankings_disagree(
+    table: &RunTable,
+    s: &ClaimSettings,
+    stats: &mut BTreeMap<String, f64>,
+    reliability: &Reliability,
+) -> Result<Test, String> {
+    let taus: Vec<f64> = table
+        .seeds
+        .iter()
+        .map(|&t| {
+            let ts: Vec<f64> = pairs(&table.objectives)
+                .into_iter()
+                .filter_map(|(a, b)| {
+                    Some(tau_between(
+                        table.get(a, ONE_SHOT, t)?,
+                        table.get(b, ONE_SHOT, t)?,
+                    ))
+                })
+                .collect();
+            mean(&ts)
+        })
+        .collect();
+    let rhos: Vec<f64> = table
+        .seeds
+        .iter()
+        .filter_map(|&t| {
+            let (a, b) = (table.objectives[0], *table.objectives.get(1)?);
+            let (x, y) = (table.get(a, ONE_SHOT, t)?, table.get(b, ONE_SHOT, t)?);
+            let mut blocks = x.ranking.clone();
+            blocks.sort_unstable();
+            Some(spearman(
+                &positions(&x.ranking, &blocks),
+                &positions(&y.ranking, &blocks),
+            ))
+        })
+        .collect();
+    // Spearman's correction for attenuation: agreement between two noisy rankings is
+    // bounded by the geometric mean of their reliabilities.
+    let ceiling = table
+        .objectives
+        .iter()
+        .map(|o| reliability.tau[*o])
+        .product::<f64>()
+        .powf(1.0 / table.objectives.len() as f64);
+    stats.insert("reliability_ceiling".into(), ceiling);
+    if ceiling.is_nan() || ceiling < MIN_CEILING {
+        return Err(format!(
+            "the objectives' rankings reproduce too weakly across seeds to correct for \
+                 it (ceiling {ceiling:.3} < {MIN_CEILING})"
+        ));
+    }
+    let disattenuated: Vec<f64> = taus.iter().map(|t| t / ceiling).collect();
+    put_spread(stats, "kendall_tau", &taus, s.alpha);
+    put_spread(stats, "kendall_tau_disattenuated", &disattenuated, s.alpha);
+    if !rhos.is_empty() {
+        stats.insert("spearman_rho/mean".into(), mean(&rhos));
+    }
+    stats.insert("threshold".into(), s.max_ranking_tau);
+    // "Disagree" must hold even after correcting for unreliability (the ceiling is
+    // estimated from the same seeds); "agree" is shown on the raw τ, which unreliability
+    // can only lower.
+    let below: Vec<f64> = disattenuated
+        .iter()
+        .map(|t| s.max_ranking_tau - t)
+        .collect();
+    let above: Vec<f64> = taus.iter().map(|t| t - s.max_ranking_tau).collect();
+    let (holds, fails) = (
+        sign_flip_greater(&below).ok_or("a ranking correlation is undefined")?,
+        sign_flip_greater(&above).ok_or("a ranking correlation is undefined")?,
+    );
+    Ok(Test::simple(holds.p, fails.p, holds.floor))
 }
 
 /// Statement 2 for one outcome: per seed, ω²(objective) − ω²(searcher) of `distance` beyond

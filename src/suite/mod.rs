@@ -5,11 +5,13 @@
 //! blocks to remove per model, the protected blocks and the seeds. Each seed resamples the
 //! calibration data (it is the objectives' `seed`) and seeds the stochastic searchers, so the
 //! seeds are the resamples the statistics run over. [`run::run_suite`] executes every
-//! (model, seed, objective, searcher) and writes one JSON line per finished run; [`execute`]
-//! adds the claim verdicts and writes every output file (see [`crate::report::files`]).
+//! (model, seed, objective, searcher) and writes one JSON line per finished run; [`claims`]
+//! turns runs into verdicts; [`check`] compares them and the runs with what the suite expects
+//! and with the goldens ([`golden`]). `crate::study` puts these together with the report.
 
 pub mod check;
 pub mod claims;
+pub mod golden;
 pub mod run;
 
 use std::collections::BTreeMap;
@@ -18,9 +20,10 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::blocks::Protection;
 use crate::model::{DeviceSpec, LayerTypeRule, Precision};
 use crate::objective::ObjectiveSpec;
-use crate::search::SearcherParams;
+use crate::search::{SearcherKind, SearcherParams};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,9 +51,9 @@ pub struct Suite {
     /// Blocks to remove, per model (by the id used in `models`): a count, or a fraction of the
     /// model's blocks such as `0.25`.
     pub k: BTreeMap<String, BlockCount>,
-    /// `ends`, `none` or a list such as `0,29`.
-    #[serde(default = "default_protect")]
-    pub protect: String,
+    /// `ends` (default), `none` or a list such as `0,29`.
+    #[serde(default)]
+    pub protect: Protection,
     /// Calibration resamples: each seed is one objective seed and one searcher seed.
     pub seeds: Vec<u64>,
     /// Thresholds and expected verdicts of the study's claims; without it, runs only.
@@ -58,26 +61,18 @@ pub struct Suite {
     pub claims: Option<claims::ClaimSettings>,
 }
 
-/// What [`execute`] returns: the runs and, when the suite states claims, their verdicts.
-pub struct SuiteOutcome {
-    pub runs: run::SuiteRuns,
-    pub verdicts: Option<Vec<claims::ClaimResult>>,
-}
-
-/// Runs a suite, computes its claims' verdicts and writes every output file into
-/// `options.out_dir`.
-pub fn execute(suite: &Suite, options: &run::RunOptions) -> Result<SuiteOutcome> {
-    let runs = run::run_suite(suite, options)?;
-    // The bootstrap and permutation draws have a fixed seed: a verdict is a function of the runs.
-    let verdicts = suite.claims.as_ref().map(|settings| {
-        claims::evaluate_claims(&runs.runs, &suite.heldout_directions(), settings, 0)
-    });
-    crate::report::files::write_suite_outputs(&options.out_dir, suite, &runs, verdicts.as_deref())?;
-    Ok(SuiteOutcome { runs, verdicts })
-}
-
-fn default_protect() -> String {
-    "ends".to_string()
+/// A model id as a file-name part (`smollm2-135m`; paths lose their folders).
+pub fn file_stem(model: &str) -> String {
+    let base = model.rsplit(['/', '\\']).next().unwrap_or(model);
+    base.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// How many blocks to remove: `2`, or `0.25` of the model's blocks (rounded, at least 1).
@@ -110,7 +105,7 @@ impl BlockCount {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearcherEntry {
-    pub name: String,
+    pub name: SearcherKind,
     #[serde(default)]
     pub budget: Option<usize>,
     #[serde(default)]
@@ -122,7 +117,7 @@ impl Suite {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read suite {}", path.display()))?;
-        let mut suite: Suite = serde_yaml::from_str(&text)
+        let mut suite: Suite = serde_yaml_ng::from_str(&text)
             .map_err(|e| crate::data::yaml_error(&path.display().to_string(), &e))?;
         // Corpus and task files named in a suite are found beside it, wherever it is run from.
         let base = path.parent().unwrap_or(Path::new(""));
@@ -158,17 +153,50 @@ impl Suite {
                 bail!("held-out outcome '{name}' must use `split: evaluation`: calibration data is what the searches optimised");
             }
         }
-        for s in &self.searchers {
-            if s.name != "block_influence" {
-                crate::search::by_name(&s.name, &s.params)?;
-            }
-        }
         if self.claims.is_some() {
             if self.objectives.len() < 2 {
                 bail!("the claims compare objectives: name at least two under `objectives`");
             }
-            if !self.searchers.iter().any(|s| s.name == "one_shot") {
+            if !self
+                .searchers
+                .iter()
+                .any(|s| s.name == SearcherKind::OneShot)
+            {
                 bail!("the claims measure gains over one-shot: add `{{name: one_shot}}` to `searchers`");
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks what depends on a model's block count (k, protected blocks, each searcher's
+    /// budget), so a suite that cannot run fails before any evaluation.
+    pub fn check_model(&self, model_id: &str, n_blocks: usize) -> Result<()> {
+        let k = self.k[model_id].resolve(n_blocks);
+        let protected = self
+            .protect
+            .blocks(n_blocks)
+            .with_context(|| format!("protect, for {model_id}"))?;
+        for entry in &self.searchers {
+            let problem = crate::search::Problem {
+                n_blocks,
+                k,
+                protected: protected.clone(),
+                direction: crate::search::Direction::Minimize,
+                budget: entry.budget,
+            };
+            problem
+                .validate()
+                .with_context(|| format!("{model_id} ({n_blocks} blocks), k = {k}"))?;
+            if entry.name.needs_block_influence() {
+                continue;
+            }
+            let searcher = entry.name.build(&entry.params, None)?;
+            let needed = searcher.min_budget(&problem);
+            if let Some(budget) = entry.budget.filter(|&b| b < needed) {
+                bail!(
+                    "searcher {} has budget {budget} but needs at least {needed} evaluations for {model_id} (k = {k}, {n_blocks} blocks): raise its budget",
+                    entry.name
+                );
             }
         }
         Ok(())
@@ -225,7 +253,7 @@ seeds: [0, 1]
         let s = load(GOOD).unwrap();
         assert_eq!(s.searchers[1].params.beam_width, Some(2));
         assert_eq!(s.searchers[1].budget, Some(200));
-        assert_eq!(s.protect, "ends");
+        assert_eq!(s.protect, Protection::Ends);
         match s.objective_for_seed("ppl", 7) {
             ObjectiveSpec::Perplexity(p) => assert_eq!(
                 (p.seed, p.n_seqs),
@@ -391,6 +419,10 @@ seeds: [0, 1]
             "{:#}",
             load(&GOOD.replace("name: one_shot", "name: oneshot")).unwrap_err()
         );
-        assert!(err.contains("unknown searcher 'oneshot'"), "{err}");
+        assert!(err.contains("s.yaml:8:"), "{err}");
+        assert!(
+            err.contains("unknown variant `oneshot`, expected one of `one_shot`, `greedy`"),
+            "{err}"
+        );
     }
 }

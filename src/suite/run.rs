@@ -6,6 +6,7 @@
 //! group of a model: its searchers share one evaluator and run in the declared order, so results
 //! do not depend on the number of jobs.
 
+use crate::load::open_model;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
@@ -141,13 +142,22 @@ pub fn run_suite(suite: &Suite, options: &RunOptions) -> Result<SuiteRuns> {
         Ok(())
     };
 
+    // Every model's block count is read from its metadata first, so k, protection and budgets
+    // that cannot work fail now, not after the first model's runs.
+    for model_id in &suite.models {
+        let located = crate::fetch::locate(model_id)?;
+        let n_blocks = crate::model::count_blocks(&located.path)
+            .with_context(|| format!("reading the block count of {model_id}"))?;
+        suite.check_model(model_id, n_blocks)?;
+    }
+
     let mut out = SuiteRuns {
         runs: Vec::new(),
         single_removals: Vec::new(),
     };
     for model_id in &suite.models {
         bar.set_message(format!("loading {model_id}"));
-        let model = Model::open(
+        let model = open_model(
             model_id,
             &LoadOptions {
                 layer_types: suite.layer_types,
@@ -232,7 +242,7 @@ fn run_group(
 ) -> Result<(Vec<RunRecord>, SingleRemovals)> {
     let (seed, objective_name) = (group.seed, group.objective);
     let k = suite.k[model_id].resolve(model.n_blocks());
-    let protected = search::parse_protected(&suite.protect, model.n_blocks()).context("protect")?;
+    let protected = suite.protect.blocks(model.n_blocks()).context("protect")?;
     let spec = suite.objective_for_seed(objective_name, seed);
     let objective = spec.build(model, &options.data_dir)?;
     let mut evaluator = Evaluator::new(model, objective.as_ref(), options.engine)?
@@ -246,8 +256,14 @@ fn run_group(
     };
     let mut records = Vec::with_capacity(suite.searchers.len());
     for entry in &suite.searchers {
-        let searcher =
-            search::by_name_for_model(&entry.name, &entry.params, model, objective.workload())?;
+        let influence = match entry.name.needs_block_influence() {
+            true => Some(crate::influence::block_influence(
+                model,
+                objective.workload(),
+            )?),
+            false => None,
+        };
+        let searcher = entry.name.build(&entry.params, influence)?;
         let started = Instant::now();
         let result = search::search(
             searcher.as_ref(),
@@ -276,7 +292,7 @@ fn run_group(
             objective: objective_name.to_string(),
             objective_key: objective.spec().key(),
             direction: spec.direction(),
-            searcher: entry.name.clone(),
+            searcher: entry.name.name().to_string(),
             seed,
             k,
             removed: result.removed,

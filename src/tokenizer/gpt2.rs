@@ -7,7 +7,7 @@ use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
 use tokenizers::{PreTokenizerWrapper, SplitDelimiterBehavior};
 
-use crate::model::gguf::GgufFile;
+use crate::gguf::GgufFile;
 
 pub struct Gpt2Tokenizer {
     inner: tokenizers::Tokenizer,

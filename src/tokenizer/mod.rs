@@ -14,7 +14,7 @@ mod spm;
 
 use anyhow::{bail, Result};
 
-use crate::model::gguf::GgufFile;
+use crate::gguf::GgufFile;
 
 pub use gpt2::Gpt2Tokenizer;
 pub use spm::SpmTokenizer;

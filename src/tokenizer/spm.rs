@@ -12,7 +12,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 use anyhow::{anyhow, Result};
 
-use crate::model::gguf::GgufFile;
+use crate::gguf::GgufFile;
 
 /// GGUF token types (llama.cpp's `llama_token_type`).
 const TOKEN_TYPE_USER_DEFINED: i32 = 4;

@@ -5,6 +5,7 @@
 
 pub mod tiny_hf;
 
+use depthprune::load::open_model;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -40,7 +41,7 @@ pub fn model(id: &str, layer_types: LayerTypeRule) -> Arc<Model> {
         return m.clone();
     }
     let m = Arc::new(
-        Model::open(
+        open_model(
             id,
             &LoadOptions {
                 layer_types,

@@ -83,7 +83,7 @@ pub fn cached_snapshot(root: &Path, id: &HubId) -> Option<PathBuf> {
 fn complete(dir: &Path) -> bool {
     dir.join("config.json").exists()
         && dir.join("tokenizer.json").exists()
-        && crate::model::hf::weight_files(dir).is_ok()
+        && crate::checkpoint::weight_files(dir).is_ok()
 }
 
 /// The local folder of `id`'s checkpoint, downloading what is missing when the Hub is reachable.
@@ -171,7 +171,7 @@ fn download(id: &HubId, root: &Path) -> Result<PathBuf> {
     let _ = repo.get("tokenizer_config.json");
     match repo.get("model.safetensors.index.json") {
         Ok(index) => {
-            for f in crate::model::hf::shard_names(&index)? {
+            for f in crate::checkpoint::shard_names(&index)? {
                 repo.get(&f)?;
             }
         }

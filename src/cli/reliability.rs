@@ -1,0 +1,78 @@
+//! `depthprune reliability`: how well an objective's one-shot ranking reproduces across
+//! calibration resamples, at each size, to size a suite's objectives from.
+
+use anyhow::{Context, Result};
+use depthprune::blocks::Protection;
+use depthprune::reliability::{check_request, reliability_curve, CurveRequest, Engine};
+use depthprune::search::Problem;
+
+use super::{print_json, EngineArgs, Global, ModelArgs, ObjectiveArgs};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    objective: ObjectiveArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Sizes to measure, comma-separated: windows (ppl) or questions per task (acc).
+    #[arg(long, value_delimiter = ',', required = true)]
+    sizes: Vec<usize>,
+    /// Calibration resamples per size (seeds 0..N).
+    #[arg(long, default_value_t = 5)]
+    seeds: u64,
+    /// Size of the top-k sets compared.
+    #[arg(long, default_value_t = 3)]
+    k: usize,
+    /// Blocks left out of rankings: `ends` (first and last), `none`, or a list.
+    #[arg(long, default_value = "ends")]
+    protect: Protection,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args, global: Global) -> Result<()> {
+    // Checked before the model loads: a typo should not cost a model load.
+    check_request(&args.sizes, args.seeds)?;
+    let data_dir = args.objective.data_dir()?;
+    let (model, spec, _) = args.objective.open_with_model(&args.model, global)?;
+    let problem = Problem {
+        n_blocks: model.n_blocks(),
+        k: args.k,
+        protected: args.protect.blocks(model.n_blocks()).context("--protect")?,
+        direction: spec.direction(),
+        budget: None,
+    };
+    let store = args.engine.store_dir()?;
+    let k = args.k;
+    let json = args.json;
+    let points = reliability_curve(
+        &model,
+        &CurveRequest {
+            spec: &spec,
+            sizes: &args.sizes,
+            seeds: args.seeds,
+            problem: &problem,
+        },
+        &Engine {
+            data_dir: &data_dir,
+            store: &store,
+            options: args.engine.options(),
+        },
+        |p| {
+            if !json {
+                eprintln!(
+                    "size {}: cross-seed tau {:.3}, top-{k} Jaccard {:.3} (chance {:.3}), {:.0} s",
+                    p.size, p.cross_seed_tau, p.top_k_jaccard, p.chance_jaccard, p.seconds
+                );
+            }
+        },
+    )?;
+    if json {
+        return print_json(&points);
+    }
+    print!("{}", depthprune::report::reliability_table(&points, k));
+    Ok(())
+}

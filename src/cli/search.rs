@@ -1,0 +1,107 @@
+//! `depthprune search`: choose k blocks to remove with one search algorithm.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use depthprune::blocks::Protection;
+use depthprune::evaluator::{Evaluator, EvaluatorStats};
+use depthprune::objective::ObjectiveSpec;
+use depthprune::search::{self, Problem, SearchResult, SearcherKind, SearcherParams};
+use serde::Serialize;
+
+use super::{block_list, print_json, EngineArgs, Global, ModelArgs, ObjectiveArgs};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    objective: ObjectiveArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
+    #[arg(long, value_enum)]
+    searcher: SearcherKind,
+    /// Blocks to remove.
+    #[arg(long)]
+    k: usize,
+    /// Blocks that may not be removed: `ends` (first and last), `none`, or a list.
+    #[arg(long, default_value = "ends")]
+    protect: Protection,
+    /// Maximum evaluations [default: the searcher's own].
+    #[arg(long)]
+    budget: Option<usize>,
+    /// Seed of the searcher's own randomness (the objective has --seed).
+    #[arg(long, default_value_t = 0)]
+    search_seed: u64,
+    #[arg(long)]
+    beam_width: Option<usize>,
+    /// Print JSON (with the full trace) instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Output {
+    model: String,
+    objective: ObjectiveSpec,
+    objective_key: String,
+    problem: Problem,
+    result: SearchResult,
+    stats: EvaluatorStats,
+    seconds: f64,
+}
+
+pub fn run(args: Args, global: Global) -> Result<()> {
+    let started = Instant::now();
+    let (model, spec, prepared) = args.objective.open_with_model(&args.model, global)?;
+    let params = SearcherParams {
+        beam_width: args.beam_width,
+        ..SearcherParams::default()
+    };
+    let influence = match args.searcher.needs_block_influence() {
+        true => Some(depthprune::influence::block_influence(
+            &model,
+            prepared.workload(),
+        )?),
+        false => None,
+    };
+    let algorithm = args.searcher.build(&params, influence)?;
+    let problem = Problem {
+        n_blocks: model.n_blocks(),
+        k: args.k,
+        protected: args.protect.blocks(model.n_blocks()).context("--protect")?,
+        direction: spec.direction(),
+        budget: args.budget,
+    };
+    let mut evaluator = Evaluator::new(&model, prepared.as_ref(), args.engine.options())?
+        .with_store(&args.engine.store_dir()?)?;
+    let result = search::search(
+        algorithm.as_ref(),
+        &problem,
+        &mut evaluator,
+        args.search_seed,
+    )?;
+    let seconds = started.elapsed().as_secs_f64();
+    if args.json {
+        return print_json(&Output {
+            model: model.info.name.clone(),
+            objective_key: spec.key(),
+            objective: spec,
+            problem,
+            result,
+            stats: evaluator.stats(),
+            seconds,
+        });
+    }
+    println!("searcher:    {}", result.searcher);
+    println!("removed:     {}", block_list(&result.removed));
+    println!("score:       {:.4} ({})", result.score, spec.short_name());
+    println!("ranking:     {}", block_list(&result.ranking));
+    println!(
+        "evaluations: {} (budget {})",
+        result.evaluations,
+        problem.budget.map_or("default".into(), |b| b.to_string())
+    );
+    println!("wall time:   {seconds:.1} s");
+    Ok(())
+}
