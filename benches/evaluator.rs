@@ -34,7 +34,11 @@ fn ppl_8x128() -> ObjectiveSpec {
 
 fn acc_small() -> ObjectiveSpec {
     ObjectiveSpec::Accuracy(AccuracySpec {
-        tasks: vec![Task::ArcEasy, Task::Hellaswag, Task::Piqa],
+        tasks: vec![
+            Task::ArcEasy.into(),
+            Task::Hellaswag.into(),
+            Task::Piqa.into(),
+        ],
         n_per_task: 8,
         metric: AccMetric::GoldLogprob,
         ..AccuracySpec::default()

@@ -28,7 +28,11 @@ fn bench_model(c: &mut Criterion, id: &str) {
         b.iter(|| evaluate(ppl.as_ref(), &model, &mask).unwrap())
     });
 
-    let tasks = vec![Task::ArcEasy, Task::Hellaswag, Task::Piqa];
+    let tasks = vec![
+        Task::ArcEasy.into(),
+        Task::Hellaswag.into(),
+        Task::Piqa.into(),
+    ];
     let acc = ObjectiveSpec::Accuracy(AccuracySpec {
         tasks,
         n_per_task: 8,

@@ -71,7 +71,7 @@ fn prefix_cache_changes_no_perplexity_smollm2() {
 #[test]
 fn prefix_cache_changes_no_accuracy_gemma3() {
     let spec = AccuracySpec {
-        tasks: vec![Task::ArcEasy, Task::Winogrande],
+        tasks: vec![Task::ArcEasy.into(), Task::Winogrande.into()],
         n_per_task: 4,
         split: Split::Calibration,
         metric: depthprune::objective::AccMetric::GoldLogprob,

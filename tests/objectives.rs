@@ -15,7 +15,7 @@ use depthprune::objective::{evaluate, AccMetric, AccuracySpec, Objective, Perple
 
 fn acc_spec(tasks: &[Task], n: usize, seed: u64, split: Split) -> AccuracySpec {
     AccuracySpec {
-        tasks: tasks.to_vec(),
+        tasks: tasks.iter().map(|&t| t.into()).collect(),
         n_per_task: n,
         seed,
         split,
@@ -97,11 +97,13 @@ fn check_packing(model_id: &str) {
         .workload()
         .run(&model, &BlockMask::full(model.n_blocks()))
         .unwrap();
-    let records: std::collections::BTreeMap<Task, _> =
-        tasks.iter().map(|t| (*t, t.load(&data).unwrap())).collect();
+    let records: std::collections::BTreeMap<String, _> = tasks
+        .iter()
+        .map(|t| (t.to_string(), t.load(&data).unwrap()))
+        .collect();
     for q in obj.questions() {
         let record = records[&q.task].iter().find(|r| r.id == q.id).unwrap();
-        for (k, req) in record.requests().iter().enumerate() {
+        for (k, req) in record.requests.iter().enumerate() {
             let alone = option_log_likelihood(&model, req);
             let got = packed[q.first_item + k];
             assert!(
@@ -161,7 +163,7 @@ fn winogrande_picks_the_context_not_the_continuation() {
     let q = &obj.questions()[0];
     let records = Task::Winogrande.load(&data).unwrap();
     let record = records.iter().find(|r| r.id == q.id).unwrap();
-    let reqs = record.requests();
+    let reqs = &record.requests;
     assert_ne!(reqs[0].context, reqs[1].context);
     assert_eq!(reqs[0].continuation, reqs[1].continuation);
     let ll: Vec<f64> = reqs

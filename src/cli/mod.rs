@@ -15,7 +15,7 @@ pub mod tokenize;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use depthprune::data::{self, Split, Task};
+use depthprune::data::{self, CorpusRef, Split, TaskRef, Unit};
 use depthprune::evaluator::EvaluatorOptions;
 use depthprune::load::open_model;
 use depthprune::model::{DeviceSpec, LayerTypeRule, LoadOptions, Model, Precision};
@@ -99,7 +99,8 @@ impl EngineArgs {
 /// A calibration objective, described on the command line.
 #[derive(clap::Args)]
 pub struct ObjectiveArgs {
-    /// ppl (perplexity on WikiText-2 windows) or acc (zero-shot multiple choice).
+    /// ppl (perplexity on windows of a corpus, WikiText-2 by default) or acc (zero-shot multiple
+    /// choice).
     #[arg(long, value_enum)]
     pub objective: ObjectiveKind,
     /// Folder with wikitext2/, arc_easy/, ... [default: $DEPTHPRUNE_DATA or ../shared/data]
@@ -111,9 +112,10 @@ pub struct ObjectiveArgs {
     /// Which sample is drawn from that pool (a calibration resample).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// acc: tasks to average over, comma-separated [default: all seven]
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub tasks: Vec<Task>,
+    /// acc: tasks to average over, comma-separated: built-in names (arc_easy, arc_challenge,
+    /// hellaswag, piqa, winogrande, boolq, openbookqa) or task files (.yaml) [default: the seven]
+    #[arg(long, value_delimiter = ',')]
+    pub tasks: Vec<TaskRef>,
     /// acc: questions per task.
     #[arg(long, default_value_t = 32)]
     pub n_per_task: usize,
@@ -126,12 +128,20 @@ pub struct ObjectiveArgs {
     /// ppl: tokens per window.
     #[arg(long, default_value_t = 128)]
     pub seq_len: usize,
+    /// ppl: the text: wikitext2, or a .txt or .jsonl file [default: wikitext2]
+    #[arg(long)]
+    pub corpus: Option<String>,
+    /// ppl: what calibration and evaluation never share in a corpus file [default: document
+    /// for .jsonl, paragraph for text]
+    #[arg(long, value_enum)]
+    pub corpus_unit: Option<Unit>,
 }
 
 impl ObjectiveArgs {
-    pub fn spec(&self) -> ObjectiveSpec {
-        match self.objective {
+    pub fn spec(&self) -> Result<ObjectiveSpec> {
+        Ok(match self.objective {
             ObjectiveKind::Perplexity => ObjectiveSpec::Perplexity(PerplexitySpec {
+                source: CorpusRef::from_args(self.corpus.as_deref(), self.corpus_unit)?,
                 n_seqs: self.n_seqs,
                 seq_len: self.seq_len,
                 seed: self.seed,
@@ -140,7 +150,7 @@ impl ObjectiveArgs {
             }),
             ObjectiveKind::Accuracy => ObjectiveSpec::Accuracy(AccuracySpec {
                 tasks: if self.tasks.is_empty() {
-                    Task::ALL.to_vec()
+                    AccuracySpec::default().tasks
                 } else {
                     self.tasks.clone()
                 },
@@ -150,25 +160,27 @@ impl ObjectiveArgs {
                 metric: self.metric,
                 ..AccuracySpec::default()
             }),
-        }
+        })
     }
 
     pub fn data_dir(&self) -> Result<PathBuf> {
         data::data_dir(self.data_dir.as_deref())
     }
 
-    /// Loads the model and prepares this objective for it; the data folder is checked first,
-    /// so a missing one costs no model load.
+    /// Loads the model and prepares this objective for it; the data folder, corpus and task
+    /// files are checked first, so a mistake in them costs no model load. The spec returned is
+    /// the prepared objective's (files' sha256 filled in: its `key()` is the store's).
     pub fn open_with_model(
         &self,
         model: &ModelArgs,
         global: Global,
     ) -> Result<(Model, ObjectiveSpec, Box<dyn Objective>)> {
         let data_dir = self.data_dir()?;
+        let spec = self.spec()?;
+        spec.check_data(&data_dir)?;
         let model = model.open(global)?;
-        let spec = self.spec();
         let prepared = spec.build(&model, &data_dir)?;
-        Ok((model, spec, prepared))
+        Ok((model, prepared.spec().clone(), prepared))
     }
 }
 

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Evaluation, Objective, ObjectiveSpec, WorkBatch, Workload};
 use crate::data::split::{pool, sample, DEFAULT_PARTITION_SEED};
-use crate::data::tasks::{McRecord, Request};
-use crate::data::{Split, Task};
+use crate::data::tasks::{load_task, task_order, Doc, Request};
+use crate::data::{Split, Task, TaskRef};
 use crate::model::{Layout, Model, PackedSeq};
 use crate::tokenizer::Tokenizer;
 
@@ -58,8 +58,9 @@ impl AccMetric {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccuracySpec {
+    /// Built-in tasks by name, task files by path (see `data::tasks`).
     #[serde(default = "default_tasks")]
-    pub tasks: Vec<Task>,
+    pub tasks: Vec<TaskRef>,
     /// Questions per task (fewer when the split's pool is smaller).
     #[serde(default = "default_n_per_task")]
     pub n_per_task: usize,
@@ -73,8 +74,8 @@ pub struct AccuracySpec {
     pub partition_seed: u64,
 }
 
-fn default_tasks() -> Vec<Task> {
-    Task::ALL.to_vec()
+fn default_tasks() -> Vec<TaskRef> {
+    Task::ALL.map(TaskRef::Builtin).to_vec()
 }
 fn default_n_per_task() -> usize {
     32
@@ -106,7 +107,11 @@ impl Default for AccuracySpec {
 /// are items `first_item..first_item + n_options`.
 #[derive(Debug, Clone)]
 pub struct Question {
-    pub task: Task,
+    /// The task's name (`arc_easy`, or a task file's `task:`).
+    pub task: String,
+    /// Whether the task scores with normalised log-likelihoods (its `metric_list` has
+    /// `acc_norm`); otherwise its `acc_norm` is its `acc`.
+    pub acc_norm: bool,
     pub id: String,
     pub label: usize,
     pub norm_lengths: Vec<f64>,
@@ -125,28 +130,47 @@ impl AccuracyObjective {
         if spec.tasks.is_empty() {
             bail!("the accuracy objective needs at least one task");
         }
+        // Every task file and record is read and checked before any tokenisation.
+        let tasks = spec
+            .tasks
+            .iter()
+            .map(|t| load_task(t, data_dir))
+            .collect::<Result<Vec<_>>>()?;
+        for (i, t) in tasks.iter().enumerate() {
+            if tasks[..i].iter().any(|u| u.name == t.name) {
+                bail!(
+                    "two tasks are named '{}': their metrics would mix; give one task file \
+                     another `task:` name",
+                    t.name
+                );
+            }
+        }
         let mut questions = Vec::new();
         let mut sequences = Vec::new();
         let mut n_items = 0;
-        for &task in &spec.tasks {
-            let records = task.load(data_dir)?;
-            let pool = pool(records.len(), task.name(), spec.partition_seed, spec.split);
-            for r in sample(&pool, spec.n_per_task, task.name(), spec.seed) {
-                let record = &records[r];
-                let options = record
-                    .requests()
+        for task in &tasks {
+            let name = task.name.as_str();
+            let pool = pool(task.docs.len(), name, spec.partition_seed, spec.split);
+            for r in sample(&pool, spec.n_per_task, name, spec.seed) {
+                let doc = &task.docs[r];
+                let options = doc
+                    .requests
                     .iter()
                     .map(|req| encode_request(&model.tokenizer, model.special.bos, req))
                     .collect::<Result<Vec<_>>>()
-                    .map_err(|e| e.context(format!("{task} record {}", record.id)))?;
+                    .map_err(|e| e.context(format!("{name} record {}", doc.id)))?;
                 sequences.push(pack_question(&options, n_items));
-                questions.push(question(task, record, n_items));
+                questions.push(question(name, task.acc_norm, doc, n_items));
                 n_items += options.len();
             }
         }
         let workload = packed_workload(model, sequences, n_items)?;
+        let resolved = AccuracySpec {
+            tasks: tasks.into_iter().map(|t| t.resolved).collect(),
+            ..spec.clone()
+        };
         Ok(Self {
-            spec: ObjectiveSpec::Accuracy(spec.clone()),
+            spec: ObjectiveSpec::Accuracy(resolved),
             metric: spec.metric,
             questions,
             workload,
@@ -158,12 +182,13 @@ impl AccuracyObjective {
     }
 }
 
-fn question(task: Task, record: &McRecord, first_item: usize) -> Question {
+fn question(task: &str, acc_norm: bool, doc: &Doc, first_item: usize) -> Question {
     Question {
-        task,
-        id: record.id.clone(),
-        label: record.label,
-        norm_lengths: record.norm_lengths(),
+        task: task.to_string(),
+        acc_norm,
+        id: doc.id.clone(),
+        label: doc.label,
+        norm_lengths: doc.norm_lengths.clone(),
         first_item,
     }
 }
@@ -310,7 +335,7 @@ pub fn score_questions(questions: &[Question], option_ll: &[f64]) -> BTreeMap<St
         gold_logprob: f64,
         margin: f64,
     }
-    let mut per_task: BTreeMap<Task, Tally> = BTreeMap::new();
+    let mut per_task: BTreeMap<(usize, String), Tally> = BTreeMap::new();
     for q in questions {
         let n = q.norm_lengths.len();
         let ll = &option_ll[q.first_item..q.first_item + n];
@@ -319,8 +344,8 @@ pub fn score_questions(questions: &[Question], option_ll: &[f64]) -> BTreeMap<St
             .zip(&q.norm_lengths)
             .map(|(l, len)| l / len)
             .collect();
-        let used: &[f64] = if q.task.has_acc_norm() { &normed } else { ll };
-        let t = per_task.entry(q.task).or_default();
+        let used: &[f64] = if q.acc_norm { &normed } else { ll };
+        let t = per_task.entry(task_order(&q.task)).or_default();
         t.n += 1;
         t.acc += (argmax(ll) == q.label) as u8 as f64;
         t.acc_norm += (argmax(used) == q.label) as u8 as f64;
@@ -333,7 +358,7 @@ pub fn score_questions(questions: &[Question], option_ll: &[f64]) -> BTreeMap<St
     }
     let mut m = BTreeMap::new();
     let mut macro_avg = [0.0; 4];
-    for (task, t) in &per_task {
+    for ((_, task), t) in &per_task {
         let n = t.n as f64;
         let values = [t.acc / n, t.acc_norm / n, t.gold_logprob / n, t.margin / n];
         for (name, v) in ["acc", "acc_norm", "gold_logprob", "margin"]
@@ -354,6 +379,17 @@ pub fn score_questions(questions: &[Question], option_ll: &[f64]) -> BTreeMap<St
         m.insert(name.to_string(), v);
     }
     m
+}
+
+/// The tasks an evaluation's metrics report, in the order of its macro average.
+pub fn reported_tasks(metrics: &BTreeMap<String, f64>) -> Vec<String> {
+    let mut names: Vec<String> = metrics
+        .keys()
+        .filter_map(|k| k.strip_suffix("/n"))
+        .map(str::to_string)
+        .collect();
+    names.sort_by_key(|n| task_order(n));
+    names
 }
 
 /// Index of the first maximum, as `numpy.argmax`.
@@ -396,7 +432,8 @@ mod tests {
 
     fn q(task: Task, label: usize, lens: &[f64], first_item: usize) -> Question {
         Question {
-            task,
+            task: task.to_string(),
+            acc_norm: task != Task::Boolq,
             id: String::new(),
             label,
             norm_lengths: lens.to_vec(),

@@ -48,10 +48,55 @@ pub enum ObjectiveSpec {
 impl ObjectiveSpec {
     /// A stable key: the sha256 of the canonical JSON form (every field, seeds and sizes
     /// included), so equal descriptions share memoised evaluations across runs.
+    ///
+    /// A corpus or task file counts by its content (sha256, filled in when the objective is
+    /// built: key a built objective's `spec()`), not by its path; built-in corpora and tasks by
+    /// name, so the keys of objectives that name only those are what they always were.
     pub fn key(&self) -> String {
-        let json = serde_json::to_string(self).expect("objective specs serialise");
+        let json = serde_json::to_string(&self.identity()).expect("objective specs serialise");
         let digest = Sha256::digest(json.as_bytes());
         digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn identity(&self) -> Self {
+        let mut spec = self.clone();
+        match &mut spec {
+            Self::Perplexity(p) => p.source = p.source.identity(),
+            Self::Accuracy(a) => {
+                for t in &mut a.tasks {
+                    *t = t.identity();
+                }
+            }
+        }
+        spec
+    }
+
+    /// Relative corpus and task file paths are taken relative to `base` (a suite's folder).
+    pub fn rebase(&mut self, base: &Path) {
+        match self {
+            Self::Perplexity(p) => p.source.rebase(base),
+            Self::Accuracy(a) => {
+                for t in &mut a.tasks {
+                    t.rebase(base);
+                }
+            }
+        }
+    }
+
+    /// Reads and checks the objective's data (corpus, task files and records) without a
+    /// model, so a mistake in a file is reported before a model loads or a search starts.
+    pub fn check_data(&self, data_dir: &Path) -> Result<()> {
+        match self {
+            Self::Perplexity(p) => {
+                crate::data::corpus::load_corpus(&p.source, data_dir)?;
+            }
+            Self::Accuracy(a) => {
+                for t in &a.tasks {
+                    crate::data::tasks::load_task(t, data_dir)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn direction(&self) -> Direction {

@@ -1,4 +1,5 @@
-//! [`PerplexityObjective`]: perplexity on windows drawn from calibration text.
+//! [`PerplexityObjective`]: perplexity on windows drawn from calibration text (WikiText-2, or any
+//! corpus file; see `data::corpus`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -7,8 +8,8 @@ use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
 use super::{Evaluation, Objective, ObjectiveSpec, Workload};
+use crate::data::corpus::{load_corpus, CorpusRef};
 use crate::data::split::{pool, sample, DEFAULT_PARTITION_SEED};
-use crate::data::text::TextSource;
 use crate::data::Split;
 use crate::model::Model;
 use crate::perplexity::{cut_windows, window_workload};
@@ -16,8 +17,9 @@ use crate::perplexity::{cut_windows, window_workload};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PerplexitySpec {
-    #[serde(default = "default_source")]
-    pub source: TextSource,
+    /// The corpus: `wikitext2`, a file's path, or `{file, unit, text_field, id_field}`.
+    #[serde(default, alias = "corpus")]
+    pub source: CorpusRef,
     /// Number of windows.
     #[serde(default = "default_n_seqs")]
     pub n_seqs: usize,
@@ -34,9 +36,6 @@ pub struct PerplexitySpec {
     pub partition_seed: u64,
 }
 
-fn default_source() -> TextSource {
-    TextSource::Wikitext2
-}
 fn default_n_seqs() -> usize {
     16
 }
@@ -53,7 +52,7 @@ fn default_partition_seed() -> u64 {
 impl Default for PerplexitySpec {
     fn default() -> Self {
         Self {
-            source: default_source(),
+            source: CorpusRef::default(),
             n_seqs: default_n_seqs(),
             seq_len: default_seq_len(),
             seed: 0,
@@ -67,16 +66,18 @@ pub struct PerplexityObjective {
     spec: ObjectiveSpec,
     workload: Workload,
     tokens_scored: usize,
-    /// Article ids the windows came from (for disjointness checks and reports).
+    /// Ids of the corpus units (articles) the windows came from (for disjointness checks and
+    /// reports).
     pub articles: Vec<String>,
 }
 
 impl PerplexityObjective {
-    /// Tokenises the split's articles, cuts each into windows by the fixture's rule, and draws
-    /// `n_seqs` of them with the seed.
+    /// Tokenises the split's units (articles), cuts each into windows by the fixture's rule,
+    /// and draws `n_seqs` of them with the seed.
     pub fn new(spec: PerplexitySpec, model: &Model, data_dir: &Path) -> Result<Self> {
-        let articles = spec.source.load(data_dir)?;
-        let source = spec.source.name();
+        let corpus = load_corpus(&spec.source, data_dir)?;
+        let articles = &corpus.units;
+        let source = corpus.label.as_str();
         let mut candidates: Vec<(usize, Vec<u32>)> = Vec::new();
         for a in pool(articles.len(), source, spec.partition_seed, spec.split) {
             let ids = model.tokenizer.encode(&articles[a].text)?;
@@ -87,10 +88,14 @@ impl PerplexityObjective {
         }
         if candidates.len() < spec.n_seqs {
             bail!(
-                "the {:?} split of {source} has only {} windows of {} tokens; ask for at most that many (n_seqs)",
-                spec.split,
+                "the {} split of corpus {} has only {} windows of {} tokens (windows are cut \
+                 within a {}, and shorter ones give none); ask for at most that many (n_seqs), \
+                 shorter windows (seq_len), a coarser unit, or more text",
+                format!("{:?}", spec.split).to_lowercase(),
+                corpus.name,
                 candidates.len(),
-                spec.seq_len
+                spec.seq_len,
+                corpus.unit.name()
             );
         }
         let chosen = sample(
@@ -109,7 +114,10 @@ impl PerplexityObjective {
         let workload = window_workload(model, &windows)?;
         let tokens_scored = windows.iter().map(|w| w.len() - 1).sum();
         Ok(Self {
-            spec: ObjectiveSpec::Perplexity(spec),
+            spec: ObjectiveSpec::Perplexity(PerplexitySpec {
+                source: corpus.resolved,
+                ..spec
+            }),
             workload,
             tokens_scored,
             articles: article_ids,

@@ -7,7 +7,6 @@ pub mod svg;
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
-use crate::data::Task;
 use crate::objective::{Evaluation, ObjectiveSpec};
 use crate::scan::Scan;
 use crate::suite::claims::{ClaimResult, ClaimSettings, Verdict};
@@ -17,9 +16,9 @@ use crate::suite::run::RunRecord;
 pub fn evaluation_table(spec: &ObjectiveSpec, eval: &Evaluation) -> String {
     let mut b = Builder::default();
     match spec {
-        ObjectiveSpec::Accuracy(a) => {
+        ObjectiveSpec::Accuracy(_) => {
             b.push_record(["task", "n", "acc", "acc_norm", "gold_logprob", "margin"]);
-            let tasks: Vec<String> = a.tasks.iter().map(Task::to_string).collect();
+            let tasks = crate::objective::accuracy::reported_tasks(&eval.metrics);
             for task in tasks.iter().map(String::as_str).chain(["macro"]) {
                 let get = |m: &str| {
                     let key = if task == "macro" {

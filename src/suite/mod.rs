@@ -117,19 +117,17 @@ impl Suite {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read suite {}", path.display()))?;
-        let suite: Suite = serde_yaml_ng::from_str(&text).map_err(|e| {
-            let at = e
-                .location()
-                .map_or(String::new(), |l| format!(":{}:{}", l.line(), l.column()));
-            // serde_yaml_ng appends the location itself; say it once, in front.
-            let message = e.to_string();
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_string();
-            anyhow::anyhow!("{}{at}: {message}", path.display())
-        })?;
+        let mut suite: Suite = serde_yaml_ng::from_str(&text)
+            .map_err(|e| crate::data::yaml_error(&path.display().to_string(), &e))?;
+        // Corpus and task files named in a suite are found beside it, wherever it is run from.
+        let base = path.parent().unwrap_or(Path::new(""));
+        for spec in suite
+            .objectives
+            .values_mut()
+            .chain(suite.heldout.values_mut())
+        {
+            spec.rebase(base);
+        }
         suite
             .check()
             .with_context(|| format!("suite {}", path.display()))?;
@@ -312,6 +310,10 @@ seeds: [0, 1]
             }
         }
         assert!(n >= 3, "claims, paper and the pilot");
+        // And the README's worked example on a corpus and a task of one's own.
+        let own =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/own-data/suite.yaml");
+        Suite::load(&own).unwrap_or_else(|e| panic!("{e:#}"));
     }
 
     #[test]
@@ -361,6 +363,46 @@ seeds: [0, 1]
             "{GOOD}heldout:\n  ppl: {{kind: perplexity, n_seqs: 2, split: evaluation}}\n"
         ))
         .unwrap();
+    }
+
+    /// Corpus and task files are found beside the suite; a malformed reference says what is
+    /// allowed, with the line.
+    #[test]
+    fn corpus_and_task_files_are_relative_to_the_suite() {
+        let own = GOOD.replace(
+            "  ppl: {kind: perplexity, n_seqs: 4, seq_len: 64}",
+            "  ppl: {kind: perplexity, corpus: {file: notes.txt, unit: line}, n_seqs: 4}\n  \
+             ppl2: {kind: perplexity, source: /abs/notes.jsonl}\n  \
+             acc: {kind: accuracy, tasks: [arc_easy, sub/mine.yaml], n_per_task: 4}",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.yaml");
+        std::fs::write(&path, &own).unwrap();
+        let s = Suite::load(&path).unwrap();
+        let json = |name: &str| serde_json::to_value(&s.objectives[name]).unwrap();
+        assert_eq!(
+            json("ppl")["source"],
+            serde_json::json!({"file": dir.path().join("notes.txt"), "unit": "line"})
+        );
+        assert_eq!(
+            json("ppl2")["source"],
+            serde_json::json!({"file": "/abs/notes.jsonl"})
+        );
+        assert_eq!(
+            json("acc")["tasks"],
+            serde_json::json!(["arc_easy", {"file": dir.path().join("sub/mine.yaml")}])
+        );
+        let err = load(&own.replace("unit: line}", "unti: line}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("s.yaml:6:") && err.contains("a corpus is wikitext2"),
+            "{err}"
+        );
+        let err = load(&own.replace("arc_easy, sub", "arc_esay, sub"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown task 'arc_esay'"), "{err}");
     }
 
     #[test]

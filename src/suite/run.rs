@@ -92,6 +92,16 @@ struct Group<'a> {
 /// next: paper-scale models do not fit in memory together), its (seed, objective) groups spread
 /// over `options.jobs` threads.
 pub fn run_suite(suite: &Suite, options: &RunOptions) -> Result<SuiteRuns> {
+    // A mistake in a corpus or task file is reported now, not after the first model's searches.
+    for (kind, objectives) in [
+        ("objective", &suite.objectives),
+        ("held-out outcome", &suite.heldout),
+    ] {
+        for (name, spec) in objectives {
+            spec.check_data(&options.data_dir)
+                .with_context(|| format!("suite {}: {kind} '{name}'", suite.name))?;
+        }
+    }
     std::fs::create_dir_all(&options.out_dir)
         .with_context(|| format!("creating output folder {}", options.out_dir.display()))?;
     let groups: Vec<Group> = suite
@@ -155,6 +165,24 @@ pub fn run_suite(suite: &Suite, options: &RunOptions) -> Result<SuiteRuns> {
                 dtype: suite.dtype,
             },
         )?;
+        // Windows and questions exist only once tokenised: a corpus too small for its windows
+        // is found now, not after other objectives' searches (how many windows a split offers
+        // does not depend on the seed).
+        let first_seed = suite.seeds[0];
+        let prepared = suite
+            .objectives
+            .keys()
+            .map(|name| (name, suite.objective_for_seed(name, first_seed)))
+            .chain(
+                suite
+                    .heldout
+                    .iter()
+                    .map(|(name, spec)| (name, spec.clone())),
+            );
+        for (name, spec) in prepared {
+            spec.build(&model, &options.data_dir)
+                .with_context(|| format!("{model_id}: objective '{name}'"))?;
+        }
         let next = AtomicUsize::new(0);
         let finished: Mutex<Vec<(usize, Vec<RunRecord>, SingleRemovals)>> = Mutex::new(Vec::new());
         let worker = || -> Result<()> {
@@ -262,7 +290,7 @@ fn run_group(
         let record = RunRecord {
             model: model_id.to_string(),
             objective: objective_name.to_string(),
-            objective_key: spec.key(),
+            objective_key: objective.spec().key(),
             direction: spec.direction(),
             searcher: entry.name.name().to_string(),
             seed,
