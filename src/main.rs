@@ -161,6 +161,59 @@ enum Cmd {
         /// matrix products, so more than 1 pays only on machines with many cores.
         #[arg(long, default_value_t = 1)]
         jobs: usize,
+        /// Run only shard I of N (0-based): its groups, its own store under --out (unless
+        /// --store), shard.json for `depthprune merge`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<depthprune::suite::shard::ShardSpec>,
+    },
+    /// What a suite will cost: evaluations, tokens and estimated time per group, measured on
+    /// the spot; the groups dealt to N shards.
+    Plan {
+        /// The suite file (YAML).
+        suite: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        shards: usize,
+        /// Seconds per token of a full forward instead of measuring: S for every model, or
+        /// MODEL=S (repeatable).
+        #[arg(long)]
+        cost: Vec<String>,
+        /// MODEL=N: do not open MODEL, assume N blocks (its tokens are counted with
+        /// --token-proxy's tokenizer; its --cost is needed).
+        #[arg(long)]
+        blocks: Vec<String>,
+        #[arg(long, default_value = "smollm2-135m")]
+        token_proxy: String,
+        /// Plan for `run --no-prefix-cache`.
+        #[arg(long)]
+        no_prefix_cache: bool,
+        /// Tokens of each objective the measurement forward runs.
+        #[arg(long, default_value_t = 2048)]
+        measure_tokens: usize,
+        /// Folder with wikitext2/, arc_easy/, ... [default: $DEPTHPRUNE_DATA or ../shared/data]
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Combine the output folders of `run --shard I/N` into every output file of `run`.
+    Merge {
+        /// The suite file the shards ran (YAML).
+        suite: PathBuf,
+        /// The shards' output folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder [default: results/<suite name>]
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Merge although groups are missing: no verdicts, report.md says so first.
+        #[arg(long)]
+        partial: bool,
+        /// As `run --check`.
+        #[arg(long)]
+        check: bool,
+        #[arg(long, default_value = "golden")]
+        golden_dir: PathBuf,
     },
     /// Choose k blocks to remove with a search algorithm.
     Search {
@@ -590,6 +643,7 @@ fn run(cli: Cli) -> Result<()> {
             jobs,
             check,
             golden_dir,
+            shard,
         } => {
             let mut suite = Suite::load(&suite)?;
             if let Some(device) = cli.device {
@@ -598,14 +652,31 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(dtype) = cli.dtype {
                 suite.dtype = dtype;
             }
+            let out_dir = out.unwrap_or_else(|| PathBuf::from("results").join(&suite.name));
             let options = RunOptions {
-                out_dir: out.unwrap_or_else(|| PathBuf::from("results").join(&suite.name)),
+                store_dir: match (&shard, &engine.store) {
+                    (Some(_), None) => depthprune::suite::shard::default_store(&out_dir),
+                    _ => engine.store_dir()?,
+                },
+                out_dir,
                 data_dir: data::data_dir(data_dir.as_deref())?,
-                store_dir: engine.store_dir()?,
                 engine: engine.options(),
                 quiet,
                 jobs,
             };
+            if let Some(spec) = shard {
+                if check {
+                    bail!("--check needs every group: use it with `depthprune merge`");
+                }
+                let done = depthprune::suite::shard::run_shard(&suite, &options, spec)?;
+                println!(
+                    "shard {spec}: {} groups, {} runs; merge with `depthprune merge` from {}",
+                    done.manifest.groups.len(),
+                    done.runs.runs.len(),
+                    options.out_dir.display()
+                );
+                return Ok(());
+            }
             let outcome = depthprune::suite::execute(&suite, &options)?;
             // A long table of runs would bury the verdicts; it is in report.md and runs.csv.
             if outcome.runs.runs.len() <= 24 {
@@ -638,6 +709,80 @@ fn run(cli: Cli) -> Result<()> {
                         problems.join("\n")
                     );
                 }
+                println!("check: every verdict as expected, every run as its golden file");
+            }
+        }
+        Cmd::Plan {
+            suite,
+            shards,
+            cost,
+            blocks,
+            token_proxy,
+            no_prefix_cache,
+            measure_tokens,
+            data_dir,
+            json,
+        } => {
+            use depthprune::suite::plan;
+            let mut suite = Suite::load(&suite)?;
+            suite.device = cli.device.unwrap_or(suite.device);
+            suite.dtype = cli.dtype.unwrap_or(suite.dtype);
+            let p = plan::plan(
+                &suite,
+                &plan::PlanOptions {
+                    data_dir: data::data_dir(data_dir.as_deref())?,
+                    shards,
+                    costs: plan::parse_costs(&cost)?,
+                    assumed_blocks: plan::parse_blocks(&blocks)?,
+                    token_proxy,
+                    prefix_cache: !no_prefix_cache,
+                    measure_tokens,
+                },
+            )?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&p)?);
+            } else {
+                print!("{}", plan::plan_table(&p));
+            }
+        }
+        Cmd::Merge {
+            suite,
+            dirs,
+            out,
+            partial,
+            check,
+            golden_dir,
+        } => {
+            let suite = Suite::load(&suite)?;
+            let out_dir = out.unwrap_or_else(|| PathBuf::from("results").join(&suite.name));
+            let merged = depthprune::suite::merge::merge(
+                &suite,
+                &dirs,
+                &depthprune::suite::merge::MergeOptions {
+                    out_dir: out_dir.clone(),
+                    partial,
+                },
+            )?;
+            if let (Some(verdicts), Some(settings)) = (&merged.verdicts, &suite.claims) {
+                print!("{}", depthprune::report::claims_table(verdicts, settings));
+            }
+            println!(
+                "{} shard folder(s), {} runs, {} evaluations in {}/store ({} in more than one shard){}; results, report.md and plots in {}",
+                merged.shards.len(),
+                merged.runs.runs.len(),
+                merged.evaluations,
+                out_dir.display(),
+                merged.duplicates,
+                if merged.missing.is_empty() { String::new() } else { format!("; PARTIAL: {} groups missing", merged.missing.len()) },
+                out_dir.display()
+            );
+            if check {
+                depthprune::suite::check::check_outcome(
+                    &golden_dir,
+                    &suite,
+                    &merged.runs.runs,
+                    merged.verdicts.as_deref(),
+                )?;
                 println!("check: every verdict as expected, every run as its golden file");
             }
         }

@@ -42,7 +42,12 @@ pub struct TraceEntry {
     pub removed: Vec<usize>,
     pub value: f64,
     pub source: Source,
+    /// Wall time of this call.
     pub seconds: f64,
+    /// What the answer cost to compute: this call's time when computed or abandoned, the
+    /// stored cost when served from the store (0 for records older than the cost field), 0 for
+    /// a memo hit (an earlier call of this evaluator paid for it).
+    pub cost: f64,
 }
 
 /// The answer to a thresholded request.
@@ -178,30 +183,31 @@ impl<'a> Evaluator<'a> {
         self.run(mask, Some(threshold))
     }
 
-    fn recall(&self, removed: &[usize]) -> Option<(Evaluation, Source)> {
+    /// A known answer, where it came from and what it originally cost.
+    fn recall(&self, removed: &[usize]) -> Option<(Evaluation, Source, f64)> {
         if !self.options.memo {
             return None;
         }
         if let Some(e) = self.memo.get(removed) {
-            return Some((e.clone(), Source::Memo));
+            return Some((e.clone(), Source::Memo, 0.0));
         }
-        self.store
-            .as_ref()
-            .and_then(|s| s.get(removed))
-            .map(|e| (e.clone(), Source::Store))
+        let store = self.store.as_ref()?;
+        store
+            .get(removed)
+            .map(|e| (e.clone(), Source::Store, store.cost(removed).unwrap_or(0.0)))
     }
 
     fn run(&mut self, mask: &BlockMask, threshold: Option<f64>) -> Result<Outcome> {
         let started = Instant::now();
         let removed = mask.removed();
         self.stats.calls += 1;
-        if let Some((e, source)) = self.recall(&removed) {
+        if let Some((e, source, cost)) = self.recall(&removed) {
             match source {
                 Source::Memo => self.stats.memo_hits += 1,
                 _ => self.stats.store_hits += 1,
             }
             self.memo.insert(removed.clone(), e.clone());
-            self.record(removed, e.value, source, started);
+            self.record(removed, e.value, source, started, Some(cost));
             return Ok(Outcome::Exact(e));
         }
         let direction = self.direction();
@@ -211,7 +217,7 @@ impl<'a> Evaluator<'a> {
         if let (Some(t), Some(&bound)) = (threshold, self.abandoned.get(&removed)) {
             if hopeless(bound, t) {
                 self.stats.abandoned += 1;
-                self.record(removed, bound, Source::Abandoned, started);
+                self.record(removed, bound, Source::Abandoned, started, None);
                 return Ok(Outcome::Abandoned { bound });
             }
         }
@@ -226,7 +232,7 @@ impl<'a> Evaluator<'a> {
                 if !last && hopeless(bound, t) {
                     self.stats.abandoned += 1;
                     self.abandoned.insert(removed.clone(), bound);
-                    self.record(removed, bound, Source::Abandoned, started);
+                    self.record(removed, bound, Source::Abandoned, started, None);
                     return Ok(Outcome::Abandoned { bound });
                 }
             }
@@ -236,10 +242,10 @@ impl<'a> Evaluator<'a> {
         if self.options.memo {
             self.memo.insert(removed.clone(), eval.clone());
             if let Some(store) = self.store.as_mut() {
-                store.put(&removed, &eval)?;
+                store.put(&removed, &eval, started.elapsed().as_secs_f64())?;
             }
         }
-        self.record(removed, eval.value, Source::Computed, started);
+        self.record(removed, eval.value, Source::Computed, started, None);
         Ok(Outcome::Exact(eval))
     }
 
@@ -290,12 +296,22 @@ impl<'a> Evaluator<'a> {
         Ok(x)
     }
 
-    fn record(&mut self, removed: Vec<usize>, value: f64, source: Source, started: Instant) {
+    /// `cost`: the answer's original cost when it differs from this call's time.
+    fn record(
+        &mut self,
+        removed: Vec<usize>,
+        value: f64,
+        source: Source,
+        started: Instant,
+        cost: Option<f64>,
+    ) {
+        let seconds = started.elapsed().as_secs_f64();
         self.trace.push(TraceEntry {
             removed,
             value,
             source,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds,
+            cost: cost.unwrap_or(seconds),
         });
     }
 }

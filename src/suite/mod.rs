@@ -10,7 +10,10 @@
 
 pub mod check;
 pub mod claims;
+pub mod merge;
+pub mod plan;
 pub mod run;
+pub mod shard;
 
 use std::collections::BTreeMap;
 use std::path::Path;
