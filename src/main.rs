@@ -753,7 +753,10 @@ fn run(cli: Cli) -> Result<()> {
             check,
             golden_dir,
         } => {
-            let suite = Suite::load(&suite)?;
+            // The shards' --device/--dtype are part of the suite they ran.
+            let mut suite = Suite::load(&suite)?;
+            suite.device = cli.device.unwrap_or(suite.device);
+            suite.dtype = cli.dtype.unwrap_or(suite.dtype);
             let out_dir = out.unwrap_or_else(|| PathBuf::from("results").join(&suite.name));
             let merged = depthprune::suite::merge::merge(
                 &suite,

@@ -58,7 +58,7 @@ pub fn merge(suite: &Suite, dirs: &[PathBuf], options: &MergeOptions) -> Result<
         let m = ShardManifest::read(dir)?;
         if m.suite_key != key {
             bail!(
-                "{} was written by a run of suite '{}' that differs from this suite '{}' (edited since, or another file): merge it with the suite file it ran",
+                "{} was written by a run of suite '{}' that differs from this suite '{}' (edited since, another file, or other --device/--dtype): merge with the suite file and the --device/--dtype the shards ran with",
                 dir.join(super::shard::MANIFEST).display(),
                 m.suite,
                 suite.name
