@@ -278,9 +278,11 @@ pub struct ModelPlan {
     /// Measured load time (0 when not opened).
     pub load_seconds: f64,
     pub cost: TokenCost,
-    /// Seconds per evaluation-token: the blocks an evaluation runs on average plus the head,
-    /// for the first objective (for the table).
+    /// Seconds per token of a full forward (every block and the head), first objective.
     pub full_forward_seconds_per_token: f64,
+    /// Seconds per token of an evaluation: the blocks it runs on average and the head, first
+    /// objective (the table's `s/token`).
+    pub evaluation_seconds_per_token: f64,
     /// Held-out scoring of this model's chosen sets, and preparing those objectives, per shard
     /// that runs any of its groups.
     pub heldout_seconds: f64,
@@ -452,9 +454,9 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
         };
         let k = suite.k[model_id].resolve(facts.n_blocks);
         let first = suite.objectives.keys().next().expect("checked suite");
-        let per_token =
-            ratio(facts.n_blocks, k) * facts.n_blocks as f64 * cost.block_seconds_per_token
-                + cost.head(first);
+        let blocks = facts.n_blocks as f64 * cost.block_seconds_per_token;
+        let per_token = ratio(facts.n_blocks, k) * blocks + cost.head(first);
+        let full = blocks + cost.head(first);
         models.push(ModelPlan {
             model: model_id.clone(),
             n_blocks: facts.n_blocks,
@@ -462,7 +464,8 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
             facts: how,
             load_seconds,
             cost,
-            full_forward_seconds_per_token: per_token,
+            full_forward_seconds_per_token: full,
+            evaluation_seconds_per_token: per_token,
             heldout_seconds: 0.0,
         });
         all_facts.push(facts);
@@ -605,7 +608,7 @@ pub fn plan_table(plan: &Plan) -> String {
         "tokens/eval",
         "evals/group (bound)",
         "evals/group (est.)",
-        "s/token",
+        "s/token (eval)",
         "cost",
         "h/group",
         "h total",
@@ -637,7 +640,7 @@ pub fn plan_table(plan: &Plan) -> String {
             tokens.to_string(),
             (g.evaluations.bound + g.evaluations.cross_scoring).to_string(),
             (g.evaluations.estimate + g.evaluations.cross_scoring).to_string(),
-            format!("{:.2e}", m.full_forward_seconds_per_token),
+            format!("{:.2e}", m.evaluation_seconds_per_token),
             m.cost.source.clone(),
             format!("{:.2}", hours / these.len() as f64),
             format!("{hours:.2}"),
