@@ -36,6 +36,11 @@ enum Command {
     Reliability(cli::reliability::Args),
     /// Run every search a suite declares; writes results.json, runs.csv, report.md and plots.
     Run(cli::run::Args),
+    /// What a suite will cost: evaluations, tokens and estimated time per group, measured on
+    /// the spot; the groups dealt to N shards.
+    Plan(cli::plan::Args),
+    /// Combine the output folders of `run --shard I/N` into every output file of `run`.
+    Merge(cli::merge::Args),
     /// Choose k blocks to remove with a search algorithm.
     Search(cli::search::Args),
     /// Write the model without some blocks: a GGUF (tensors copied as they are) or a Hugging
@@ -55,6 +60,8 @@ fn main() -> ExitCode {
         Command::Scan(args) => cli::scan::run(args, global),
         Command::Reliability(args) => cli::reliability::run(args, global),
         Command::Run(args) => cli::run::run(args, global),
+        Command::Plan(args) => cli::plan::run(args, global),
+        Command::Merge(args) => cli::merge::run(args, global),
         Command::Search(args) => cli::search::run(args, global),
         Command::Export(args) => cli::export::run(args),
         Command::ExportBest(args) => cli::export::run_best(args),

@@ -65,6 +65,7 @@ impl ScoreFn for Synthetic {
             score: Some(score),
             source: Source::Computed,
             seconds: 0.0,
+            cost: 0.0,
         });
         Ok(score)
     }

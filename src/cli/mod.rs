@@ -5,6 +5,8 @@
 pub mod eval;
 pub mod export;
 pub mod fetch;
+pub mod merge;
+pub mod plan;
 pub mod ppl;
 pub mod reliability;
 pub mod run;

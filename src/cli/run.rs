@@ -1,10 +1,12 @@
-//! `depthprune run`: every search a suite declares, its claims' verdicts, the output files,
-//! and with `--check` the comparison with the expected verdicts and the goldens.
+//! `depthprune run`: every search a suite declares (or one shard's share of them), its claims'
+//! verdicts, the output files, and with `--check` the comparison with the expected verdicts and
+//! the goldens.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use depthprune::suite::check::{golden_problems, verdict_problems, OnMismatch};
+use depthprune::study::shard::{default_store, run_shard, ShardSpec};
+use depthprune::suite::check::{check_outcome, OnMismatch};
 use depthprune::suite::run::RunOptions;
 use depthprune::suite::Suite;
 
@@ -25,22 +27,42 @@ pub struct Args {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
-    /// Fail (exit 1) when a claim's verdict differs from the suite's `expected`, or a model's
-    /// runs differ from its golden file (`<golden-dir>/<suite>-<model>.snap`; the differing
-    /// lines are printed and the actual text written beside it as `.snap.new`).
-    #[arg(long)]
-    check: bool,
-    /// With --check: overwrite the goldens with these runs instead of failing on them (after
-    /// reviewing why they changed). Verdicts are still checked.
-    #[arg(long, requires = "check")]
-    update_goldens: bool,
-    /// Folder of the golden files `--check` compares with.
-    #[arg(long, default_value = "golden")]
-    golden_dir: PathBuf,
+    #[command(flatten)]
+    golden: Golden,
     /// (seed, objective) groups of a model to run at once. Each already uses every core for its
     /// matrix products, so more than 1 pays only on machines with many cores.
     #[arg(long, default_value_t = 1)]
     jobs: usize,
+    /// Run only shard I of N (0-based): its groups, its own store under --out (unless
+    /// --store), shard.json for `depthprune merge`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<ShardSpec>,
+}
+
+/// `--check` and where the goldens are (shared with `merge`).
+#[derive(clap::Args)]
+pub struct Golden {
+    /// Fail (exit 1) when a claim's verdict differs from the suite's `expected`, or a model's
+    /// runs differ from its golden file (`<golden-dir>/<suite>-<model>.snap`; the differing
+    /// lines are printed and the actual text written beside it as `.snap.new`).
+    #[arg(long)]
+    pub check: bool,
+    /// With --check: overwrite the goldens with these runs instead of failing on them (after
+    /// reviewing why they changed). Verdicts are still checked.
+    #[arg(long, requires = "check")]
+    pub update_goldens: bool,
+    /// Folder of the golden files `--check` compares with.
+    #[arg(long, default_value = "golden")]
+    pub golden_dir: PathBuf,
+}
+
+impl Golden {
+    pub fn on_mismatch(&self) -> OnMismatch {
+        match self.update_goldens {
+            true => OnMismatch::Update,
+            false => OnMismatch::WriteNew,
+        }
+    }
 }
 
 pub fn run(args: Args, global: Global) -> Result<()> {
@@ -51,16 +73,35 @@ pub fn run(args: Args, global: Global) -> Result<()> {
     if let Some(dtype) = global.dtype {
         suite.dtype = dtype;
     }
+    if args.shard.is_some() && args.golden.check {
+        bail!("--check needs every group: use it with `depthprune merge`");
+    }
+    let out_dir = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("results").join(&suite.name));
     let options = RunOptions {
-        out_dir: args
-            .out
-            .unwrap_or_else(|| PathBuf::from("results").join(&suite.name)),
+        // A shard keeps its own store beside its runs, so shards on a shared filesystem never
+        // write the same file.
+        store_dir: match (&args.shard, &args.engine.store) {
+            (Some(_), None) => default_store(&out_dir),
+            _ => args.engine.store_dir()?,
+        },
+        out_dir,
         data_dir: depthprune::data::data_dir(args.data_dir.as_deref())?,
-        store_dir: args.engine.store_dir()?,
         engine: args.engine.options(),
         quiet: args.quiet,
         jobs: args.jobs,
     };
+    if let Some(spec) = args.shard {
+        let done = run_shard(&suite, &options, spec)?;
+        println!(
+            "shard {spec}: {} groups, {} runs; merge with `depthprune merge` from {}",
+            done.manifest.groups.len(),
+            done.runs.runs.len(),
+            options.out_dir.display()
+        );
+        return Ok(());
+    }
     let outcome = depthprune::study::execute(&suite, &options)?;
     // A long table of runs would bury the verdicts; it is in report.md and runs.csv.
     if outcome.runs.runs.len() <= 24 {
@@ -74,30 +115,15 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         outcome.runs.runs.len(),
         options.out_dir.display()
     );
-    if !args.check {
-        return Ok(());
+    if args.golden.check {
+        check_outcome(
+            &args.golden.golden_dir,
+            &suite,
+            &outcome.runs.runs,
+            outcome.verdicts.as_deref(),
+            args.golden.on_mismatch(),
+        )?;
+        println!("check: every verdict as expected, every run as its golden file");
     }
-    let mut problems = match (&outcome.verdicts, &suite.claims) {
-        (Some(v), Some(settings)) => verdict_problems(v, settings),
-        _ => Vec::new(),
-    };
-    let on_mismatch = match args.update_goldens {
-        true => OnMismatch::Update,
-        false => OnMismatch::WriteNew,
-    };
-    problems.extend(golden_problems(
-        &args.golden_dir,
-        &suite,
-        &outcome.runs.runs,
-        on_mismatch,
-    )?);
-    if !problems.is_empty() {
-        bail!(
-            "{} check(s) failed:\n{}",
-            problems.len(),
-            problems.join("\n")
-        );
-    }
-    println!("check: every verdict as expected, every run as its golden file");
     Ok(())
 }

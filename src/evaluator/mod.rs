@@ -155,30 +155,31 @@ impl<'a> Evaluator<'a> {
         self.run(mask, Some(threshold))
     }
 
-    fn recall(&self, removed: &[usize]) -> Option<(Evaluation, Source)> {
+    /// A known answer, where it came from and what it originally cost.
+    fn recall(&self, removed: &[usize]) -> Option<(Evaluation, Source, f64)> {
         if !self.options.memo {
             return None;
         }
         if let Some(e) = self.memo.get(removed) {
-            return Some((e.clone(), Source::Memo));
+            return Some((e.clone(), Source::Memo, 0.0));
         }
-        self.store
-            .as_ref()
-            .and_then(|s| s.get(removed))
-            .map(|e| (e.clone(), Source::Store))
+        let store = self.store.as_ref()?;
+        store
+            .get(removed)
+            .map(|e| (e.clone(), Source::Store, store.cost(removed).unwrap_or(0.0)))
     }
 
     fn run(&mut self, mask: &BlockMask, threshold: Option<f64>) -> Result<Outcome> {
         let started = Instant::now();
         let removed = mask.removed();
         self.stats.calls += 1;
-        if let Some((e, source)) = self.recall(&removed) {
+        if let Some((e, source, cost)) = self.recall(&removed) {
             match source {
                 Source::Memo => self.stats.memo_hits += 1,
                 _ => self.stats.store_hits += 1,
             }
             self.memo.insert(removed.clone(), e.clone());
-            self.record(removed, Some(e.value), source, started);
+            self.record(removed, Some(e.value), source, started, Some(cost));
             return Ok(Outcome::Exact(e));
         }
         let direction = self.direction();
@@ -188,7 +189,7 @@ impl<'a> Evaluator<'a> {
         if let (Some(t), Some(&bound)) = (threshold, self.abandoned.get(&removed)) {
             if hopeless(bound, t) {
                 self.stats.abandoned += 1;
-                self.record(removed, None, Source::Abandoned, started);
+                self.record(removed, None, Source::Abandoned, started, None);
                 return Ok(Outcome::Abandoned { bound });
             }
         }
@@ -203,7 +204,7 @@ impl<'a> Evaluator<'a> {
                 if !last && hopeless(bound, t) {
                     self.stats.abandoned += 1;
                     self.abandoned.insert(removed.clone(), bound);
-                    self.record(removed, None, Source::Abandoned, started);
+                    self.record(removed, None, Source::Abandoned, started, None);
                     return Ok(Outcome::Abandoned { bound });
                 }
             }
@@ -213,10 +214,10 @@ impl<'a> Evaluator<'a> {
         if self.options.memo {
             self.memo.insert(removed.clone(), eval.clone());
             if let Some(store) = self.store.as_mut() {
-                store.put(&removed, &eval)?;
+                store.put(&removed, &eval, started.elapsed().as_secs_f64())?;
             }
         }
-        self.record(removed, Some(eval.value), Source::Computed, started);
+        self.record(removed, Some(eval.value), Source::Computed, started, None);
         Ok(Outcome::Exact(eval))
     }
 
@@ -267,18 +268,22 @@ impl<'a> Evaluator<'a> {
         Ok(x)
     }
 
+    /// `cost`: the answer's original cost when it differs from this call's time.
     fn record(
         &mut self,
         removed: Vec<usize>,
         score: Option<f64>,
         source: Source,
         started: Instant,
+        cost: Option<f64>,
     ) {
+        let seconds = started.elapsed().as_secs_f64();
         self.trace.push(TraceStep {
             removed,
             score,
             source,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds,
+            cost: cost.unwrap_or(seconds),
         });
     }
 }

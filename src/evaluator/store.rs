@@ -17,16 +17,62 @@ use serde::{Deserialize, Serialize};
 
 use crate::objective::Evaluation;
 
+/// One stored evaluation. `seconds` is what computing it cost when it was first computed, so a
+/// run served from the store can still report what its evaluations cost; records written
+/// before it existed load without it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Record {
-    removed: Vec<usize>,
-    value: f64,
-    metrics: std::collections::BTreeMap<String, f64>,
+pub struct Record {
+    pub removed: Vec<usize>,
+    pub value: f64,
+    pub metrics: std::collections::BTreeMap<String, f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
+}
+
+impl Record {
+    pub fn evaluation(&self) -> Evaluation {
+        Evaluation {
+            value: self.value,
+            metrics: self.metrics.clone(),
+        }
+    }
+
+    /// Whether two records give the same answer (their costs may differ).
+    pub fn same_score(&self, other: &Record) -> bool {
+        self.removed == other.removed
+            && self.value.to_bits() == other.value.to_bits()
+            && self.metrics.len() == other.metrics.len()
+            && self
+                .metrics
+                .iter()
+                .zip(&other.metrics)
+                .all(|((a, x), (b, y))| a == b && x.to_bits() == y.to_bits())
+    }
+}
+
+/// Every complete record of a store file, in file order (a partial last line is skipped,
+/// unparsable lines counted).
+pub fn read_records(path: &Path) -> Result<(Vec<Record>, usize)> {
+    let bytes =
+        fs::read(path).with_context(|| format!("reading evaluation store {}", path.display()))?;
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut records = Vec::new();
+    let mut skipped = 0;
+    for line in bytes[..complete]
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+    {
+        match serde_json::from_slice::<Record>(line) {
+            Ok(r) => records.push(r),
+            Err(_) => skipped += 1,
+        }
+    }
+    Ok((records, skipped))
 }
 
 pub struct Store {
     path: PathBuf,
-    known: HashMap<Vec<usize>, Evaluation>,
+    known: HashMap<Vec<usize>, (Evaluation, Option<f64>)>,
     /// Bytes of the file already read into `known`.
     read_to: u64,
     pub skipped_lines: usize,
@@ -69,7 +115,13 @@ impl Store {
     }
 
     pub fn get(&self, removed: &[usize]) -> Option<&Evaluation> {
-        self.known.get(removed)
+        self.known.get(removed).map(|(e, _)| e)
+    }
+
+    /// What computing `removed` cost when it was stored (`None` for records older than the
+    /// cost field).
+    pub fn cost(&self, removed: &[usize]) -> Option<f64> {
+        self.known.get(removed).and_then(|(_, c)| *c)
     }
 
     fn open_file(&self) -> Result<File> {
@@ -94,10 +146,8 @@ impl Store {
             }
             match serde_json::from_slice::<Record>(line) {
                 Ok(r) => {
-                    self.known.entry(r.removed).or_insert(Evaluation {
-                        value: r.value,
-                        metrics: r.metrics,
-                    });
+                    let eval = r.evaluation();
+                    self.known.entry(r.removed).or_insert((eval, r.seconds));
                 }
                 Err(_) => self.skipped_lines += 1,
             }
@@ -106,17 +156,24 @@ impl Store {
         Ok(())
     }
 
-    /// Appends an evaluation unless this or another process already stored it.
-    pub fn put(&mut self, removed: &[usize], eval: &Evaluation) -> Result<()> {
+    /// Appends an evaluation, with what computing it cost, unless this or another process
+    /// already stored it.
+    pub fn put(&mut self, removed: &[usize], eval: &Evaluation, seconds: f64) -> Result<()> {
         let mut file = self.open_file()?;
         file.lock()
             .with_context(|| format!("locking {}", self.path.display()))?;
-        let result = self.put_locked(&mut file, removed, eval);
+        let result = self.put_locked(&mut file, removed, eval, seconds);
         let _ = file.unlock();
         result
     }
 
-    fn put_locked(&mut self, file: &mut File, removed: &[usize], eval: &Evaluation) -> Result<()> {
+    fn put_locked(
+        &mut self,
+        file: &mut File,
+        removed: &[usize],
+        eval: &Evaluation,
+        seconds: f64,
+    ) -> Result<()> {
         self.catch_up(file)?;
         if self.known.contains_key(removed) {
             return Ok(());
@@ -131,13 +188,15 @@ impl Store {
             removed: removed.to_vec(),
             value: eval.value,
             metrics: eval.metrics.clone(),
+            seconds: Some(seconds),
         };
         serde_json::to_writer(&mut line, &record)?;
         line.push(b'\n');
         file.write_all(&line)
             .with_context(|| format!("appending to {}", self.path.display()))?;
         self.read_to = len + line.len() as u64;
-        self.known.insert(removed.to_vec(), eval.clone());
+        self.known
+            .insert(removed.to_vec(), (eval.clone(), Some(seconds)));
         Ok(())
     }
 }
@@ -158,22 +217,24 @@ mod tests {
     fn survives_a_partial_line_and_never_duplicates() {
         let dir = tempfile::tempdir().unwrap();
         let mut a = Store::open(dir.path(), "sha", "key", "{}").unwrap();
-        a.put(&[1], &eval(1.0)).unwrap();
+        a.put(&[1], &eval(1.0), 0.5).unwrap();
         // Simulate a writer killed mid-record.
         let mut f = OpenOptions::new().append(true).open(a.path()).unwrap();
         f.write_all(br#"{"removed":[2],"val"#).unwrap();
         drop(f);
         let mut b = Store::open(dir.path(), "sha", "key", "{}").unwrap();
         assert_eq!(b.len(), 1);
-        b.put(&[3], &eval(3.0)).unwrap();
-        b.put(&[1], &eval(9.0)).unwrap(); // already there: not appended
-                                          // A second process that had an older view sees the new record and does not duplicate.
-        a.put(&[3], &eval(3.0)).unwrap();
+        b.put(&[3], &eval(3.0), 0.25).unwrap();
+        b.put(&[1], &eval(9.0), 7.0).unwrap(); // already there: not appended
+                                               // A second process that had an older view sees the new record and does not duplicate.
+        a.put(&[3], &eval(3.0), 9.0).unwrap();
         let c = Store::open(dir.path(), "sha", "key", "{}").unwrap();
         assert_eq!(c.len(), 2);
         assert_eq!(c.get(&[1]).unwrap().value, 1.0);
         assert_eq!(c.get(&[3]).unwrap().value, 3.0);
         assert_eq!(c.skipped_lines, 1);
+        // The first computation's cost is what is kept.
+        assert_eq!((c.cost(&[1]), c.cost(&[3])), (Some(0.5), Some(0.25)));
         let text = fs::read_to_string(c.path()).unwrap();
         assert_eq!(
             text.lines()
@@ -181,5 +242,27 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    /// Store files written before evaluations carried their cost still load, without one.
+    #[test]
+    fn records_without_a_cost_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("sha");
+        fs::create_dir_all(&folder).unwrap();
+        fs::write(
+            folder.join("key.jsonl"),
+            "{\"removed\":[4],\"value\":2.5,\"metrics\":{\"ppl\":2.5}}\n",
+        )
+        .unwrap();
+        let mut s = Store::open(dir.path(), "sha", "key", "{}").unwrap();
+        assert_eq!(s.get(&[4]).unwrap().value, 2.5);
+        assert_eq!(s.cost(&[4]), None);
+        s.put(&[5], &eval(1.0), 3.0).unwrap();
+        let (records, skipped) = read_records(s.path()).unwrap();
+        assert_eq!((records.len(), skipped), (2, 0));
+        assert_eq!(records[1].seconds, Some(3.0));
+        assert!(records[0].same_score(&records[0].clone()));
+        assert!(!records[0].same_score(&records[1]));
     }
 }

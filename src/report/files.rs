@@ -2,7 +2,12 @@
 //! `single_removals.json`, `claims.json`, `report.md` and the SVG plots, per model:
 //! `removed-<model>.svg` (how often each block is removed, per objective and searcher),
 //! `single-removal-<model>.svg` (each objective with each block removed alone) and
-//! `agreement-<model>.svg` (mean Jaccard between the sets of every two (objective, searcher)).
+//! `agreement-<model>.svg` (mean Jaccard between the sets of every two (objective, searcher)),
+//! and `timings.csv` (what each search and phase cost).
+//!
+//! Timings live only in `timings.csv` and `report.md`: every other file is a function of the
+//! runs alone, so it is byte-identical whether the suite ran in one process, was resumed,
+//! served from a store or run in shards and merged.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -13,7 +18,7 @@ use anyhow::{Context, Result};
 use super::svg::{self, Panel};
 use crate::objective::Direction;
 use crate::suite::claims::{ClaimResult, ClaimSettings, RunTable, Verdict};
-use crate::suite::run::{RunRecord, SuiteRuns};
+use crate::suite::run::{RunRecord, SuiteRuns, Timing};
 use crate::suite::{file_stem, Suite};
 
 fn write(path: PathBuf, contents: impl AsRef<[u8]>) -> Result<()> {
@@ -32,6 +37,7 @@ pub fn write_suite_outputs(
         serde_json::to_string_pretty(&runs.runs)?,
     )?;
     write(dir.join("runs.csv"), runs_csv(&runs.runs)?)?;
+    write(dir.join("timings.csv"), timings_csv(&runs.timings)?)?;
     write(
         dir.join("single_removals.json"),
         serde_json::to_string_pretty(&runs.single_removals)?,
@@ -98,7 +104,6 @@ fn runs_csv(records: &[RunRecord]) -> Result<Vec<u8>> {
         "removed",
         "score",
         "evaluations",
-        "seconds",
         "starts_from_one_shot",
     ]
     .iter()
@@ -119,13 +124,36 @@ fn runs_csv(records: &[RunRecord]) -> Result<Vec<u8>> {
             join(&r.removed),
             r.score.to_string(),
             r.evaluations.to_string(),
-            format!("{:.3}", r.seconds),
             r.starts_from_one_shot.to_string(),
         ];
         row.extend(heldout.iter().map(|h| cell(r.heldout.get(*h))));
         row.extend(calibration.iter().map(|c| cell(r.calibration.get(*c))));
         row.push(join(&r.ranking));
         w.write_record(&row)?;
+    }
+    Ok(w.into_inner()?)
+}
+
+/// One row per search and per other phase (model load, single-removal curve, scoring under
+/// the other objectives, held-out outcomes): evaluations computed and served from the store,
+/// `seconds` with stored evaluations at their original cost, `wall_seconds` in this process.
+pub fn timings_csv(timings: &[Timing]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for t in timings {
+        w.serialize(t)?;
+    }
+    if timings.is_empty() {
+        w.write_record([
+            "model",
+            "phase",
+            "objective",
+            "searcher",
+            "seed",
+            "computed",
+            "from_store",
+            "seconds",
+            "wall_seconds",
+        ])?;
     }
     Ok(w.into_inner()?)
 }
@@ -343,13 +371,17 @@ fn markdown(
         suite.description.trim()
     );
     let seconds: f64 = runs.runs.iter().map(|r| r.seconds).sum();
+    let all: f64 = runs.timings.iter().map(|t| t.seconds).sum();
+    let wall: f64 = runs.timings.iter().map(|t| t.wall_seconds).sum();
     let _ = writeln!(
         md,
-        "Models: {}. Seeds: {:?}. {} searches, {:.0} s of search time (evaluations served from the store cost nothing).\n",
+        "Models: {}. Seeds: {:?}. {} searches, {:.0} s of search time and {:.0} s in all, each evaluation at what it cost when first computed ({:.0} s of wall time in the process(es) that wrote this; per phase in timings.csv).\n",
         suite.models.join(", "),
         suite.seeds,
         runs.runs.len(),
-        seconds
+        seconds,
+        all,
+        wall
     );
     if let (Some(verdicts), Some(settings)) = (verdicts, &suite.claims) {
         md.push_str("## Verdicts\n\n");

@@ -137,6 +137,11 @@ pub struct TraceStep {
     pub source: Source,
     /// Wall time of the request.
     pub seconds: f64,
+    /// What the answer cost to compute: this request's time when computed or abandoned, the
+    /// stored cost when served from a store (0 for records older than the cost field), 0 for a
+    /// memo hit (an earlier request paid for it).
+    #[serde(default)]
+    pub cost: f64,
 }
 
 /// A budgeted view of a [`ScoreFn`]: every request counts against the budget, and the

@@ -83,3 +83,27 @@ pub fn golden_problems(
     }
     Ok(problems)
 }
+
+/// `run --check` and `merge --check`: an error listing every verdict that differs from the
+/// suite's `expected` and every model whose runs differ from its golden file.
+pub fn check_outcome(
+    golden_dir: &Path,
+    suite: &Suite,
+    runs: &[RunRecord],
+    verdicts: Option<&[ClaimResult]>,
+    on_mismatch: OnMismatch,
+) -> Result<()> {
+    let mut problems = match (verdicts, &suite.claims) {
+        (Some(v), Some(settings)) => verdict_problems(v, settings),
+        _ => Vec::new(),
+    };
+    problems.extend(golden_problems(golden_dir, suite, runs, on_mismatch)?);
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "{} check(s) failed:\n{}",
+            problems.len(),
+            problems.join("\n")
+        );
+    }
+    Ok(())
+}

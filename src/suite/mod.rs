@@ -12,6 +12,7 @@
 pub mod check;
 pub mod claims;
 pub mod golden;
+pub mod plan;
 pub mod run;
 
 use std::collections::BTreeMap;

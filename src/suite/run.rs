@@ -37,6 +37,11 @@ pub struct RunRecord {
     pub ranking: Vec<usize>,
     pub score: f64,
     pub evaluations: usize,
+    /// What the search cost: the original cost of every evaluation it was first to ask for in
+    /// its group (from the store when served from there) plus its own work. Not written to
+    /// results.json, runs.csv or runs.jsonl, which stay byte-identical however the suite was
+    /// run (resumed, sharded, served from a store): it is in timings.csv and report.md.
+    #[serde(skip)]
     pub seconds: f64,
     /// Whether the searcher starts from one-shot's answer (evolutionary, local).
     pub starts_from_one_shot: bool,
@@ -69,6 +74,99 @@ pub struct SingleRemovals {
 pub struct SuiteRuns {
     pub runs: Vec<RunRecord>,
     pub single_removals: Vec<SingleRemovals>,
+    /// What each piece of work cost (timings.csv); never part of the byte-identical outputs.
+    #[serde(skip)]
+    pub timings: Vec<Timing>,
+}
+
+/// One row of timings.csv: a search, or one of the suite's other phases for a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    pub model: String,
+    /// `load`, `search`, `single_removals`, `calibration_scoring` or `heldout`.
+    pub phase: String,
+    /// The objective (or held-out outcome) scored; empty for `load`.
+    pub objective: String,
+    /// The searcher of a `search` row; empty otherwise.
+    pub searcher: String,
+    pub seed: Option<u64>,
+    /// Evaluations computed in this process, and served from the store.
+    pub computed: usize,
+    pub from_store: usize,
+    /// What the work cost, with each stored evaluation at its original cost.
+    pub seconds: f64,
+    /// Wall time in this process.
+    pub wall_seconds: f64,
+}
+
+impl Timing {
+    fn new(model: &str, phase: &str, objective: &str, seed: Option<u64>) -> Self {
+        Self {
+            model: model.to_string(),
+            phase: phase.to_string(),
+            objective: objective.to_string(),
+            searcher: String::new(),
+            seed,
+            computed: 0,
+            from_store: 0,
+            seconds: 0.0,
+            wall_seconds: 0.0,
+        }
+    }
+
+    /// Adds the evaluator calls in `trace` made during `wall` seconds: stored answers count at
+    /// their original cost instead of the time it took to read them.
+    fn add(&mut self, trace: &[crate::search::TraceStep], wall: f64) {
+        use crate::evaluator::Source;
+        let mut seconds = wall;
+        for entry in trace {
+            match entry.source {
+                Source::Computed => self.computed += 1,
+                Source::Store => self.from_store += 1,
+                _ => {}
+            }
+            seconds += entry.cost - entry.seconds;
+        }
+        self.seconds += seconds.max(0.0);
+        self.wall_seconds += wall;
+    }
+}
+
+/// One (model, seed, objective) group: the searchers that share an evaluator, and the unit a
+/// sharded run distributes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct GroupKey {
+    pub model: String,
+    pub seed: u64,
+    pub objective: String,
+}
+
+impl std::fmt::Display for GroupKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} / seed {} / {}",
+            self.model, self.seed, self.objective
+        )
+    }
+}
+
+/// Every group of `suite`, in declaration order (model, seed, objective): the order runs are
+/// reported in, whichever process ran them.
+pub fn all_groups(suite: &Suite) -> Vec<GroupKey> {
+    suite
+        .models
+        .iter()
+        .flat_map(|model| {
+            suite.seeds.iter().flat_map(move |&seed| {
+                suite.objectives.keys().map(move |objective| GroupKey {
+                    model: model.clone(),
+                    seed,
+                    objective: objective.clone(),
+                })
+            })
+        })
+        .collect()
 }
 
 pub struct RunOptions {
@@ -92,6 +190,17 @@ struct Group<'a> {
 /// next: paper-scale models do not fit in memory together), its (seed, objective) groups spread
 /// over `options.jobs` threads.
 pub fn run_suite(suite: &Suite, options: &RunOptions) -> Result<SuiteRuns> {
+    run_groups(suite, options, None)
+}
+
+/// [`run_suite`] for only the groups in `only` (a shard's; `None`: every group). The chosen sets
+/// of these groups' runs are still scored under every objective and held-out outcome; models
+/// none of these groups use are not loaded.
+pub fn run_groups(
+    suite: &Suite,
+    options: &RunOptions,
+    only: Option<&BTreeSet<GroupKey>>,
+) -> Result<SuiteRuns> {
     // A mistake in a corpus or task file is reported now, not after the first model's searches.
     for (kind, objectives) in [
         ("objective", &suite.objectives),
@@ -114,8 +223,22 @@ pub fn run_suite(suite: &Suite, options: &RunOptions) -> Result<SuiteRuns> {
                 .map(move |objective| Group { seed, objective })
         })
         .collect();
+    let selected = |model: &str, g: &Group| {
+        only.is_none_or(|only| {
+            only.contains(&GroupKey {
+                model: model.to_string(),
+                seed: g.seed,
+                objective: g.objective.to_string(),
+            })
+        })
+    };
+    let n_selected: usize = suite
+        .models
+        .iter()
+        .map(|m| groups.iter().filter(|g| selected(m, g)).count())
+        .sum();
     let bar = crate::scan::progress_bar(
-        (suite.models.len() * groups.len() * suite.searchers.len()) as u64,
+        (n_selected * suite.searchers.len()) as u64,
         options.quiet,
         &suite.name,
     );
@@ -154,9 +277,15 @@ pub fn run_suite(suite: &Suite, options: &RunOptions) -> Result<SuiteRuns> {
     let mut out = SuiteRuns {
         runs: Vec::new(),
         single_removals: Vec::new(),
+        timings: Vec::new(),
     };
     for model_id in &suite.models {
+        let model_groups: Vec<&Group> = groups.iter().filter(|g| selected(model_id, g)).collect();
+        if model_groups.is_empty() {
+            continue;
+        }
         bar.set_message(format!("loading {model_id}"));
+        let started = Instant::now();
         let model = open_model(
             model_id,
             &LoadOptions {
@@ -165,6 +294,9 @@ pub fn run_suite(suite: &Suite, options: &RunOptions) -> Result<SuiteRuns> {
                 dtype: suite.dtype,
             },
         )?;
+        let mut load = Timing::new(model_id, "load", "", None);
+        load.add(&[], started.elapsed().as_secs_f64());
+        out.timings.push(load);
         // Windows and questions exist only once tokenised: a corpus too small for its windows
         // is found now, not after other objectives' searches (how many windows a split offers
         // does not depend on the seed).
@@ -184,22 +316,23 @@ pub fn run_suite(suite: &Suite, options: &RunOptions) -> Result<SuiteRuns> {
                 .with_context(|| format!("{model_id}: objective '{name}'"))?;
         }
         let next = AtomicUsize::new(0);
-        let finished: Mutex<Vec<(usize, Vec<RunRecord>, SingleRemovals)>> = Mutex::new(Vec::new());
+        type Finished = (usize, Vec<RunRecord>, SingleRemovals, Vec<Timing>);
+        let finished: Mutex<Vec<Finished>> = Mutex::new(Vec::new());
         let worker = || -> Result<()> {
             loop {
                 let index = next.fetch_add(1, Ordering::SeqCst);
-                let Some(group) = groups.get(index) else {
+                let Some(group) = model_groups.get(index) else {
                     return Ok(());
                 };
-                let (records, singles) =
+                let (records, singles, timings) =
                     run_group(suite, model_id, &model, group, options, &on_record)?;
                 finished
                     .lock()
                     .expect("results lock")
-                    .push((index, records, singles));
+                    .push((index, records, singles, timings));
             }
         };
-        let jobs = options.jobs.clamp(1, groups.len().max(1));
+        let jobs = options.jobs.clamp(1, model_groups.len().max(1));
         if jobs == 1 {
             worker()?;
         } else {
@@ -214,17 +347,32 @@ pub fn run_suite(suite: &Suite, options: &RunOptions) -> Result<SuiteRuns> {
         let mut finished = finished.into_inner().expect("results lock");
         finished.sort_by_key(|(index, ..)| *index);
         let mut model_runs = Vec::new();
-        for (_, records, singles) in finished {
+        for (_, records, singles, timings) in finished {
             model_runs.extend(records);
             out.single_removals.push(singles);
+            out.timings.extend(timings);
         }
         bar.set_message(format!(
             "{model_id}: scoring chosen sets under every objective"
         ));
-        score_across_objectives(suite, &model, &groups, &mut model_runs, options)?;
+        out.timings.extend(score_across_objectives(
+            suite,
+            model_id,
+            &model,
+            &groups,
+            &mut model_runs,
+            options,
+        )?);
         for (name, spec) in &suite.heldout {
             bar.set_message(format!("{model_id}: held-out {name}"));
-            score_heldout(name, spec, &model, &mut model_runs, options)?;
+            out.timings.push(score_heldout(
+                name,
+                spec,
+                model_id,
+                &model,
+                &mut model_runs,
+                options,
+            )?);
         }
         out.runs.extend(model_runs);
     }
@@ -239,7 +387,7 @@ fn run_group(
     group: &Group,
     options: &RunOptions,
     on_record: &(dyn Fn(&RunRecord) -> Result<()> + Sync),
-) -> Result<(Vec<RunRecord>, SingleRemovals)> {
+) -> Result<(Vec<RunRecord>, SingleRemovals, Vec<Timing>)> {
     let (seed, objective_name) = (group.seed, group.objective);
     let k = suite.k[model_id].resolve(model.n_blocks());
     let protected = suite.protect.blocks(model.n_blocks()).context("protect")?;
@@ -255,7 +403,11 @@ fn run_group(
         budget,
     };
     let mut records = Vec::with_capacity(suite.searchers.len());
+    let mut timings = Vec::with_capacity(suite.searchers.len() + 1);
     for entry in &suite.searchers {
+        // Block influence's forward is part of what the search costs.
+        let started = Instant::now();
+        let traced = evaluator.trace().len();
         let influence = match entry.name.needs_block_influence() {
             true => Some(crate::influence::block_influence(
                 model,
@@ -264,7 +416,6 @@ fn run_group(
             false => None,
         };
         let searcher = entry.name.build(&entry.params, influence)?;
-        let started = Instant::now();
         let result = search::search(
             searcher.as_ref(),
             &problem(entry.budget),
@@ -287,6 +438,12 @@ fn run_group(
             }
             best_so_far.push(best.unwrap_or(f64::NAN));
         }
+        let mut timing = Timing::new(model_id, "search", objective_name, Some(seed));
+        timing.searcher = entry.name.name().to_string();
+        timing.add(
+            &evaluator.trace()[traced..],
+            started.elapsed().as_secs_f64(),
+        );
         let record = RunRecord {
             model: model_id.to_string(),
             objective: objective_name.to_string(),
@@ -299,7 +456,7 @@ fn run_group(
             ranking: result.ranking,
             score: result.score,
             evaluations: result.evaluations,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds: timing.seconds,
             starts_from_one_shot: searcher.starts_from_one_shot(),
             best_so_far,
             calibration: BTreeMap::from([(objective_name.to_string(), result.score)]),
@@ -307,8 +464,11 @@ fn run_group(
         };
         on_record(&record)?;
         records.push(record);
+        timings.push(timing);
     }
 
+    let started = Instant::now();
+    let traced = evaluator.trace().len();
     let n = model.n_blocks();
     let blocks = problem(None).removable();
     let full = evaluator.evaluate(&BlockMask::full(n))?.value;
@@ -329,7 +489,13 @@ fn run_group(
         blocks,
         scores,
     };
-    Ok((records, singles))
+    let mut timing = Timing::new(model_id, "single_removals", objective_name, Some(seed));
+    timing.add(
+        &evaluator.trace()[traced..],
+        started.elapsed().as_secs_f64(),
+    );
+    timings.push(timing);
+    Ok((records, singles, timings))
 }
 
 /// Scores every run's chosen set under the suite's other objectives on the same seed's
@@ -337,13 +503,15 @@ fn run_group(
 /// The group's evaluations are in the store already; only the other objectives' sets are new.
 fn score_across_objectives(
     suite: &Suite,
+    model_id: &str,
     model: &Model,
     groups: &[Group],
     runs: &mut [RunRecord],
     options: &RunOptions,
-) -> Result<()> {
+) -> Result<Vec<Timing>> {
+    let mut timings = Vec::new();
     if suite.objectives.len() < 2 {
-        return Ok(());
+        return Ok(timings);
     }
     for group in groups {
         let spec = suite.objective_for_seed(group.objective, group.seed);
@@ -352,7 +520,17 @@ fn score_across_objectives(
             .filter(|r| r.seed == group.seed && r.objective != group.objective)
             .map(|r| r.removed.clone())
             .collect();
-        let scores = score_sets(&spec, model, &sets, options)?;
+        if sets.is_empty() {
+            continue;
+        }
+        let mut timing = Timing::new(
+            model_id,
+            "calibration_scoring",
+            group.objective,
+            Some(group.seed),
+        );
+        let scores = score_sets(&spec, model, &sets, options, &mut timing)?;
+        timings.push(timing);
         for r in runs
             .iter_mut()
             .filter(|r| r.seed == group.seed && r.objective != group.objective)
@@ -361,24 +539,26 @@ fn score_across_objectives(
                 .insert(group.objective.to_string(), scores[&r.removed]);
         }
     }
-    Ok(())
+    Ok(timings)
 }
 
 /// Scores every run's chosen set on the held-out outcome `name`.
 fn score_heldout(
     name: &str,
     spec: &ObjectiveSpec,
+    model_id: &str,
     model: &Model,
     runs: &mut [RunRecord],
     options: &RunOptions,
-) -> Result<()> {
+) -> Result<Timing> {
     let sets: BTreeSet<Vec<usize>> = runs.iter().map(|r| r.removed.clone()).collect();
-    let scores = score_sets(spec, model, &sets, options)
+    let mut timing = Timing::new(model_id, "heldout", name, None);
+    let scores = score_sets(spec, model, &sets, options, &mut timing)
         .with_context(|| format!("held-out outcome '{name}'"))?;
     for r in runs.iter_mut() {
         r.heldout.insert(name.to_string(), scores[&r.removed]);
     }
-    Ok(())
+    Ok(timing)
 }
 
 /// `spec`'s score of each set, through a memoised evaluator and the store. Sets are scored in
@@ -388,14 +568,19 @@ fn score_sets(
     model: &Model,
     sets: &BTreeSet<Vec<usize>>,
     options: &RunOptions,
+    timing: &mut Timing,
 ) -> Result<BTreeMap<Vec<usize>, f64>> {
+    let started = Instant::now();
     let objective = spec.build(model, &options.data_dir)?;
     let mut evaluator = Evaluator::new(model, objective.as_ref(), options.engine)?
         .with_store(&options.store_dir)?;
-    sets.iter()
+    let scores = sets
+        .iter()
         .map(|set| {
             let mask = BlockMask::with_removed(model.n_blocks(), set)?;
             Ok((set.clone(), evaluator.evaluate(&mask)?.value))
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    timing.add(evaluator.trace(), started.elapsed().as_secs_f64());
+    Ok(scores)
 }

@@ -1,6 +1,10 @@
 //! A suite end to end: its runs ([`crate::suite::run`]), its claims' verdicts
 //! ([`crate::suite::claims`]) and every output file ([`crate::report::files`]). What
-//! `depthprune run` and `tests/claims.rs` both call.
+//! `depthprune run` and `tests/claims.rs` both call; [`shard`] runs a share of a suite's groups
+//! and [`merge`] combines the shares into the files one run writes.
+
+pub mod merge;
+pub mod shard;
 
 use anyhow::Result;
 
