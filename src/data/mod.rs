@@ -14,8 +14,7 @@ pub mod template;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
-use serde::de::DeserializeOwned;
+use anyhow::{bail, Result};
 
 pub use corpus::{CorpusRef, Unit};
 pub use split::Split;
@@ -64,46 +63,9 @@ pub fn yaml_error(origin: &str, e: &serde_yaml_ng::Error) -> anyhow::Error {
     anyhow::anyhow!("{origin}{at}: {message}")
 }
 
-/// Reads a JSONL file; a malformed line is an error naming the file and line number.
-pub fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "cannot read {}: is the data directory complete? (pass --data-dir)",
-            path.display()
-        )
-    })?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| {
-            serde_json::from_str(line)
-                .with_context(|| format!("{}:{}: malformed record", path.display(), i + 1))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_malformed_line_names_the_file_and_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.jsonl");
-        std::fs::write(
-            &path,
-            "{\"id\": \"a\", \"text\": \"x\"}\n\n{\"id\": \"b\", \"text\": 3}\n",
-        )
-        .unwrap();
-        #[derive(Debug, serde::Deserialize)]
-        #[allow(dead_code)]
-        struct Article {
-            id: String,
-            text: String,
-        }
-        let err = format!("{:#}", read_jsonl::<Article>(&path).unwrap_err());
-        assert!(err.contains("t.jsonl:3: malformed record"), "{err}");
-    }
 
     #[test]
     fn a_missing_data_dir_says_what_to_do() {

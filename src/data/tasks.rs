@@ -36,21 +36,8 @@ use sha2::{Digest, Sha256};
 use super::template::{FieldPath, Template};
 
 /// The built-in tasks, in the order their metrics are averaged.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
 pub enum Task {
     ArcEasy,
     ArcChallenge,
