@@ -427,10 +427,11 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
             options.assumed_blocks.get(model_id)
         {
             if proxy.is_none() {
+                // Only its tokenizer is used: on the CPU, whatever the suite's device.
                 proxy = Some(
-                    Model::open(&options.token_proxy, &load_options(suite)).with_context(|| {
-                        format!("the token proxy '{}' (--token-proxy)", options.token_proxy)
-                    })?,
+                    Model::open(&options.token_proxy, &LoadOptions::default()).with_context(
+                        || format!("the token proxy '{}' (--token-proxy)", options.token_proxy),
+                    )?,
                 );
             }
             let p = proxy.as_ref().expect("just opened");
