@@ -150,14 +150,13 @@ pub fn merge(suite: &Suite, dirs: &[PathBuf], options: &MergeOptions) -> Result<
             timings.push(row.with_context(|| format!("parsing {}", file.display()))?);
         }
     }
-    let missing: Vec<GroupKey> = order
+    let mut missing: Vec<GroupKey> = order
         .keys()
         .filter(|g| !owner.contains_key(*g))
         .cloned()
         .collect();
-    let mut missing_sorted = missing.clone();
-    missing_sorted.sort_by_key(|g| order[g]);
-    if !missing_sorted.is_empty() && !options.partial {
+    missing.sort_by_key(|g| order[g]);
+    if !missing.is_empty() && !options.partial {
         let unfinished: Vec<String> = shards
             .iter()
             .filter(|s| !s.finished)
@@ -165,9 +164,9 @@ pub fn merge(suite: &Suite, dirs: &[PathBuf], options: &MergeOptions) -> Result<
             .collect();
         bail!(
             "{} of {} groups are missing: {}{}. Pass the folders of every shard (each finished: a rerun of an unfinished shard resumes from its store), or --partial for a report without verdicts",
-            missing_sorted.len(),
+            missing.len(),
             order.len(),
-            missing_sorted
+            missing
                 .iter()
                 .map(|g| g.to_string())
                 .collect::<Vec<_>>()
@@ -203,7 +202,7 @@ pub fn merge(suite: &Suite, dirs: &[PathBuf], options: &MergeOptions) -> Result<
     let out = &options.out_dir;
     std::fs::create_dir_all(out)
         .with_context(|| format!("creating output folder {}", out.display()))?;
-    let verdicts = match (&suite.claims, missing_sorted.is_empty()) {
+    let verdicts = match (&suite.claims, missing.is_empty()) {
         (Some(settings), true) => Some(crate::suite::claims::evaluate_claims(
             &runs.runs,
             &suite.heldout_directions(),
@@ -219,15 +218,15 @@ pub fn merge(suite: &Suite, dirs: &[PathBuf], options: &MergeOptions) -> Result<
         jsonl.push('\n');
     }
     write(&out.join("runs.jsonl"), jsonl.as_bytes())?;
-    if !missing_sorted.is_empty() {
+    if !missing.is_empty() {
         let report = out.join("report.md");
         let text = std::fs::read_to_string(&report)
             .with_context(|| format!("reading {}", report.display()))?;
         let banner = format!(
             "**PARTIAL: {} of {} groups missing ({}); no verdicts.**\n\n",
-            missing_sorted.len(),
+            missing.len(),
             order.len(),
-            missing_sorted
+            missing
                 .iter()
                 .map(|g| g.to_string())
                 .collect::<Vec<_>>()
@@ -240,7 +239,7 @@ pub fn merge(suite: &Suite, dirs: &[PathBuf], options: &MergeOptions) -> Result<
         shards,
         runs,
         verdicts,
-        missing: missing_sorted,
+        missing,
         evaluations,
         duplicates,
     })
