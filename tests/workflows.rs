@@ -59,11 +59,11 @@ fn ci_runs_the_ci_script() {
 }
 
 #[test]
-fn nightly_builds_with_cuda_and_checks_the_paper_suite() {
+fn nightly_builds_with_cuda_shards_the_paper_suite_and_checks_the_merge() {
     let w = workflow("nightly-gpu.yml");
     let runs = check_shape("nightly-gpu.yml", &w);
     assert!(w["on"].get("schedule").is_some(), "not scheduled");
-    let runner = format!("{:?}", w["jobs"]["paper"]["runs-on"]);
+    let runner = format!("{:?}", w["jobs"]["shard"]["runs-on"]);
     assert!(
         runner.contains("self-hosted") && runner.contains("gpu"),
         "{runner}"
@@ -81,12 +81,22 @@ fn nightly_builds_with_cuda_and_checks_the_paper_suite() {
             && script.contains("DEPTHPRUNE_CUDA_TARGET_DIR:-target/cuda}"),
         "scripts/cuda-build-check no longer builds --features cuda into target/cuda"
     );
-    // The suite runs the CUDA build, not a CPU one left in target/release.
+    // Each shard runs the CUDA build, not a CPU one left in target/release.
     assert!(
         runs.iter()
-            .any(|r| r.contains("./target/cuda/release/depthprune")
+            .any(|r| r.contains("./target/cuda/release/depthprune run")
                 && r.contains("suites/paper.yaml")
-                && r.contains("--check")),
+                && r.contains("--shard")),
+        "{runs:?}"
+    );
+    // The merge job waits for every shard and checks verdicts and goldens.
+    assert_eq!(
+        format!("{:?}", w["jobs"]["merge"]["needs"]),
+        "String(\"shard\")"
+    );
+    assert!(
+        runs.iter()
+            .any(|r| r.contains("depthprune merge suites/paper.yaml") && r.contains("--check")),
         "{runs:?}"
     );
 }

@@ -436,9 +436,10 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
             if proxy.is_none() {
                 // Only its tokenizer is used: on the CPU, whatever the suite's device.
                 proxy = Some(
-                    crate::load::open_model(&options.token_proxy, &LoadOptions::default()).with_context(
-                        || format!("the token proxy '{}' (--token-proxy)", options.token_proxy),
-                    )?,
+                    crate::load::open_model(&options.token_proxy, &LoadOptions::default())
+                        .with_context(|| {
+                            format!("the token proxy '{}' (--token-proxy)", options.token_proxy)
+                        })?,
                 );
             }
             let p = proxy.as_ref().expect("just opened");
