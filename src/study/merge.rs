@@ -166,11 +166,7 @@ pub fn merge(suite: &Suite, dirs: &[PathBuf], options: &MergeOptions) -> Result<
             "{} of {} groups are missing: {}{}. Pass the folders of every shard (each finished: a rerun of an unfinished shard resumes from its store), or --partial for a report without verdicts",
             missing.len(),
             order.len(),
-            missing
-                .iter()
-                .map(|g| g.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
+            group_list(&missing),
             if unfinished.is_empty() {
                 String::new()
             } else {
@@ -226,11 +222,7 @@ pub fn merge(suite: &Suite, dirs: &[PathBuf], options: &MergeOptions) -> Result<
             "**PARTIAL: {} of {} groups missing ({}); no verdicts.**\n\n",
             missing.len(),
             order.len(),
-            missing
-                .iter()
-                .map(|g| g.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
+            group_list(&missing)
         );
         write(&report, format!("{banner}{text}").as_bytes())?;
     }
@@ -362,4 +354,13 @@ fn write_store(
         n += records.len();
     }
     Ok(n)
+}
+
+/// `model/seed/objective; ...`, for messages that name groups.
+fn group_list(groups: &[GroupKey]) -> String {
+    groups
+        .iter()
+        .map(|g| g.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
