@@ -16,6 +16,7 @@
 //! - [`objective`]: calibration objectives (perplexity, multiple-choice accuracy);
 //! - [`evaluator`]: the memoised, prefix-cached, resumable engine that scores block masks;
 //! - [`rng`]: seed derivation, so every random choice is reproducible;
+//! - [`progress`]: progress on stderr: a bar on a terminal, plain lines in a log;
 //! - [`scan`]: the one-shot scan (each block removed alone);
 //! - [`influence`]: ShortGPT's block influence, measured on the model;
 //! - [`reliability`]: how an objective's one-shot ranking reproduces across calibration
@@ -40,6 +41,7 @@ pub mod load;
 pub mod model;
 pub mod objective;
 pub mod perplexity;
+pub mod progress;
 pub mod reliability;
 pub mod report;
 pub mod rng;

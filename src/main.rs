@@ -63,8 +63,8 @@ fn main() -> ExitCode {
         Command::Plan(args) => cli::plan::run(args, global),
         Command::Merge(args) => cli::merge::run(args, global),
         Command::Search(args) => cli::search::run(args, global),
-        Command::Export(args) => cli::export::run(args),
-        Command::ExportBest(args) => cli::export::run_best(args),
+        Command::Export(args) => cli::export::run(args, global),
+        Command::ExportBest(args) => cli::export::run_best(args, global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

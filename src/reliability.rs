@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::evaluator::{Evaluator, EvaluatorOptions};
 use crate::model::Model;
 use crate::objective::ObjectiveSpec;
+use crate::progress::Progress;
 use crate::scan::{one_shot_scan, Scan};
 use crate::search::{order_by_scores, Problem};
 use crate::stats::{chance_corrected, expected_jaccard, jaccard, kendall_tau_b, mean};
@@ -74,6 +75,8 @@ pub struct Engine<'a> {
     pub data_dir: &'a Path,
     pub store: &'a Path,
     pub options: EvaluatorOptions,
+    /// No progress on stderr.
+    pub quiet: bool,
 }
 
 /// One-shot scans for every size and seed of `request`, and the agreement of their rankings
@@ -95,11 +98,18 @@ pub fn reliability_curve(
     problem.validate()?;
     let removable: BTreeSet<usize> = problem.removable().into_iter().collect();
     let mut out = Vec::new();
+    let progress = Progress::new(
+        "reliability",
+        Some(sizes.len() as u64 * seeds),
+        "scans",
+        engine.quiet,
+    );
     for &size in sizes {
         let started = std::time::Instant::now();
         let mut rankings = Vec::new();
         let mut tokens = 0;
         for seed in 0..seeds {
+            progress.set_message(format!("size {size}, seed {seed}"));
             let spec = resized(spec, size, seed);
             let objective = spec.build(model, data_dir)?;
             tokens = objective.workload().n_tokens();
@@ -113,6 +123,7 @@ pub fn reliability_curve(
                 .map(|r| (r.block, r.value))
                 .collect();
             rankings.push(order_by_scores(problem, &scores));
+            progress.inc(1);
         }
         let positions = |ranking: &[usize]| -> Vec<f64> {
             removable

@@ -1,14 +1,12 @@
 //! The one-shot scan: the objective with each single block removed, next to the full model.
 
-use std::io::IsTerminal;
-
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::evaluator::Evaluator;
 use crate::model::BlockMask;
 use crate::objective::Evaluation;
+use crate::progress::Progress;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ScanRow {
@@ -25,28 +23,11 @@ pub struct Scan {
     pub rows: Vec<ScanRow>,
 }
 
-/// A progress bar on stderr with ETA; hidden when `quiet` or stderr is not a terminal.
-pub fn progress_bar(len: u64, quiet: bool, what: &str) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{msg} [{bar:30}] {pos}/{len} evaluations, {elapsed} elapsed, ETA {eta}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar
-}
-
 /// Scores the full model, then each block removed alone, in block order (so the prefix cache
 /// filled by the full model serves every removal).
 pub fn one_shot_scan(evaluator: &mut Evaluator, quiet: bool) -> Result<Scan> {
     let n = evaluator.n_blocks();
-    let bar = progress_bar(n as u64 + 1, quiet, "scan");
+    let bar = Progress::new("scan", Some(n as u64 + 1), "evaluations", quiet);
     let full_mask = BlockMask::full(n);
     let singles: Vec<BlockMask> = (0..n)
         .map(|b| BlockMask::with_removed(n, &[b]))
@@ -69,6 +50,6 @@ pub fn one_shot_scan(evaluator: &mut Evaluator, quiet: bool) -> Result<Scan> {
         });
         bar.inc(1);
     }
-    bar.finish_and_clear();
+    bar.finish();
     Ok(Scan { full, rows })
 }

@@ -420,3 +420,45 @@ fn misspelt_suites_fail_at_load_with_the_allowed_values() {
         );
     }
 }
+
+/// With stderr going to a file (not a terminal), a long command leaves plain progress lines
+/// there: what, how far, elapsed; `--quiet` leaves none.
+#[test]
+fn progress_lines_in_a_log_and_none_with_quiet() {
+    let scan = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "--model",
+            "smollm2-135m",
+            "--objective",
+            "ppl",
+            "--n-seqs",
+            "1",
+            "--seq-len",
+            "16",
+            "--no-memo",
+        ];
+        args.extend_from_slice(extra);
+        let out = depthprune(&args, &[("DEPTHPRUNE_PROGRESS_SECONDS", "0.05")]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let log = scan(&[]);
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("progress: scan: "))
+        .collect();
+    assert!(lines.len() >= 2, "expected progress lines in: {log}");
+    assert!(lines[0].contains("0/31 evaluations"), "{log}");
+    assert!(
+        lines.last().unwrap().contains("31/31 evaluations (100 %)")
+            && lines.last().unwrap().ends_with("done"),
+        "{log}"
+    );
+    let quiet = scan(&["--quiet"]);
+    assert!(!quiet.contains("progress:"), "--quiet printed: {quiet}");
+}

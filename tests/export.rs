@@ -55,6 +55,7 @@ fn request(model: &str, removed: &[usize], rule: LayerTypeRule, out: &Path) -> E
         layer_types: rule,
         out: out.to_path_buf(),
         force: false,
+        quiet: true,
     }
 }
 
@@ -270,20 +271,16 @@ fn gemma3_gguf_export_scores_as_the_source_with_skip() {
     check_gguf("gemma3-270m", &[6, 7, 8, 9, 10, 11], LayerTypeRule::Own);
 }
 
+/// llama.cpp's own GGUF reader (gguf-py), pinned.
+const GGUF_READER: &[&str] = &["gguf==0.17.1"];
+
 /// The `gguf` package's reader over each exported GGUF: tensor count, names, shapes, types and
 /// bytes, block_count, per-layer arrays and every other metadata value, against the source.
 #[test]
 fn independent_reader_sees_the_expected_gguf() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_gguf_export.py");
-    let probe = Command::new("python3").args(["-c", "import gguf"]).output();
-    match probe {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => panic!(
-            "the independent GGUF reader is missing: `python3 -c 'import gguf'` says {}; install it with `python3 -m pip install gguf` (.ci/run does)",
-            String::from_utf8_lossy(&o.stderr).trim()
-        ),
-        Err(e) => panic!("python3 cannot be run ({e}); .ci/run installs it, with the gguf package"),
-    }
+    // Installed on first use into the cache, like the models (README: python3 with pip).
+    let reader = depthprune::fetch::python::ensure(GGUF_READER).expect("the gguf reader");
     let scratch = tempfile::tempdir().unwrap();
     for (id, skip, rule) in [
         ("smollm2-135m", "3,7", "own"),
@@ -304,7 +301,8 @@ fn independent_reader_sees_the_expected_gguf() {
         ];
         let o = depthprune(&args);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let o = Command::new("python3")
+        let o = reader
+            .command()
             .arg(&script)
             .args([source.as_os_str(), out.as_os_str()])
             .arg(skip)
@@ -440,4 +438,26 @@ fn export_best_exports_the_named_runs_set() {
     ]);
     let stderr = String::from_utf8_lossy(&err.stderr);
     assert!(stderr.contains("objectives [ppl]"), "{stderr}");
+}
+
+/// Without python3 the set-up step of the independent reader says what is missing and how to
+/// get it, and leaves nothing behind.
+#[test]
+fn reader_set_up_without_python_says_what_to_do() {
+    let root = tempfile::tempdir().unwrap();
+    let err = depthprune::fetch::python::ensure_in(
+        OsStr::new("/nonexistent/python3"),
+        root.path(),
+        GGUF_READER,
+    )
+    .unwrap_err();
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("cannot run /nonexistent/python3")
+            && message.contains("needs python3 with pip")
+            && message.contains("apt-get install python3 python3-pip"),
+        "{message}"
+    );
+    let left: Vec<_> = std::fs::read_dir(root.path()).unwrap().flatten().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }

@@ -8,7 +8,7 @@ use depthprune::export::best::{chosen_set, RunKey};
 use depthprune::export::{export, ExportRequest};
 use depthprune::model::{parse_block_list, LayerTypeRule};
 
-use super::{block_list, print_json};
+use super::{block_list, print_json, Global};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -58,12 +58,12 @@ struct Target {
     json: bool,
 }
 
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: Args, global: Global) -> Result<()> {
     let removed = parse_block_list(&args.skip).context("--skip")?;
-    args.target.write(args.model, removed)
+    args.target.write(args.model, removed, global.quiet)
 }
 
-pub fn run_best(args: BestArgs) -> Result<()> {
+pub fn run_best(args: BestArgs, global: Global) -> Result<()> {
     let key = RunKey {
         model: args.model,
         objective: args.objective,
@@ -81,17 +81,18 @@ pub fn run_best(args: BestArgs) -> Result<()> {
         run.score
             .map_or(String::new(), |s| format!(", score {s:.4}"))
     );
-    args.target.write(run.model, run.removed)
+    args.target.write(run.model, run.removed, global.quiet)
 }
 
 impl Target {
-    fn write(&self, model: String, removed: Vec<usize>) -> Result<()> {
+    fn write(&self, model: String, removed: Vec<usize>, quiet: bool) -> Result<()> {
         let done = export(&ExportRequest {
             model,
             removed,
             layer_types: self.layer_types,
             out: self.out.clone(),
             force: self.force,
+            quiet,
         })?;
         if self.json {
             return print_json(&done);

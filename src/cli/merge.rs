@@ -41,6 +41,7 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         &MergeOptions {
             out_dir: out_dir.clone(),
             partial: args.partial,
+            quiet: global.quiet,
         },
     )?;
     if let (Some(verdicts), Some(settings)) = (&merged.verdicts, &suite.claims) {

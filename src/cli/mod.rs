@@ -36,6 +36,10 @@ pub struct Global {
     /// Float type of the weights and activations [default: f32, or the suite's `dtype`]
     #[arg(long, global = true, value_enum)]
     pub dtype: Option<Precision>,
+    /// No progress on stderr (a bar on a terminal, otherwise a line every
+    /// $DEPTHPRUNE_PROGRESS_SECONDS, default 30)
+    #[arg(long, global = true)]
+    pub quiet: bool,
 }
 
 /// The model a command runs, and how its remaining blocks take their layer types.

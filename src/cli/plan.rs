@@ -53,6 +53,7 @@ pub fn run(args: Args, global: Global) -> Result<()> {
             token_proxy: args.token_proxy,
             prefix_cache: !args.no_prefix_cache,
             measure_tokens: args.measure_tokens,
+            quiet: global.quiet,
         },
     )?;
     if args.json {

@@ -60,6 +60,7 @@ pub fn run(args: Args, global: Global) -> Result<()> {
             data_dir: &data_dir,
             store: &store,
             options: args.engine.options(),
+            quiet: global.quiet,
         },
         |p| {
             if !json {

@@ -24,9 +24,6 @@ pub struct Args {
     data_dir: Option<PathBuf>,
     #[command(flatten)]
     engine: EngineArgs,
-    /// No progress bar.
-    #[arg(long)]
-    quiet: bool,
     #[command(flatten)]
     golden: Golden,
     /// (seed, objective) groups of a model to run at once. Each already uses every core for its
@@ -89,7 +86,7 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         out_dir,
         data_dir: depthprune::data::data_dir(args.data_dir.as_deref())?,
         engine: args.engine.options(),
-        quiet: args.quiet,
+        quiet: global.quiet,
         jobs: args.jobs,
     };
     if let Some(spec) = args.shard {

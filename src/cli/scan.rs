@@ -21,9 +21,6 @@ pub struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// No progress bar.
-    #[arg(long)]
-    quiet: bool,
 }
 
 #[derive(Serialize)]
@@ -42,7 +39,7 @@ pub fn run(args: Args, global: Global) -> Result<()> {
     let (model, spec, prepared) = args.objective.open_with_model(&args.model, global)?;
     let mut evaluator = Evaluator::new(&model, prepared.as_ref(), args.engine.options())?
         .with_store(&args.engine.store_dir()?)?;
-    let scan = one_shot_scan(&mut evaluator, args.quiet)?;
+    let scan = one_shot_scan(&mut evaluator, global.quiet)?;
     let stats = evaluator.stats();
     let seconds = started.elapsed().as_secs_f64();
     if args.json {

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use depthprune::blocks::Protection;
 use depthprune::evaluator::{Evaluator, EvaluatorStats};
 use depthprune::objective::ObjectiveSpec;
+use depthprune::progress::Progress;
 use depthprune::search::{self, Problem, SearchResult, SearcherKind, SearcherParams};
 use serde::Serialize;
 
@@ -74,7 +75,13 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         budget: args.budget,
     };
     let mut evaluator = Evaluator::new(&model, prepared.as_ref(), args.engine.options())?
-        .with_store(&args.engine.store_dir()?)?;
+        .with_store(&args.engine.store_dir()?)?
+        .with_progress(Progress::new(
+            &format!("{} search", args.searcher.name()),
+            problem.budget.map(|b| b as u64),
+            "evaluations",
+            global.quiet,
+        ));
     let result = search::search(
         algorithm.as_ref(),
         &problem,

@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::model::{BlockMask, Model};
 use crate::objective::{Direction, Evaluation, Objective};
+use crate::progress::Progress;
 pub use crate::search::Source;
 use crate::search::{ScoreFn, TraceStep};
 pub use prefix_cache::PrefixCache;
@@ -80,6 +81,8 @@ pub struct Evaluator<'a> {
     /// Every request, in order: the one trace searchers see through their oracle.
     trace: Vec<TraceStep>,
     stats: EvaluatorStats,
+    /// Counts every answered request (`search`'s progress on stderr).
+    progress: Progress,
 }
 
 impl<'a> Evaluator<'a> {
@@ -104,6 +107,7 @@ impl<'a> Evaluator<'a> {
             cache: PrefixCache::new(options.cache_budget_bytes),
             trace: Vec::new(),
             stats: EvaluatorStats::default(),
+            progress: Progress::hidden(),
         })
     }
 
@@ -120,6 +124,12 @@ impl<'a> Evaluator<'a> {
             )?);
         }
         Ok(self)
+    }
+
+    /// Reports every request it answers on `progress`.
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.progress = progress;
+        self
     }
 
     pub fn n_blocks(&self) -> usize {
@@ -278,6 +288,7 @@ impl<'a> Evaluator<'a> {
         cost: Option<f64>,
     ) {
         let seconds = started.elapsed().as_secs_f64();
+        self.progress.inc(1);
         self.trace.push(TraceStep {
             removed,
             score,

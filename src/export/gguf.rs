@@ -28,6 +28,7 @@ use super::staging::{Kind, Staging};
 use super::{rename_tensor, ExportRequest, Exported, Renamed, Renumbering};
 use crate::model::gemma3::GLOBAL_EVERY;
 use crate::model::LayerTypeRule;
+use crate::progress::Progress;
 
 const MAGIC: &[u8; 4] = b"GGUF";
 const DEFAULT_ALIGNMENT: u64 = 32;
@@ -486,8 +487,15 @@ pub fn export(source: &Path, request: &ExportRequest) -> Result<Exported> {
     };
 
     let staged = Staging::new(&request.out, Kind::File, request.force)?;
-    write(source, &header, &out_header, &plan, staged.path())
-        .with_context(|| format!("writing {}", staged.path().display()))?;
+    write(
+        source,
+        &header,
+        &out_header,
+        &plan,
+        staged.path(),
+        request.quiet,
+    )
+    .with_context(|| format!("writing {}", staged.path().display()))?;
     check_written(staged.path(), &out_header, &count_key, map.n_after())?;
     staged.commit()?;
     Ok(Exported {
@@ -563,6 +571,7 @@ fn write(
     out_header: &Header,
     plan: &[(TensorInfo, u64)],
     path: &Path,
+    quiet: bool,
 ) -> Result<()> {
     let mut src =
         File::open(source).with_context(|| format!("cannot open {}", source.display()))?;
@@ -572,6 +581,8 @@ fn write(
     out.write_all(&encoded)?;
     let data_start = (encoded.len() as u64).next_multiple_of(out_header.alignment);
     let mut pos = encoded.len() as u64;
+    let total: u64 = plan.iter().map(|(t, _)| t.bytes).sum();
+    let progress = Progress::new("export", Some(total >> 20), "MiB", quiet);
     for (t, source_offset) in plan {
         let at = data_start + t.offset;
         pad(&mut out, at - pos)?;
@@ -585,6 +596,7 @@ fn write(
             );
         }
         pos = at + t.bytes;
+        progress.inc(t.bytes >> 20);
     }
     // Readers map the data section in multiples of the alignment.
     pad(&mut out, pos.next_multiple_of(out_header.alignment) - pos)?;
@@ -686,6 +698,7 @@ mod tests {
             layer_types,
             out: out.to_path_buf(),
             force: false,
+            quiet: true,
         }
     }
 

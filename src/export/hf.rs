@@ -23,6 +23,7 @@ use super::{rename_tensor, ExportRequest, Exported, Renamed, Renumbering};
 use crate::model::gemma3;
 use crate::model::hf::{Checkpoint, Family, HfConfig};
 use crate::model::LayerTypeRule;
+use crate::progress::Progress;
 
 /// Where the language model's layers are, by how the checkpoint nests it (see
 /// `model::hf::Nesting`); a vision tower's layers live elsewhere and are left alone.
@@ -58,7 +59,7 @@ pub fn export(dir: &Path, request: &ExportRequest) -> Result<Exported> {
     let staged = Staging::new(&request.out, Kind::Folder, request.force)?;
     let out = staged.path();
     let mut notes = Vec::new();
-    let weights = write_weights(&ckpt, &map, out, &mut notes)?;
+    let weights = write_weights(&ckpt, &map, out, &mut notes, request.quiet)?;
     if dir.join(INDEX).exists() {
         write_index(&dir.join(INDEX), &weights, &out.join(INDEX))?;
     }
@@ -119,7 +120,14 @@ fn write_weights(
     map: &Renumbering,
     out: &Path,
     notes: &mut Vec<String>,
+    quiet: bool,
 ) -> Result<Weights> {
+    let progress = Progress::new(
+        "export",
+        Some(ckpt.weight_files.len() as u64),
+        "weight files",
+        quiet,
+    );
     let mut weights = Weights {
         weight_map: BTreeMap::new(),
         bytes: 0,
@@ -169,6 +177,7 @@ fn write_weights(
         safetensors::serialize_to_file(kept, header.metadata().clone(), &dest)
             .map_err(|e| anyhow!("writing {}: {e}", dest.display()))?;
         weights.files.push(file_name);
+        progress.inc(1);
     }
     if layer_tensors == 0 {
         bail!(

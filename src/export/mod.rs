@@ -32,6 +32,8 @@ pub struct ExportRequest {
     pub out: PathBuf,
     /// Replace an existing export at `out`.
     pub force: bool,
+    /// No progress on stderr.
+    pub quiet: bool,
 }
 
 /// What an export wrote.

