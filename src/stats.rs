@@ -3,11 +3,16 @@
 //! τ-b, Spearman ρ, exact sign-flip tests over calibration resamples, Holm's correction, and a
 //! PERMANOVA partition of distances over crossed factors with ω² and restricted permutations.
 
+use std::collections::BTreeSet;
+
 use rand::Rng;
 
 /// |A ∩ B| / |A ∪ B|; two empty sets are identical (1).
 pub fn jaccard(a: &[usize], b: &[usize]) -> f64 {
-    let inter = a.iter().filter(|x| b.contains(x)).count();
+    // As sets: a block listed twice is one block (otherwise the ratio can exceed 1).
+    let (a, b): (BTreeSet<usize>, BTreeSet<usize>) =
+        (a.iter().copied().collect(), b.iter().copied().collect());
+    let inter = a.intersection(&b).count();
     let union = a.len() + b.len() - inter;
     if union == 0 {
         1.0
@@ -26,7 +31,12 @@ pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> f64 {
     let (mut concordant, mut discordant, mut ties_x, mut ties_y) = (0i64, 0i64, 0i64, 0i64);
     for i in 0..n {
         for j in i + 1..n {
-            let (dx, dy) = (x[i].total_cmp(&x[j]), y[i].total_cmp(&y[j]));
+            // partial_cmp, not total_cmp: −0.0 and 0.0 are a tie, as average_ranks has them
+            // (NaN was refused above).
+            let (dx, dy) = (
+                x[i].partial_cmp(&x[j]).expect("no NaN"),
+                y[i].partial_cmp(&y[j]).expect("no NaN"),
+            );
             use std::cmp::Ordering::Equal;
             match (dx, dy) {
                 (Equal, Equal) => {
@@ -495,6 +505,22 @@ pub fn permutations_of(n: usize) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kendall_ties_negative_and_positive_zero() {
+        // −0.0 and 0.0 tie, as in average_ranks: τ-b of [0, −0, 1] vs [1, 2, 3] is
+        // 2 / √(2 · 3) = 0.816, not the 1/3 of treating them as ordered.
+        let tau = kendall_tau_b(&[0.0, -0.0, 1.0], &[1.0, 2.0, 3.0]);
+        assert!((tau - 2.0 / 6f64.sqrt()).abs() < 1e-12, "{tau}");
+        assert_eq!(average_ranks(&[0.0, -0.0, 1.0]), vec![1.5, 1.5, 3.0]);
+    }
+
+    #[test]
+    fn jaccard_counts_a_repeated_block_once() {
+        assert_eq!(jaccard(&[1, 1, 2], &[1]), 0.5);
+        assert_eq!(jaccard(&[3, 3], &[3, 3]), 1.0);
+        assert!(jaccard(&[1, 1, 1, 2], &[1, 2]) <= 1.0);
+    }
     use crate::rng::rng_for;
 
     #[test]

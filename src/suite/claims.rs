@@ -439,6 +439,14 @@ fn finish(pending: Vec<Pending>, settings: &ClaimSettings) -> Vec<ClaimResult> {
     let m = ps.len();
     let adjusted = holm(&ps);
     let alpha = settings.alpha;
+    let family_floor = pending
+        .iter()
+        .filter_map(|p| p.test.as_ref().ok())
+        .map(|t| match t.fails {
+            Some(_) => t.floor_holds.min(t.floor_fails),
+            None => t.floor_holds,
+        })
+        .fold(1.0, f64::min);
     pending
         .into_iter()
         .zip(adjusted)
@@ -465,7 +473,9 @@ fn finish(pending: Vec<Pending>, settings: &ClaimSettings) -> Vec<ClaimResult> {
                         None => t.floor_holds,
                     };
                     result.p_floor = Some(floor);
-                    let smallest = (m as f64 * floor).min(1.0);
+                    // No Holm-adjusted p goes below m × the family's smallest p (its first
+                    // step), nor below the test's own p: the bound uses both floors.
+                    let smallest = floor.max(m as f64 * family_floor).min(1.0);
                     let towards_holds = t.fails.is_none_or(|f| t.holds <= f);
                     if adjusted < alpha && towards_holds {
                         result.verdict = Verdict::Holds;
@@ -476,7 +486,7 @@ fn finish(pending: Vec<Pending>, settings: &ClaimSettings) -> Vec<ClaimResult> {
                     } else if smallest >= alpha {
                         result.reason = format!(
                             "the design cannot reach α = {alpha}: a test's smallest p-value is \
-                             {floor:.4}, {smallest:.3} after Holm over {m} claims; more seeds \
+                             {floor:.4}, at least {smallest:.3} after Holm over {m} claims; more seeds \
                              (calibration resamples) or fewer decided claims are needed"
                         );
                     } else {
@@ -878,6 +888,17 @@ fn share_beyond_margin(
     Ok(Test::simple(h, f, floor))
 }
 
+/// `x`'s gain over `base`, relative to `base`: positive when better (perplexity falls, accuracy
+/// rises). `None` where `base` is zero (an accuracy of 0 on a tiny held-out sample), where a
+/// ratio means nothing, rather than dividing by a guard that turns it into 10¹¹.
+fn relative_gain(x: f64, base: f64, direction: Direction) -> Option<f64> {
+    let sign = match direction {
+        Direction::Minimize => -1.0,
+        Direction::Maximize => 1.0,
+    };
+    (base != 0.0 && base.is_finite() && x.is_finite()).then(|| sign * (x - base) / base.abs())
+}
+
 /// Held-out gain of every searcher over one-shot, per objective, on the held-out outcome of
 /// the objective's own kind (perplexity for the perplexity objective, accuracy for accuracy).
 fn marginal_gains(
@@ -894,24 +915,24 @@ fn marginal_gains(
             format!("needs a held-out outcome of objective '{o}''s kind (`heldout:` in the suite)")
         })?;
         for &sr in table.searchers.iter().filter(|sr| **sr != ONE_SHOT) {
-            let gains: Option<Vec<f64>> = table
-                .seeds
-                .iter()
-                .map(|&t| {
-                    let (x, base) = (
-                        *table.get(o, sr, t)?.heldout.get(outcome)?,
-                        *table.get(o, ONE_SHOT, t)?.heldout.get(outcome)?,
-                    );
-                    // Positive = better than one-shot: perplexity falls, accuracy rises.
-                    let sign = if direction == Direction::Minimize {
-                        -1.0
-                    } else {
-                        1.0
-                    };
-                    Some(sign * (x - base) / base.abs().max(1e-12))
-                })
-                .collect();
-            let gains = gains.ok_or_else(|| format!("held-out '{outcome}' missing for {sr}"))?;
+            let mut gains = Vec::with_capacity(table.seeds.len());
+            for &t in &table.seeds {
+                let (x, base) = table
+                    .get(o, sr, t)
+                    .and_then(|r| r.heldout.get(outcome))
+                    .zip(
+                        table
+                            .get(o, ONE_SHOT, t)
+                            .and_then(|r| r.heldout.get(outcome)),
+                    )
+                    .ok_or_else(|| format!("held-out '{outcome}' missing for {sr}"))?;
+                gains.push(relative_gain(*x, *base, direction).ok_or_else(|| {
+                    format!(
+                        "one-shot's held-out '{outcome}' is {base} on seed {t} (objective '{o}'): a \
+                         gain relative to it is undefined; the held-out sample is too small"
+                    )
+                })?);
+            }
             put_spread(stats, &format!("heldout_gain/{o}/{sr}"), &gains, s.alpha);
             let below = sign_flip_greater(
                 &gains
@@ -1556,5 +1577,58 @@ mod tests {
             v["accuracy_share_comparable"].verdict,
             Verdict::Inconclusive
         );
+    }
+
+    /// A held-out accuracy of 0 for one-shot makes the relative gain undefined (it was divided
+    /// by 1e-12, giving gains of 10¹¹): the claim says so instead.
+    #[test]
+    fn a_gain_over_a_zero_baseline_is_undefined_not_huge() {
+        assert_eq!(relative_gain(0.5, 0.0, Direction::Maximize), None);
+        let close = |g: Option<f64>| g.is_some_and(|g| (g - 0.25).abs() < 1e-12);
+        assert!(close(relative_gain(0.5, 0.4, Direction::Maximize)));
+        assert!(close(relative_gain(30.0, 40.0, Direction::Minimize)));
+        let mut records = objective_decides(12);
+        for r in records
+            .iter_mut()
+            .filter(|r| r.searcher == ONE_SHOT && r.seed == 3)
+        {
+            r.heldout.insert("acc".into(), 0.0);
+        }
+        let v = verdicts(&records, &settings());
+        let c = &v["marginal_gains"];
+        assert_eq!(c.verdict, Verdict::Inconclusive);
+        assert!(
+            c.reason.contains("undefined") && c.reason.contains("seed 3"),
+            "{}",
+            c.reason
+        );
+        assert!(
+            c.statistics.values().all(|x| x.abs() < 1e6),
+            "{:?}",
+            c.statistics
+        );
+    }
+
+    /// "Cannot reach α" bounds the adjusted p by the family's smallest floor as well as the
+    /// claim's own: with 5 seeds a sign-flip floor of 1/32 and 7 claims, a claim whose own
+    /// floor is larger still reads the bound it really has.
+    #[test]
+    fn the_unreachable_bound_uses_the_familys_smallest_floor() {
+        let v = verdicts(&objective_decides(5), &settings());
+        let unreachable: Vec<_> = v
+            .values()
+            .filter(|c| c.reason.contains("cannot reach"))
+            .collect();
+        assert!(unreachable.len() >= 2, "{v:?}");
+        for c in unreachable {
+            let floor = c.p_floor.unwrap();
+            let bound = floor.max(7.0 / 32.0).min(1.0);
+            assert!(
+                c.reason.contains(&format!("at least {bound:.3}")),
+                "{}: {}",
+                c.claim,
+                c.reason
+            );
+        }
     }
 }
