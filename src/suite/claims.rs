@@ -1622,7 +1622,7 @@ mod tests {
         assert!(unreachable.len() >= 2, "{v:?}");
         for c in unreachable {
             let floor = c.p_floor.unwrap();
-            let bound = floor.max(7.0 / 32.0).min(1.0);
+            let bound = floor.clamp(7.0 / 32.0, 1.0);
             assert!(
                 c.reason.contains(&format!("at least {bound:.3}")),
                 "{}: {}",
