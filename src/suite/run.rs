@@ -97,6 +97,13 @@ pub struct Timing {
     pub seconds: f64,
     /// Wall time in this process.
     pub wall_seconds: f64,
+    /// Candidates the sieve screened out on part of the items (no score).
+    #[serde(default)]
+    pub screened: usize,
+    /// Tokens run through the model in this process (each batch's padded tokens per batch
+    /// computed, partial evaluations included).
+    #[serde(default)]
+    pub tokens: u64,
 }
 
 impl Timing {
@@ -111,6 +118,8 @@ impl Timing {
             from_store: 0,
             seconds: 0.0,
             wall_seconds: 0.0,
+            screened: 0,
+            tokens: 0,
         }
     }
 
@@ -123,8 +132,10 @@ impl Timing {
             match entry.source {
                 Source::Computed => self.computed += 1,
                 Source::Store => self.from_store += 1,
+                Source::Screened => self.screened += 1,
                 _ => {}
             }
+            self.tokens += entry.tokens;
             seconds += entry.cost - entry.seconds;
         }
         self.seconds += seconds.max(0.0);
@@ -393,8 +404,12 @@ fn run_group(
     let protected = suite.protect.blocks(model.n_blocks()).context("protect")?;
     let spec = suite.objective_for_seed(objective_name, seed);
     let objective = spec.build(model, &options.data_dir)?;
-    let mut evaluator = Evaluator::new(model, objective.as_ref(), options.engine)?
-        .with_store(&options.store_dir)?;
+    let engine = EvaluatorOptions {
+        sieve: options.engine.sieve && suite.sieve,
+        ..options.engine
+    };
+    let mut evaluator =
+        Evaluator::new(model, objective.as_ref(), engine)?.with_store(&options.store_dir)?;
     let problem = |budget| Problem {
         n_blocks: model.n_blocks(),
         k,
