@@ -7,11 +7,11 @@
 //! do not depend on the number of jobs.
 
 use crate::load::open_model;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::Suite;
 use crate::evaluator::{Evaluator, EvaluatorOptions};
 use crate::model::{BlockMask, LoadOptions, Model};
-use crate::objective::{Direction, ObjectiveSpec};
+use crate::objective::{Direction, Objective, ObjectiveSpec};
 use crate::search::{self, Problem};
 
 /// One finished search.
@@ -311,6 +311,7 @@ pub fn run_groups(
         // Windows and questions exist only once tokenised: a corpus too small for its windows
         // is found now, not after other objectives' searches (how many windows a split offers
         // does not depend on the seed).
+        let objectives = Objectives::new(&model, &options.data_dir);
         let first_seed = suite.seeds[0];
         let prepared = suite
             .objectives
@@ -323,7 +324,8 @@ pub fn run_groups(
                     .map(|(name, spec)| (name, spec.clone())),
             );
         for (name, spec) in prepared {
-            spec.build(&model, &options.data_dir)
+            objectives
+                .get(&spec)
                 .with_context(|| format!("{model_id}: objective '{name}'"))?;
         }
         let next = AtomicUsize::new(0);
@@ -336,7 +338,7 @@ pub fn run_groups(
                     return Ok(());
                 };
                 let (records, singles, timings) =
-                    run_group(suite, model_id, &model, group, options, &on_record)?;
+                    run_group(suite, model_id, &objectives, group, options, &on_record)?;
                 finished
                     .lock()
                     .expect("results lock")
@@ -369,7 +371,7 @@ pub fn run_groups(
         out.timings.extend(score_across_objectives(
             suite,
             model_id,
-            &model,
+            &objectives,
             &groups,
             &mut model_runs,
             options,
@@ -380,7 +382,7 @@ pub fn run_groups(
                 name,
                 spec,
                 model_id,
-                &model,
+                &objectives,
                 &mut model_runs,
                 options,
             )?);
@@ -391,19 +393,52 @@ pub fn run_groups(
     Ok(out)
 }
 
+/// Every objective a model's groups and held-out outcomes use, built (read, sampled, tokenised)
+/// once and shared by the groups, the cross-objective scoring and the held-out scoring.
+struct Objectives<'m> {
+    model: &'m Model,
+    data_dir: &'m std::path::Path,
+    /// By the spec's JSON (as the suite states it, before files are resolved).
+    built: Mutex<HashMap<String, Arc<dyn Objective>>>,
+}
+
+impl<'m> Objectives<'m> {
+    fn new(model: &'m Model, data_dir: &'m std::path::Path) -> Self {
+        Self {
+            model,
+            data_dir,
+            built: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `spec` built for the model: the first call builds it (under the lock, so no two
+    /// threads tokenise the same objective), later ones share it.
+    fn get(&self, spec: &ObjectiveSpec) -> Result<Arc<dyn Objective>> {
+        let key = serde_json::to_string(spec)?;
+        let mut built = self.built.lock().expect("objectives lock");
+        if let Some(o) = built.get(&key) {
+            return Ok(o.clone());
+        }
+        let o: Arc<dyn Objective> = Arc::from(spec.build(self.model, self.data_dir)?);
+        built.insert(key, o.clone());
+        Ok(o)
+    }
+}
+
 fn run_group(
     suite: &Suite,
     model_id: &str,
-    model: &Model,
+    objectives: &Objectives,
     group: &Group,
     options: &RunOptions,
     on_record: &(dyn Fn(&RunRecord) -> Result<()> + Sync),
 ) -> Result<(Vec<RunRecord>, SingleRemovals, Vec<Timing>)> {
     let (seed, objective_name) = (group.seed, group.objective);
+    let model = objectives.model;
     let k = suite.k[model_id].resolve(model.n_blocks());
     let protected = suite.protect.blocks(model.n_blocks()).context("protect")?;
     let spec = suite.objective_for_seed(objective_name, seed);
-    let objective = spec.build(model, &options.data_dir)?;
+    let objective = objectives.get(&spec)?;
     let engine = EvaluatorOptions {
         sieve: options.engine.sieve && suite.sieve,
         ..options.engine
@@ -519,7 +554,7 @@ fn run_group(
 fn score_across_objectives(
     suite: &Suite,
     model_id: &str,
-    model: &Model,
+    objectives: &Objectives,
     groups: &[Group],
     runs: &mut [RunRecord],
     options: &RunOptions,
@@ -544,7 +579,7 @@ fn score_across_objectives(
             group.objective,
             Some(group.seed),
         );
-        let scores = score_sets(&spec, model, &sets, options, &mut timing)?;
+        let scores = score_sets(&spec, objectives, &sets, options, &mut timing)?;
         timings.push(timing);
         for r in runs
             .iter_mut()
@@ -562,13 +597,13 @@ fn score_heldout(
     name: &str,
     spec: &ObjectiveSpec,
     model_id: &str,
-    model: &Model,
+    objectives: &Objectives,
     runs: &mut [RunRecord],
     options: &RunOptions,
 ) -> Result<Timing> {
     let sets: BTreeSet<Vec<usize>> = runs.iter().map(|r| r.removed.clone()).collect();
     let mut timing = Timing::new(model_id, "heldout", name, None);
-    let scores = score_sets(spec, model, &sets, options, &mut timing)
+    let scores = score_sets(spec, objectives, &sets, options, &mut timing)
         .with_context(|| format!("held-out outcome '{name}'"))?;
     for r in runs.iter_mut() {
         r.heldout.insert(name.to_string(), scores[&r.removed]);
@@ -580,13 +615,14 @@ fn score_heldout(
 /// ascending order, so neighbours share long prefixes in the prefix cache.
 fn score_sets(
     spec: &ObjectiveSpec,
-    model: &Model,
+    objectives: &Objectives,
     sets: &BTreeSet<Vec<usize>>,
     options: &RunOptions,
     timing: &mut Timing,
 ) -> Result<BTreeMap<Vec<usize>, f64>> {
     let started = Instant::now();
-    let objective = spec.build(model, &options.data_dir)?;
+    let model = objectives.model;
+    let objective = objectives.get(spec)?;
     let mut evaluator = Evaluator::new(model, objective.as_ref(), options.engine)?
         .with_store(&options.store_dir)?;
     let scores = sets
