@@ -249,13 +249,19 @@ fn sieve_answers_are_exact_and_its_partials_are_finished_later() {
             .unwrap()
     };
     let mut sieving = open(store.path());
-    let verdicts = sieving.screen(&candidates, 1).unwrap().expect("2 batches sieve");
+    let verdicts = sieving
+        .screen(&candidates, 1)
+        .unwrap()
+        .expect("2 batches sieve");
     assert_eq!(sieving.trace().len(), candidates.len());
     let dropped = verdicts
         .iter()
         .filter(|v| matches!(v, Verdict::Dropped(_)))
         .count();
-    assert!(dropped > 0 && dropped <= candidates.len() - 2, "{verdicts:?}");
+    assert!(
+        dropped > 0 && dropped <= candidates.len() - 2,
+        "{verdicts:?}"
+    );
     let fresh_store = tempfile::tempdir().unwrap();
     let mut fresh = open(fresh_store.path());
     let mut finishing = open(store.path());
@@ -271,5 +277,8 @@ fn sieve_answers_are_exact_and_its_partials_are_finished_later() {
     // The survivors come from the store; the screened-out ran only their second batch.
     let (f, g) = (fresh.stats(), finishing.stats());
     assert_eq!(g.store_hits, candidates.len() - dropped);
-    assert_eq!(g.tokens * 2, f.tokens * dropped as u64 / candidates.len() as u64);
+    assert_eq!(
+        g.tokens * 2,
+        f.tokens * dropped as u64 / candidates.len() as u64
+    );
 }
