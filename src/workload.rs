@@ -25,6 +25,31 @@ impl Workload {
         Ok(sums)
     }
 
+    /// Every item in the order the batches first score it, and how many of them the first
+    /// `b + 1` batches cover, for each `b`: a store record's per-item values are in this
+    /// order, so the values of the first batches are a prefix of the list. An item is scored
+    /// by one batch only (a window; an option, packed with its question).
+    pub fn item_order(&self) -> (Vec<usize>, Vec<usize>) {
+        let mut seen = vec![false; self.n_items];
+        let mut order = Vec::with_capacity(self.n_items);
+        let mut covered = Vec::with_capacity(self.batches.len());
+        for batch in &self.batches {
+            for &i in &batch.items {
+                if !std::mem::replace(&mut seen[i as usize], true) {
+                    order.push(i as usize);
+                }
+            }
+            covered.push(order.len());
+        }
+        (order, covered)
+    }
+
+    /// Tokens batch `b` runs through the model (padding included).
+    pub fn batch_tokens(&self, b: usize) -> usize {
+        let l = &self.batches[b].layout;
+        l.batch() * l.seq()
+    }
+
     pub fn n_tokens(&self) -> usize {
         self.batches
             .iter()

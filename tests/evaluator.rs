@@ -225,3 +225,60 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The sieve on SmolLM2 (8 windows of 32 tokens: 2 batches): its exact answers are the full
+/// scores, what it screened out is stored as per-item values of the batches it ran, and a
+/// later evaluator on that store finishes those candidates to the same bits as a fresh one
+/// scoring everything, running fewer tokens.
+#[test]
+fn sieve_answers_are_exact_and_its_partials_are_finished_later() {
+    use depthprune::search::{ScoreFn, Verdict};
+    let model = common::model("smollm2-135m", LayerTypeRule::Own);
+    let spec = ObjectiveSpec::Perplexity(PerplexitySpec {
+        n_seqs: 8,
+        seq_len: 32,
+        ..PerplexitySpec::default()
+    });
+    let objective = spec.build(&model, &common::data_dir()).unwrap();
+    let candidates: Vec<Vec<usize>> = (1..9).map(|b| vec![b]).collect();
+    let store = tempfile::tempdir().unwrap();
+    let open = |dir: &std::path::Path| {
+        Evaluator::new(&model, objective.as_ref(), EvaluatorOptions::default())
+            .unwrap()
+            .with_store(dir)
+            .unwrap()
+    };
+    let mut sieving = open(store.path());
+    let verdicts = sieving
+        .screen(&candidates, 1)
+        .unwrap()
+        .expect("2 batches sieve");
+    assert_eq!(sieving.trace().len(), candidates.len());
+    let dropped = verdicts
+        .iter()
+        .filter(|v| matches!(v, Verdict::Dropped(_)))
+        .count();
+    assert!(
+        dropped > 0 && dropped <= candidates.len() - 2,
+        "{verdicts:?}"
+    );
+    let fresh_store = tempfile::tempdir().unwrap();
+    let mut fresh = open(fresh_store.path());
+    let mut finishing = open(store.path());
+    for (c, v) in candidates.iter().zip(&verdicts) {
+        let mask = BlockMask::with_removed(model.n_blocks(), c).unwrap();
+        let full = fresh.evaluate(&mask).unwrap().value;
+        let finished = finishing.evaluate(&mask).unwrap().value;
+        assert_eq!(full.to_bits(), finished.to_bits(), "{c:?}");
+        if let Verdict::Exact(s) = v {
+            assert_eq!(s.to_bits(), full.to_bits(), "{c:?}");
+        }
+    }
+    // The survivors come from the store; the screened-out ran only their second batch.
+    let (f, g) = (fresh.stats(), finishing.stats());
+    assert_eq!(g.store_hits, candidates.len() - dropped);
+    assert_eq!(
+        g.tokens * 2,
+        f.tokens * dropped as u64 / candidates.len() as u64
+    );
+}

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use anyhow::Result;
 use depthprune::search::{
-    self, single_removal_scores, Direction, Found, Oracle, Problem, ScoreFn, SearchResult,
-    Searcher, SearcherKind, SearcherParams, Source, TraceStep,
+    self, sieve, single_removal_scores, Direction, Found, Oracle, Problem, ScoreFn, Screening,
+    SearchResult, Searcher, SearcherKind, SearcherParams, Source, TraceStep, Verdict,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -26,6 +26,10 @@ struct Synthetic {
     /// Scores asked of this objective, counted apart from the trace.
     calls: usize,
     trace: Vec<TraceStep>,
+    /// When set, the objective sieves ([`ScoreFn::screen`]) over this many fidelity levels:
+    /// a partial score is the full one scaled by the share of levels (ordering candidates as
+    /// the full score does) or, when `.1`, a hash of the set and level (ordering them at random).
+    sieve: Option<(usize, bool)>,
 }
 
 impl Synthetic {
@@ -66,11 +70,68 @@ impl ScoreFn for Synthetic {
             source: Source::Computed,
             seconds: 0.0,
             cost: 0.0,
+            tokens: 0,
+            screened: None,
         });
         Ok(score)
     }
     fn trace(&self) -> &[TraceStep] {
         &self.trace
+    }
+    fn screen(&mut self, candidates: &[Vec<usize>], keep: usize) -> Result<Option<Vec<Verdict>>> {
+        let Some((levels, noisy)) = self.sieve else {
+            return Ok(None);
+        };
+        let values: Vec<f64> = candidates.iter().map(|c| self.value(c)).collect();
+        let reached = sieve::successive_halving(
+            candidates.len(),
+            keep,
+            levels,
+            self.direction,
+            |a, b| candidates[a].cmp(&candidates[b]),
+            |c, level| {
+                Ok(if level == levels {
+                    values[c]
+                } else if noisy {
+                    let mut h = Sha256::new();
+                    h.update((level as u64).to_le_bytes());
+                    for b in &candidates[c] {
+                        h.update((*b as u64).to_le_bytes());
+                    }
+                    h.finalize()[0] as f64
+                } else {
+                    values[c] * level as f64 / levels as f64
+                })
+            },
+        )?;
+        let mut verdicts = Vec::new();
+        for (c, &(level, partial)) in reached.iter().enumerate() {
+            let exact = level == levels;
+            self.calls += exact as usize;
+            let screened = (!exact).then_some(Screening {
+                levels: level,
+                of: levels,
+                partial,
+            });
+            self.trace.push(TraceStep {
+                removed: candidates[c].clone(),
+                score: exact.then_some(values[c]),
+                source: if exact {
+                    Source::Computed
+                } else {
+                    Source::Screened
+                },
+                seconds: 0.0,
+                cost: 0.0,
+                tokens: level as u64,
+                screened,
+            });
+            verdicts.push(match screened {
+                None => Verdict::Exact(values[c]),
+                Some(s) => Verdict::Dropped(s),
+            });
+        }
+        Ok(Some(verdicts))
     }
 }
 
@@ -100,6 +161,7 @@ fn objective(kind: Kind, n: usize, maximize: bool, seed: u64) -> impl Strategy<V
                 table_seed: None,
                 calls: 0,
                 trace: Vec::new(),
+                sieve: None,
             },
             Kind::Pairwise => Synthetic {
                 n,
@@ -109,6 +171,7 @@ fn objective(kind: Kind, n: usize, maximize: bool, seed: u64) -> impl Strategy<V
                 table_seed: None,
                 calls: 0,
                 trace: Vec::new(),
+                sieve: None,
             },
             Kind::Table => Synthetic {
                 n,
@@ -118,6 +181,7 @@ fn objective(kind: Kind, n: usize, maximize: bool, seed: u64) -> impl Strategy<V
                 table_seed: Some(seed),
                 calls: 0,
                 trace: Vec::new(),
+                sieve: None,
             },
         })
 }
@@ -271,6 +335,45 @@ proptest! {
         let b = search::search(beam.as_ref(), &p, &mut scorer, 0).unwrap();
         let g = run(SearcherKind::Greedy, &p, &obj, 0);
         prop_assert_eq!((&b.removed, b.score, &b.ranking), (&g.removed, g.score, &g.ranking));
+    }
+
+    /// With partial scores that order candidates as the full score does, the sieve changes no
+    /// chosen set or score of greedy or beam (width 1..3); it asks fewer full scores, charges
+    /// every candidate once, and each screened-out candidate is in the trace with its level.
+    #[test]
+    fn a_faithful_sieve_changes_no_chosen_set(
+        (p, obj) in problem_and_objective(Kind::Pairwise), levels in 2usize..9, width in 1usize..4
+    ) {
+        let params = SearcherParams { beam_width: Some(width), ..SearcherParams::default() };
+        for kind in [SearcherKind::Greedy, SearcherKind::Beam] {
+            let searcher = kind.build(&params, None).unwrap();
+            let mut exact = obj.clone();
+            let e = search::search(searcher.as_ref(), &p, &mut exact, 0).unwrap();
+            let mut sieved = Synthetic { sieve: Some((levels, false)), ..obj.clone() };
+            let s = search::search(searcher.as_ref(), &p, &mut sieved, 0).unwrap();
+            prop_assert_eq!((&s.removed, s.score), (&e.removed, e.score), "{}", kind);
+            prop_assert_eq!(s.evaluations, e.evaluations, "{}: charged once per candidate", kind);
+            prop_assert!(sieved.calls <= exact.calls, "{}", kind);
+            for step in &s.trace {
+                prop_assert_eq!(step.score.is_none(), step.source == Source::Screened);
+                prop_assert_eq!(step.screened.is_some(), step.source == Source::Screened);
+            }
+        }
+    }
+
+    /// Whatever the partial scores say, the answer is valid and its score is the exact full
+    /// score of the chosen set.
+    #[test]
+    fn a_misleading_sieve_still_reports_exact_scores(
+        (p, obj) in problem_and_objective(Kind::Table), levels in 2usize..9
+    ) {
+        for kind in [SearcherKind::Greedy, SearcherKind::Beam] {
+            let searcher = build(kind);
+            let mut sieved = Synthetic { sieve: Some((levels, true)), ..obj.clone() };
+            let r = search::search(searcher.as_ref(), &p, &mut sieved, 0).unwrap();
+            check_shape(kind, &p, &obj, &r, searcher.default_budget(&p))?;
+            prop_assert_eq!(r.score, obj.value(&r.removed), "{}", kind);
+        }
     }
 
     #[test]

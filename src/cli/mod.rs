@@ -91,6 +91,7 @@ impl EngineArgs {
             prefix_cache: !self.no_prefix_cache,
             memo: !self.no_memo,
             cache_budget_bytes: self.cache_mib << 20,
+            sieve: true,
         }
     }
 

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use depthprune::blocks::Protection;
-use depthprune::evaluator::{Evaluator, EvaluatorStats};
+use depthprune::evaluator::{Evaluator, EvaluatorOptions, EvaluatorStats};
 use depthprune::objective::ObjectiveSpec;
 use depthprune::progress::Progress;
 use depthprune::search::{self, Problem, SearchResult, SearcherKind, SearcherParams};
@@ -36,6 +36,10 @@ pub struct Args {
     search_seed: u64,
     #[arg(long)]
     beam_width: Option<usize>,
+    /// Score every candidate of greedy's steps and beam's levels on every item, instead of
+    /// sieving them by successive halving over the objective's batches.
+    #[arg(long)]
+    no_sieve: bool,
     /// Print JSON (with the full trace) instead of a summary.
     #[arg(long)]
     json: bool,
@@ -74,7 +78,11 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         direction: spec.direction(),
         budget: args.budget,
     };
-    let mut evaluator = Evaluator::new(&model, prepared.as_ref(), args.engine.options())?
+    let options = EvaluatorOptions {
+        sieve: !args.no_sieve,
+        ..args.engine.options()
+    };
+    let mut evaluator = Evaluator::new(&model, prepared.as_ref(), options)?
         .with_store(&args.engine.store_dir()?)?
         .with_progress(Progress::new(
             &format!("{} search", args.searcher.name()),

@@ -10,6 +10,12 @@
 //! - **Early abandonment**: [`Evaluator::evaluate_unless_worse`] stops a perplexity evaluation as
 //!   soon as the NLL accumulated so far proves the mask cannot beat a threshold. Returned scores
 //!   are always exact.
+//! - **Per-item records**: an evaluation keeps each item's log-likelihood (window, option) per
+//!   batch computed, in memory and in the store, so a partial evaluation is a prefix of the full
+//!   one and finishing it later recomputes nothing.
+//! - **The sieve** ([`crate::search::sieve`]): a batch of candidates of which a searcher keeps
+//!   the best few is scored by successive halving over the workload's batches
+//!   ([`ScoreFn::screen`]); the survivors get their full, exact score.
 //!
 //! Every call is recorded in the trace, with where its answer came from.
 
@@ -26,7 +32,7 @@ use crate::model::{BlockMask, Model};
 use crate::objective::{Direction, Evaluation, Objective};
 use crate::progress::Progress;
 pub use crate::search::Source;
-use crate::search::{ScoreFn, TraceStep};
+use crate::search::{ScoreFn, Screening, TraceStep, Verdict};
 pub use prefix_cache::PrefixCache;
 pub use store::Store;
 
@@ -45,6 +51,8 @@ pub struct EvaluatorOptions {
     pub prefix_cache: bool,
     pub memo: bool,
     pub cache_budget_bytes: usize,
+    /// Whether [`ScoreFn::screen`] sieves (otherwise searchers score every candidate fully).
+    pub sieve: bool,
 }
 
 impl Default for EvaluatorOptions {
@@ -53,6 +61,7 @@ impl Default for EvaluatorOptions {
             prefix_cache: true,
             memo: true,
             cache_budget_bytes: prefix_cache::DEFAULT_BUDGET_BYTES,
+            sieve: true,
         }
     }
 }
@@ -64,9 +73,22 @@ pub struct EvaluatorStats {
     pub memo_hits: usize,
     pub store_hits: usize,
     pub abandoned: usize,
+    /// Candidates the sieve dropped on part of the items.
+    pub screened: usize,
+    /// Tokens run through the model (each batch's padded tokens, once per batch computed).
+    pub tokens: u64,
     /// Blocks actually run, over all batches (the prefix cache's saving shows here).
     pub blocks_run: usize,
     pub cache_peak_bytes: usize,
+}
+
+/// What is known of one mask's items: their log-likelihood sums (indexed by item) over the
+/// workload's first `batches` batches, and what computing them cost.
+#[derive(Debug, Clone)]
+struct Items {
+    sums: Vec<f64>,
+    batches: usize,
+    seconds: f64,
 }
 
 pub struct Evaluator<'a> {
@@ -74,10 +96,15 @@ pub struct Evaluator<'a> {
     objective: &'a dyn Objective,
     options: EvaluatorOptions,
     memo: HashMap<Vec<usize>, Evaluation>,
+    /// Per-item values of masks evaluated (fully or partly) in this process.
+    items: HashMap<Vec<usize>, Items>,
     /// Bounds that proved a mask hopeless; reused while they still prove it.
     abandoned: HashMap<Vec<usize>, f64>,
     store: Option<Store>,
     cache: PrefixCache,
+    /// The workload's items in batch order, and how many the first b + 1 batches cover.
+    item_order: Vec<usize>,
+    covered: Vec<usize>,
     /// Every request, in order: the one trace searchers see through their oracle.
     trace: Vec<TraceStep>,
     stats: EvaluatorStats,
@@ -97,14 +124,18 @@ impl<'a> Evaluator<'a> {
                 PrefixCache::MAX_BLOCKS
             );
         }
+        let (item_order, covered) = objective.workload().item_order();
         Ok(Self {
             model,
             objective,
             options,
             memo: HashMap::new(),
+            items: HashMap::new(),
             abandoned: HashMap::new(),
             store: None,
             cache: PrefixCache::new(options.cache_budget_bytes),
+            item_order,
+            covered,
             trace: Vec::new(),
             stats: EvaluatorStats::default(),
             progress: Progress::hidden(),
@@ -176,7 +207,105 @@ impl<'a> Evaluator<'a> {
         let store = self.store.as_ref()?;
         store
             .get(removed)
-            .map(|e| (e.clone(), Source::Store, store.cost(removed).unwrap_or(0.0)))
+            .map(|e| (e, Source::Store, store.cost(removed).unwrap_or(0.0)))
+    }
+
+    /// What is known of `removed`'s items (this process first, then the store); a fresh start
+    /// when nothing is. Stored items that do not fit this workload's batches are ignored.
+    fn known_items(&self, removed: &[usize]) -> Items {
+        let n_batches = self.covered.len();
+        let fresh = Items {
+            sums: vec![0.0; self.objective.workload().n_items],
+            batches: 0,
+            seconds: 0.0,
+        };
+        if !self.options.memo {
+            return fresh;
+        }
+        if let Some(i) = self.items.get(removed) {
+            return i.clone();
+        }
+        let Some(r) = self.store.as_ref().and_then(|s| s.record(removed)) else {
+            return fresh;
+        };
+        let batches = r.batches.unwrap_or(n_batches);
+        match &r.items {
+            Some(values) if batches >= 1 && batches <= n_batches => {
+                if values.len() != self.covered[batches - 1] {
+                    return fresh;
+                }
+                let mut sums = fresh.sums;
+                for (&item, &v) in self.item_order.iter().zip(values) {
+                    sums[item] = v;
+                }
+                Items {
+                    sums,
+                    batches,
+                    seconds: r.seconds.unwrap_or(0.0),
+                }
+            }
+            _ => fresh,
+        }
+    }
+
+    /// The per-item values of the first `batches` batches, in batch order (a store record's).
+    fn ordered(&self, items: &Items) -> Vec<f64> {
+        let n = if items.batches == 0 {
+            0
+        } else {
+            self.covered[items.batches - 1]
+        };
+        self.item_order[..n]
+            .iter()
+            .map(|&i| items.sums[i])
+            .collect()
+    }
+
+    /// Runs batches `items.batches..to` of `mask`, adding to `items`; returns the tokens run.
+    fn extend(&mut self, mask: &BlockMask, items: &mut Items, to: usize) -> Result<u64> {
+        let started = Instant::now();
+        let mut tokens = 0;
+        for b in items.batches..to {
+            let hidden = self.final_stream(b, mask)?;
+            self.objective.workload().batches[b].accumulate(
+                self.model,
+                &hidden,
+                &mut items.sums,
+            )?;
+            tokens += self.objective.workload().batch_tokens(b) as u64;
+        }
+        items.batches = items.batches.max(to);
+        items.seconds += started.elapsed().as_secs_f64();
+        self.stats.tokens += tokens;
+        Ok(tokens)
+    }
+
+    /// Finishes a fully computed mask: memo, store (with its items), stats.
+    fn finished(&mut self, removed: &[usize], items: &Items) -> Result<Evaluation> {
+        let eval = self.objective.finish(&items.sums);
+        self.stats.computed += 1;
+        if self.options.memo {
+            self.memo.insert(removed.to_vec(), eval.clone());
+            let ordered = self.ordered(items);
+            if let Some(store) = self.store.as_mut() {
+                store.put(removed, &eval, items.seconds, Some(&ordered))?;
+            }
+            self.items.insert(removed.to_vec(), items.clone());
+        }
+        Ok(eval)
+    }
+
+    /// Keeps what a partial evaluation computed, in memory and in the store.
+    fn keep_partial(&mut self, removed: &[usize], items: &Items) -> Result<()> {
+        if !self.options.memo || items.batches == 0 {
+            return Ok(());
+        }
+        let ordered = self.ordered(items);
+        if let Some(store) = self.store.as_mut() {
+            store.put_partial(removed, items.batches, &ordered, items.seconds)?;
+        }
+        self.items.insert(removed.to_vec(), items.clone());
+        Ok(())
     }
 
     fn run(&mut self, mask: &BlockMask, threshold: Option<f64>) -> Result<Outcome> {
@@ -189,7 +318,7 @@ impl<'a> Evaluator<'a> {
                 _ => self.stats.store_hits += 1,
             }
             self.memo.insert(removed.clone(), e.clone());
-            self.record(removed, Some(e.value), source, started, Some(cost));
+            self.record(removed, Some(e.value), source, started, Some(cost), 0);
             return Ok(Outcome::Exact(e));
         }
         let direction = self.direction();
@@ -199,36 +328,131 @@ impl<'a> Evaluator<'a> {
         if let (Some(t), Some(&bound)) = (threshold, self.abandoned.get(&removed)) {
             if hopeless(bound, t) {
                 self.stats.abandoned += 1;
-                self.record(removed, None, Source::Abandoned, started, None);
+                self.record(removed, None, Source::Abandoned, started, None, 0);
                 return Ok(Outcome::Abandoned { bound });
             }
         }
 
-        let workload = self.objective.workload();
-        let mut sums = vec![0.0; workload.n_items];
-        for (b, batch) in workload.batches.iter().enumerate() {
-            let hidden = self.final_stream(b, mask)?;
-            batch.accumulate(self.model, &hidden, &mut sums)?;
-            if let (Some(t), Some(bound)) = (threshold, self.objective.bound(&sums)) {
-                let last = b + 1 == workload.batches.len();
+        // A partial evaluation (the sieve's) is resumed where it stopped.
+        let mut items = self.known_items(&removed);
+        let prior = items.seconds;
+        let n_batches = self.covered.len();
+        let mut tokens = 0;
+        while items.batches < n_batches {
+            let b = items.batches;
+            tokens += self.extend(mask, &mut items, b + 1)?;
+            if let (Some(t), Some(bound)) = (threshold, self.objective.bound(&items.sums)) {
+                let last = b + 1 == n_batches;
                 if !last && hopeless(bound, t) {
                     self.stats.abandoned += 1;
                     self.abandoned.insert(removed.clone(), bound);
-                    self.record(removed, None, Source::Abandoned, started, None);
+                    self.record(removed, None, Source::Abandoned, started, None, tokens);
                     return Ok(Outcome::Abandoned { bound });
                 }
             }
         }
-        let eval = self.objective.finish(&sums);
-        self.stats.computed += 1;
-        if self.options.memo {
-            self.memo.insert(removed.clone(), eval.clone());
-            if let Some(store) = self.store.as_mut() {
-                store.put(&removed, &eval, started.elapsed().as_secs_f64())?;
-            }
-        }
-        self.record(removed, Some(eval.value), Source::Computed, started, None);
+        let eval = self.finished(&removed, &items)?;
+        let cost = prior + started.elapsed().as_secs_f64();
+        self.record(
+            removed,
+            Some(eval.value),
+            Source::Computed,
+            started,
+            Some(cost),
+            tokens,
+        );
         Ok(Outcome::Exact(eval))
+    }
+
+    /// Successive halving of `candidates` over the workload's batches (see
+    /// [`crate::search::sieve`]); `None` when the sieve is off, the objective has a single
+    /// batch, or too few candidates would be dropped to gain anything.
+    fn sieve(&mut self, candidates: &[Vec<usize>], keep: usize) -> Result<Option<Vec<Verdict>>> {
+        use crate::search::sieve::{min_survivors, successive_halving};
+        let n_batches = self.covered.len();
+        if !self.options.sieve || n_batches < 2 || candidates.len() <= min_survivors(keep) {
+            return Ok(None);
+        }
+        let n = self.n_blocks();
+        let started = Instant::now();
+        // Known answers are exact whatever the sieve decides; with their items they still take
+        // part in the halving, for free, as the others' yardstick. Stored answers without items
+        // (written before items were kept) cannot be compared on part of the items and stay out.
+        let known: Vec<Option<(Evaluation, Source, f64)>> =
+            candidates.iter().map(|c| self.recall(c)).collect();
+        let mut states: Vec<Items> = candidates.iter().map(|c| self.known_items(c)).collect();
+        let prior: Vec<f64> = states.iter().map(|s| s.seconds).collect();
+        let halved: Vec<usize> = (0..candidates.len())
+            .filter(|&c| known[c].is_none() || states[c].batches == n_batches)
+            .collect();
+        let mut tokens = vec![0u64; candidates.len()];
+        let masks = candidates
+            .iter()
+            .map(|c| BlockMask::with_removed(n, c))
+            .collect::<Result<Vec<_>>>()?;
+        let reached = successive_halving(
+            halved.len(),
+            keep,
+            n_batches,
+            self.direction(),
+            |a, b| candidates[halved[a]].cmp(&candidates[halved[b]]),
+            |h, level| {
+                let c = halved[h];
+                if states[c].batches < level {
+                    tokens[c] += self.extend(&masks[c], &mut states[c], level)?;
+                }
+                Ok(self.objective.partial(&states[c].sums, level))
+            },
+        )?;
+        let mut verdicts = Vec::with_capacity(candidates.len());
+        let mut stopped_at = vec![n_batches; candidates.len()];
+        for (h, &(level, partial)) in halved.iter().zip(&reached) {
+            stopped_at[*h] = level;
+            let _ = partial;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let total_tokens: u64 = tokens.iter().sum::<u64>().max(1);
+        for (c, removed) in candidates.iter().enumerate() {
+            self.stats.calls += 1;
+            // Wall time shared out by tokens computed (the halving interleaves candidates).
+            let seconds = elapsed * tokens[c] as f64 / total_tokens as f64;
+            let (score, source, cost, screened) = if let Some((e, source, cost)) = &known[c] {
+                match source {
+                    Source::Memo => self.stats.memo_hits += 1,
+                    _ => self.stats.store_hits += 1,
+                }
+                self.memo.insert(removed.clone(), e.clone());
+                (Some(e.value), *source, *cost, None)
+            } else if stopped_at[c] == n_batches {
+                let eval = self.finished(removed, &states[c].clone())?;
+                (Some(eval.value), Source::Computed, prior[c] + seconds, None)
+            } else {
+                self.stats.screened += 1;
+                self.keep_partial(removed, &states[c].clone())?;
+                let partial = self.objective.partial(&states[c].sums, stopped_at[c]);
+                let screening = Screening {
+                    levels: stopped_at[c],
+                    of: n_batches,
+                    partial,
+                };
+                (None, Source::Screened, seconds, Some(screening))
+            };
+            verdicts.push(match (score, screened) {
+                (Some(s), _) => Verdict::Exact(s),
+                (None, Some(sc)) => Verdict::Dropped(sc),
+                (None, None) => unreachable!("a verdict is a score or a screening"),
+            });
+            self.trace.push(TraceStep {
+                removed: removed.clone(),
+                score,
+                source,
+                seconds,
+                cost,
+                tokens: tokens[c],
+                screened,
+            });
+        }
+        Ok(Some(verdicts))
     }
 
     /// Whether `mask`'s score is already known (memo or store) without computing anything.
@@ -286,6 +510,7 @@ impl<'a> Evaluator<'a> {
         source: Source,
         started: Instant,
         cost: Option<f64>,
+        tokens: u64,
     ) {
         let seconds = started.elapsed().as_secs_f64();
         self.progress.inc(1);
@@ -295,6 +520,8 @@ impl<'a> Evaluator<'a> {
             source,
             seconds,
             cost: cost.unwrap_or(seconds),
+            tokens,
+            screened: None,
         });
     }
 }
@@ -320,5 +547,8 @@ impl ScoreFn for Evaluator<'_> {
             Outcome::Exact(e) => Some(e.value),
             Outcome::Abandoned { .. } => None,
         })
+    }
+    fn screen(&mut self, candidates: &[Vec<usize>], keep: usize) -> Result<Option<Vec<Verdict>>> {
+        self.sieve(candidates, keep)
     }
 }

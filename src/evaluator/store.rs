@@ -7,7 +7,7 @@
 //! damaged. Before appending, a writer reads what other processes appended since its last look
 //! and skips keys already present, so two processes sharing a store never duplicate a record.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -17,36 +17,129 @@ use serde::{Deserialize, Serialize};
 
 use crate::objective::Evaluation;
 
-/// One stored evaluation. `seconds` is what computing it cost when it was first computed, so a
-/// run served from the store can still report what its evaluations cost; records written
-/// before it existed load without it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One stored evaluation: full (`value` and `metrics`), or partial (only `items`, over the
+/// workload's first `batches` batches: what the sieve computed for a candidate it screened
+/// out). `seconds` is what computing it cost when it was first computed, so a run served from
+/// the store can still report what its evaluations cost. `items` are the per-item
+/// log-likelihood sums (windows; multiple-choice options) in the workload's batch order, so a
+/// partial record is a prefix of the full one and extending it recomputes nothing. Records
+/// written before costs or items existed load without them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub removed: Vec<usize>,
-    pub value: f64,
-    pub metrics: std::collections::BTreeMap<String, f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seconds: Option<f64>,
+    /// Batches `items` cover in a partial record (`None`: a full record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batches: Option<usize>,
+    /// Per-item values as base64 of their little-endian f64 bits: exact, and about half the
+    /// bytes of decimal JSON (a paper-scale store holds thousands of records of ~1,000 items).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "items_b64")]
+    pub items: Option<Vec<f64>>,
 }
 
 impl Record {
-    pub fn evaluation(&self) -> Evaluation {
-        Evaluation {
-            value: self.value,
-            metrics: self.metrics.clone(),
+    /// A full record.
+    pub fn full(removed: &[usize], eval: &Evaluation, seconds: f64, items: Option<&[f64]>) -> Self {
+        Self {
+            removed: removed.to_vec(),
+            value: Some(eval.value),
+            metrics: eval.metrics.clone(),
+            seconds: Some(seconds),
+            batches: None,
+            items: items.map(<[f64]>::to_vec),
         }
     }
 
-    /// Whether two records give the same answer (their costs may differ).
-    pub fn same_score(&self, other: &Record) -> bool {
-        self.removed == other.removed
-            && self.value.to_bits() == other.value.to_bits()
-            && self.metrics.len() == other.metrics.len()
-            && self
-                .metrics
-                .iter()
-                .zip(&other.metrics)
-                .all(|((a, x), (b, y))| a == b && x.to_bits() == y.to_bits())
+    /// A partial record: the items of the first `batches` batches.
+    pub fn partial(removed: &[usize], batches: usize, items: &[f64], seconds: f64) -> Self {
+        Self {
+            removed: removed.to_vec(),
+            value: None,
+            metrics: BTreeMap::new(),
+            seconds: Some(seconds),
+            batches: Some(batches),
+            items: Some(items.to_vec()),
+        }
+    }
+
+    /// The evaluation of a full record (`None` for a partial one).
+    pub fn evaluation(&self) -> Option<Evaluation> {
+        self.value.map(|value| Evaluation {
+            value,
+            metrics: self.metrics.clone(),
+        })
+    }
+
+    /// How much a record knows, ordered: full before partial, more batches before fewer, with
+    /// items before without.
+    pub fn completeness(&self) -> (bool, usize, bool) {
+        (
+            self.value.is_some(),
+            self.batches.unwrap_or(usize::MAX),
+            self.items.is_some(),
+        )
+    }
+
+    /// Whether two records of one key agree on everything both know (same bits): a partial
+    /// record is consistent with the full one it is a prefix of; their costs may differ.
+    pub fn consistent(&self, other: &Record) -> bool {
+        let bits = |a: f64, b: f64| a.to_bits() == b.to_bits();
+        let values = match (self.value, other.value) {
+            (Some(a), Some(b)) => {
+                bits(a, b)
+                    && self.metrics.len() == other.metrics.len()
+                    && self
+                        .metrics
+                        .iter()
+                        .zip(&other.metrics)
+                        .all(|((a, x), (b, y))| a == b && bits(*x, *y))
+            }
+            _ => true,
+        };
+        let items = match (&self.items, &other.items) {
+            (Some(a), Some(b)) => a.iter().zip(b).all(|(x, y)| bits(*x, *y)),
+            _ => true,
+        };
+        self.removed == other.removed && values && items
+    }
+}
+
+/// `Option<Vec<f64>>` as base64 of the values' little-endian bytes.
+mod items_b64 {
+    use base64::Engine;
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+    pub fn serialize<S: Serializer>(items: &Option<Vec<f64>>, s: S) -> Result<S::Ok, S::Error> {
+        match items {
+            Some(v) => {
+                let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                s.serialize_str(&B64.encode(bytes))
+            }
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<f64>>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let bytes = B64.decode(text).map_err(D::Error::custom)?;
+        if bytes.len() % 8 != 0 {
+            return Err(D::Error::custom("items are not a whole number of f64"));
+        }
+        Ok(Some(
+            bytes
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect(),
+        ))
     }
 }
 
@@ -72,7 +165,8 @@ pub fn read_records(path: &Path) -> Result<(Vec<Record>, usize)> {
 
 pub struct Store {
     path: PathBuf,
-    known: HashMap<Vec<usize>, (Evaluation, Option<f64>)>,
+    /// The most complete record of each key.
+    known: HashMap<Vec<usize>, Record>,
     /// Bytes of the file already read into `known`.
     read_to: u64,
     pub skipped_lines: usize,
@@ -106,22 +200,29 @@ impl Store {
         &self.path
     }
 
+    /// Keys with a full evaluation.
     pub fn len(&self) -> usize {
-        self.known.len()
+        self.known.values().filter(|r| r.value.is_some()).count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.known.is_empty()
+        self.len() == 0
     }
 
-    pub fn get(&self, removed: &[usize]) -> Option<&Evaluation> {
-        self.known.get(removed).map(|(e, _)| e)
+    /// The full evaluation of `removed`, if stored.
+    pub fn get(&self, removed: &[usize]) -> Option<Evaluation> {
+        self.known.get(removed).and_then(Record::evaluation)
+    }
+
+    /// The most complete record of `removed` (full or partial).
+    pub fn record(&self, removed: &[usize]) -> Option<&Record> {
+        self.known.get(removed)
     }
 
     /// What computing `removed` cost when it was stored (`None` for records older than the
     /// cost field).
     pub fn cost(&self, removed: &[usize]) -> Option<f64> {
-        self.known.get(removed).and_then(|(_, c)| *c)
+        self.known.get(removed).and_then(|r| r.seconds)
     }
 
     fn open_file(&self) -> Result<File> {
@@ -131,6 +232,16 @@ impl Store {
             .append(true)
             .open(&self.path)
             .with_context(|| format!("opening evaluation store {}", self.path.display()))
+    }
+
+    /// Keeps `r` if it knows more than what is known of its key.
+    fn learn(&mut self, r: Record) {
+        match self.known.get(&r.removed) {
+            Some(k) if k.completeness() >= r.completeness() => {}
+            _ => {
+                self.known.insert(r.removed.clone(), r);
+            }
+        }
     }
 
     /// Reads complete lines appended since the last look.
@@ -145,10 +256,7 @@ impl Store {
                 continue;
             }
             match serde_json::from_slice::<Record>(line) {
-                Ok(r) => {
-                    let eval = r.evaluation();
-                    self.known.entry(r.removed).or_insert((eval, r.seconds));
-                }
+                Ok(r) => self.learn(r),
                 Err(_) => self.skipped_lines += 1,
             }
         }
@@ -156,27 +264,45 @@ impl Store {
         Ok(())
     }
 
-    /// Appends an evaluation, with what computing it cost, unless this or another process
-    /// already stored it.
-    pub fn put(&mut self, removed: &[usize], eval: &Evaluation, seconds: f64) -> Result<()> {
+    /// Appends a full evaluation, with what computing it cost and its per-item values, unless
+    /// this or another process already stored one at least as complete.
+    pub fn put(
+        &mut self,
+        removed: &[usize],
+        eval: &Evaluation,
+        seconds: f64,
+        items: Option<&[f64]>,
+    ) -> Result<()> {
+        self.put_record(Record::full(removed, eval, seconds, items))
+    }
+
+    /// Appends the per-item values of the first `batches` batches of an evaluation the sieve
+    /// stopped, unless something at least as complete is stored.
+    pub fn put_partial(
+        &mut self,
+        removed: &[usize],
+        batches: usize,
+        items: &[f64],
+        seconds: f64,
+    ) -> Result<()> {
+        self.put_record(Record::partial(removed, batches, items, seconds))
+    }
+
+    fn put_record(&mut self, record: Record) -> Result<()> {
         let mut file = self.open_file()?;
         file.lock()
             .with_context(|| format!("locking {}", self.path.display()))?;
-        let result = self.put_locked(&mut file, removed, eval, seconds);
+        let result = self.put_locked(&mut file, record);
         let _ = file.unlock();
         result
     }
 
-    fn put_locked(
-        &mut self,
-        file: &mut File,
-        removed: &[usize],
-        eval: &Evaluation,
-        seconds: f64,
-    ) -> Result<()> {
+    fn put_locked(&mut self, file: &mut File, record: Record) -> Result<()> {
         self.catch_up(file)?;
-        if self.known.contains_key(removed) {
-            return Ok(());
+        if let Some(k) = self.known.get(&record.removed) {
+            if k.completeness() >= record.completeness() {
+                return Ok(());
+            }
         }
         let len = file.metadata()?.len();
         let mut line = Vec::new();
@@ -184,19 +310,12 @@ impl Store {
             // A writer died mid-line: end that line so this record starts clean.
             line.push(b'\n');
         }
-        let record = Record {
-            removed: removed.to_vec(),
-            value: eval.value,
-            metrics: eval.metrics.clone(),
-            seconds: Some(seconds),
-        };
         serde_json::to_writer(&mut line, &record)?;
         line.push(b'\n');
         file.write_all(&line)
             .with_context(|| format!("appending to {}", self.path.display()))?;
         self.read_to = len + line.len() as u64;
-        self.known
-            .insert(removed.to_vec(), (eval.clone(), Some(seconds)));
+        self.learn(record);
         Ok(())
     }
 }
@@ -204,7 +323,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn eval(v: f64) -> Evaluation {
         Evaluation {
@@ -217,17 +335,17 @@ mod tests {
     fn survives_a_partial_line_and_never_duplicates() {
         let dir = tempfile::tempdir().unwrap();
         let mut a = Store::open(dir.path(), "sha", "key", "{}").unwrap();
-        a.put(&[1], &eval(1.0), 0.5).unwrap();
+        a.put(&[1], &eval(1.0), 0.5, None).unwrap();
         // Simulate a writer killed mid-record.
         let mut f = OpenOptions::new().append(true).open(a.path()).unwrap();
         f.write_all(br#"{"removed":[2],"val"#).unwrap();
         drop(f);
         let mut b = Store::open(dir.path(), "sha", "key", "{}").unwrap();
         assert_eq!(b.len(), 1);
-        b.put(&[3], &eval(3.0), 0.25).unwrap();
-        b.put(&[1], &eval(9.0), 7.0).unwrap(); // already there: not appended
-                                               // A second process that had an older view sees the new record and does not duplicate.
-        a.put(&[3], &eval(3.0), 9.0).unwrap();
+        b.put(&[3], &eval(3.0), 0.25, None).unwrap();
+        b.put(&[1], &eval(9.0), 7.0, None).unwrap(); // already there: not appended
+                                                     // A second process that had an older view sees the new record and does not duplicate.
+        a.put(&[3], &eval(3.0), 9.0, None).unwrap();
         let c = Store::open(dir.path(), "sha", "key", "{}").unwrap();
         assert_eq!(c.len(), 2);
         assert_eq!(c.get(&[1]).unwrap().value, 1.0);
@@ -244,9 +362,10 @@ mod tests {
         );
     }
 
-    /// Store files written before evaluations carried their cost still load, without one.
+    /// Store files written before evaluations carried their cost or items still load, without
+    /// them.
     #[test]
-    fn records_without_a_cost_still_load() {
+    fn records_without_a_cost_or_items_still_load() {
         let dir = tempfile::tempdir().unwrap();
         let folder = dir.path().join("sha");
         fs::create_dir_all(&folder).unwrap();
@@ -258,11 +377,40 @@ mod tests {
         let mut s = Store::open(dir.path(), "sha", "key", "{}").unwrap();
         assert_eq!(s.get(&[4]).unwrap().value, 2.5);
         assert_eq!(s.cost(&[4]), None);
-        s.put(&[5], &eval(1.0), 3.0).unwrap();
+        assert_eq!(s.record(&[4]).unwrap().items, None);
+        s.put(&[5], &eval(1.0), 3.0, None).unwrap();
         let (records, skipped) = read_records(s.path()).unwrap();
         assert_eq!((records.len(), skipped), (2, 0));
         assert_eq!(records[1].seconds, Some(3.0));
-        assert!(records[0].same_score(&records[0].clone()));
-        assert!(!records[0].same_score(&records[1]));
+        assert!(records[0].consistent(&records[0].clone()));
+        assert!(!records[0].consistent(&records[1]));
+    }
+
+    /// A partial record is superseded by the full one, both stay in the file (append-only),
+    /// items round-trip bit for bit, and a partial never replaces what is more complete.
+    #[test]
+    fn partial_records_are_prefixes_of_the_full_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let items = [-1.0 / 3.0, -123.456789, -1e-300, -0.0];
+        let mut s = Store::open(dir.path(), "sha", "key", "{}").unwrap();
+        s.put_partial(&[2, 7], 1, &items[..2], 0.1).unwrap();
+        assert!(s.get(&[2, 7]).is_none());
+        assert_eq!(s.len(), 0);
+        s.put_partial(&[2, 7], 1, &items[..2], 0.5).unwrap(); // known: not appended
+        s.put(&[2, 7], &eval(4.0), 0.3, Some(&items)).unwrap();
+        s.put_partial(&[2, 7], 1, &items[..2], 0.5).unwrap(); // less complete: not appended
+        let t = Store::open(dir.path(), "sha", "key", "{}").unwrap();
+        let r = t.record(&[2, 7]).unwrap();
+        assert_eq!(r.value, Some(4.0));
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(r.items.as_deref().unwrap()), bits(&items));
+        let (records, _) = read_records(t.path()).unwrap();
+        assert_eq!(records.len(), 2);
+        assert!(records[0].consistent(&records[1]));
+        assert!(records[1].completeness() > records[0].completeness());
+        let mut other = records[0].clone();
+        let last_bit = f64::from_bits(items[1].to_bits() + 1);
+        other.items.as_mut().unwrap()[1] = last_bit;
+        assert!(!other.consistent(&records[1]));
     }
 }

@@ -424,6 +424,27 @@ impl Objective for AccuracyObjective {
             metrics,
         }
     }
+
+    /// The metric over the questions the first `batches` batches score (a question's options
+    /// are packed into one sequence, so it lies in one batch).
+    fn partial(&self, item_log_probs: &[f64], batches: usize) -> f64 {
+        if batches >= self.workload.batches.len() {
+            return self.finish(item_log_probs).value;
+        }
+        let mut covered = vec![false; self.workload.n_items];
+        for b in &self.workload.batches[..batches] {
+            for &i in &b.items {
+                covered[i as usize] = true;
+            }
+        }
+        let questions: Vec<Question> = self
+            .questions
+            .iter()
+            .filter(|q| covered[q.first_item])
+            .cloned()
+            .collect();
+        score_questions(&questions, item_log_probs)[self.metric.name()]
+    }
 }
 
 #[cfg(test)]

@@ -164,6 +164,10 @@ pub trait Objective: Send + Sync {
     fn bound(&self, _partial_log_probs: &[f64]) -> Option<f64> {
         None
     }
+    /// The objective's score on the items of the workload's first `batches` batches only
+    /// (other items at 0 and ignored): what the sieve compares candidates on. At every batch it
+    /// is the full score.
+    fn partial(&self, item_log_probs: &[f64], batches: usize) -> f64;
 }
 
 /// Runs `objective` on `model` with `mask`, batch by batch, without any caching.

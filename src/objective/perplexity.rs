@@ -149,6 +149,19 @@ impl Objective for PerplexityObjective {
         }
     }
 
+    /// Perplexity over the tokens the first `batches` batches score.
+    fn partial(&self, item_log_probs: &[f64], batches: usize) -> f64 {
+        if batches >= self.workload.batches.len() {
+            return self.finish(item_log_probs).value;
+        }
+        let tokens: usize = self.workload.batches[..batches]
+            .iter()
+            .map(|b| b.rows.len())
+            .sum();
+        let nll = -item_log_probs.iter().sum::<f64>();
+        (nll / tokens as f64).exp()
+    }
+
     /// NLL only accumulates, so the perplexity of the processed windows over all tokens is a
     /// lower bound on the final perplexity.
     fn bound(&self, partial_log_probs: &[f64]) -> Option<f64> {

@@ -153,6 +153,8 @@ pub fn timings_csv(timings: &[Timing]) -> Result<Vec<u8>> {
             "from_store",
             "seconds",
             "wall_seconds",
+            "screened",
+            "tokens",
         ])?;
     }
     Ok(w.into_inner()?)
@@ -382,6 +384,13 @@ fn markdown(
         seconds,
         all,
         wall
+    );
+    let screened: usize = runs.timings.iter().map(|t| t.screened).sum();
+    let tokens: u64 = runs.timings.iter().map(|t| t.tokens).sum();
+    let _ = writeln!(
+        md,
+        "Tokens run through the model in the process(es) that wrote this: {tokens}; candidates the sieve screened out on part of the calibration items: {screened}{} (per phase in timings.csv).\n",
+        if suite.sieve { "" } else { " (the sieve is off in this suite)" }
     );
     if let (Some(verdicts), Some(settings)) = (verdicts, &suite.claims) {
         md.push_str("## Verdicts\n\n");

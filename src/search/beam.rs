@@ -1,5 +1,7 @@
 //! Beam search: keep the `width` best partial sets at each depth, extend each by one block.
-//! Width 1 is exactly the greedy search.
+//! Width 1 is exactly the greedy search. Where the score function sieves ([`Oracle::screen`]), a
+//! level's children are screened by successive halving over the calibration items, keeping
+//! `width`; otherwise children are abandoned against the width-th best so far.
 
 use std::collections::BTreeSet;
 
@@ -53,6 +55,8 @@ impl Searcher for BeamSearch {
         for depth in 0..problem.k {
             let mut seen = BTreeSet::new();
             let mut level: Vec<Partial> = Vec::new();
+            // Every child of the level, once, with its parent's order extended.
+            let mut children: Vec<(Vec<usize>, Vec<usize>, usize)> = Vec::new();
             for parent in &frontier {
                 for b in problem
                     .removable()
@@ -65,20 +69,25 @@ impl Searcher for BeamSearch {
                     if !seen.insert(set.clone()) {
                         continue;
                     }
+                    let mut order = parent.order.clone();
+                    order.push(b);
+                    children.push((set, order, b));
+                }
+            }
+            let sets: Vec<Vec<usize>> = children.iter().map(|c| c.0.clone()).collect();
+            let screened = oracle.screen(&sets, width)?;
+            for (i, (set, order, b)) in children.into_iter().enumerate() {
+                let s = match &screened {
+                    Some(verdicts) => verdicts[i].exact(),
                     // Abandon against the width-th best of this level once the beam is full.
-                    let s = if level.len() < width {
-                        Some(oracle.score(&set)?)
-                    } else {
-                        oracle.score_unless_worse(&set, level[width - 1].score)?
-                    };
-                    if depth == 0 {
-                        first_round.push((b, s));
-                    }
-                    if let Some(score) = s {
-                        let mut order = parent.order.clone();
-                        order.push(b);
-                        insert_ranked(problem, &mut level, Partial { set, order, score }, width);
-                    }
+                    None if level.len() < width => Some(oracle.score(&set)?),
+                    None => oracle.score_unless_worse(&set, level[width - 1].score)?,
+                };
+                if depth == 0 {
+                    first_round.push((b, s));
+                }
+                if let Some(score) = s {
+                    insert_ranked(problem, &mut level, Partial { set, order, score }, width);
                 }
             }
             frontier = level;

@@ -1,6 +1,8 @@
 //! Iterative greedy removal (SLEB): k rounds, each removing the block whose removal is best
-//! given those already removed. Candidates that provably cannot beat the round's best so far
-//! are abandoned early.
+//! given those already removed. Where the score function sieves ([`Oracle::screen`]), a round's
+//! candidates are screened by successive halving over the calibration items and the best of
+//! the survivors' exact scores is kept; otherwise candidates that provably cannot beat the
+//! round's best so far are abandoned early.
 
 use anyhow::Result;
 
@@ -21,6 +23,35 @@ pub fn best_extension(
     current: &[usize],
     candidates: &[usize],
 ) -> Result<(Option<(usize, f64)>, CandidateScores)> {
+    let sets: Vec<Vec<usize>> = candidates
+        .iter()
+        .map(|&b| {
+            let mut set = current.to_vec();
+            set.push(b);
+            set.sort_unstable();
+            set
+        })
+        .collect();
+    if let Some(verdicts) = oracle.screen(&sets, 1)? {
+        let all: CandidateScores = candidates
+            .iter()
+            .zip(&verdicts)
+            .map(|(&b, v)| (b, v.exact()))
+            .collect();
+        let best = all
+            .iter()
+            .zip(&sets)
+            .filter_map(|(&(b, s), set)| s.map(|s| (b, s, set)))
+            .reduce(|x, y| {
+                if problem.prefer((y.1, y.2), (x.1, x.2)) {
+                    y
+                } else {
+                    x
+                }
+            })
+            .map(|(b, s, _)| (b, s));
+        return Ok((best, all));
+    }
     let mut best: Option<(usize, f64, Vec<usize>)> = None;
     let mut all = Vec::new();
     for &b in candidates {
@@ -44,7 +75,7 @@ pub fn best_extension(
     Ok((best.map(|(b, s, _)| (b, s)), all))
 }
 
-/// Ranking key from first-round scores: abandoned or unscored blocks rank last.
+/// Ranking key from first-round scores: abandoned, screened-out or unscored blocks rank last.
 pub fn first_round_key<'a>(
     problem: &Problem,
     first_round: &'a [(usize, Option<f64>)],

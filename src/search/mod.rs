@@ -27,6 +27,7 @@ pub mod greedy;
 pub mod local;
 pub mod one_shot;
 pub mod random;
+pub mod sieve;
 
 use std::collections::BTreeSet;
 
@@ -113,6 +114,41 @@ pub trait ScoreFn {
         let s = self.score(removed)?;
         Ok((!self.direction().better(threshold, s)).then_some(s))
     }
+    /// Scores a batch of candidate sets of which the caller keeps the best `keep`, through the
+    /// multi-fidelity [`sieve`]: one verdict per candidate, in order, each appearing once in the
+    /// trace; at least `min(keep, candidates)` of them are exact, and every exact one is the
+    /// full score. `None` when this score function has no sieve (or it would not save
+    /// anything): the caller scores the candidates itself.
+    fn screen(&mut self, _candidates: &[Vec<usize>], _keep: usize) -> Result<Option<Vec<Verdict>>> {
+        Ok(None)
+    }
+}
+
+/// What the sieve says of one candidate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Verdict {
+    /// Its full score.
+    Exact(f64),
+    /// Screened out on part of the calibration items.
+    Dropped(Screening),
+}
+
+impl Verdict {
+    pub fn exact(self) -> Option<f64> {
+        match self {
+            Self::Exact(s) => Some(s),
+            Self::Dropped(_) => None,
+        }
+    }
+}
+
+/// Where the sieve stopped a candidate: after `levels` of the objective's `of` fidelity levels
+/// (batches of items), at `partial` (the objective's score on those items only).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Screening {
+    pub levels: usize,
+    pub of: usize,
+    pub partial: f64,
 }
 
 /// Where the answer to a request came from.
@@ -126,6 +162,8 @@ pub enum Source {
     Store,
     /// Provably not better than the threshold it was asked against; no score.
     Abandoned,
+    /// Screened out by the sieve on part of the items; no score (see `TraceStep::screened`).
+    Screened,
 }
 
 /// One request to a score function.
@@ -142,6 +180,13 @@ pub struct TraceStep {
     /// memo hit (an earlier request paid for it).
     #[serde(default)]
     pub cost: f64,
+    /// Tokens this request ran through the model (a batch's padded tokens, once per batch
+    /// computed, whatever the prefix cache saved): 0 when answered from memory or the store.
+    #[serde(default)]
+    pub tokens: u64,
+    /// For a [`Source::Screened`] request: where the sieve stopped it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screened: Option<Screening>,
 }
 
 /// A budgeted view of a [`ScoreFn`]: every request counts against the budget, and the
@@ -197,6 +242,32 @@ impl<'a> Oracle<'a> {
         let removed = sorted(removed);
         self.charge(&removed)?;
         self.inner.score_unless_worse(&removed, threshold)
+    }
+
+    /// [`ScoreFn::screen`], each candidate charged one evaluation; `None` (nothing charged)
+    /// when the score function has no sieve.
+    pub fn screen(
+        &mut self,
+        candidates: &[Vec<usize>],
+        keep: usize,
+    ) -> Result<Option<Vec<Verdict>>> {
+        let candidates: Vec<Vec<usize>> = candidates.iter().map(|c| sorted(c)).collect();
+        if self.remaining() < candidates.len() {
+            bail!(
+                "evaluation budget of {} cannot screen {} candidates ({} left)",
+                self.budget,
+                candidates.len(),
+                self.remaining()
+            );
+        }
+        let before = self.used();
+        let verdicts = self.inner.screen(&candidates, keep)?;
+        if let Some(v) = &verdicts {
+            if v.len() != candidates.len() || self.used() != before + candidates.len() {
+                bail!("the sieve must answer, and trace, every candidate once");
+            }
+        }
+        Ok(verdicts)
     }
 }
 

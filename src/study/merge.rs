@@ -307,19 +307,23 @@ fn merged_stores(
                         None => {
                             known.insert(r.removed.clone(), (r, file.clone()));
                         }
-                        Some((first, first_file)) if first.same_score(&r) => {
-                            // The same file repeating a key is a resumed writer; across files,
-                            // two shards that evaluated one set.
+                        Some((first, first_file)) if first.consistent(&r) => {
+                            // The same file repeating a key is a resumed writer (or a partial
+                            // record the sieve finished later); across files, two shards that
+                            // evaluated one set. The most complete record is kept.
                             if first_file != &file {
                                 duplicates += 1;
+                            }
+                            if r.completeness() > first.completeness() {
+                                known.insert(r.removed.clone(), (r, file.clone()));
                             }
                         }
                         Some((first, first_file)) => bail!(
                             "evaluation store conflict for removed blocks {:?}: {} in {} but {} in {}. The same evaluation scored differently (another build, device or data?): delete the wrong file and rerun its shard",
                             r.removed,
-                            first.value,
+                            describe(first),
                             first_file.display(),
-                            r.value,
+                            describe(&r),
                             file.display()
                         ),
                     }
@@ -328,6 +332,14 @@ fn merged_stores(
         }
     }
     Ok((merged, duplicates))
+}
+
+/// A record's score for a message: its value, or what a partial one holds.
+fn describe(r: &Record) -> String {
+    match r.value {
+        Some(v) => v.to_string(),
+        None => format!("per-item values of {} batches", r.batches.unwrap_or(0)),
+    }
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {

@@ -57,9 +57,22 @@ pub struct Suite {
     pub protect: Protection,
     /// Calibration resamples: each seed is one objective seed and one searcher seed.
     pub seeds: Vec<u64>,
+    /// Whether greedy's steps and beam's levels sieve their candidates by successive halving
+    /// over the objective's batches (default) or score every one on every item. Chosen sets
+    /// can differ (the sieve is a heuristic); every reported score is exact either way.
+    #[serde(default = "sieve_default", skip_serializing_if = "is_true")]
+    pub sieve: bool,
     /// Thresholds and expected verdicts of the study's claims; without it, runs only.
     #[serde(default)]
     pub claims: Option<claims::ClaimSettings>,
+}
+
+fn sieve_default() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// A model id as a file-name part (`smollm2-135m`; paths lose their folders).

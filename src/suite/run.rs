@@ -7,11 +7,11 @@
 //! do not depend on the number of jobs.
 
 use crate::load::open_model;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::Suite;
 use crate::evaluator::{Evaluator, EvaluatorOptions};
 use crate::model::{BlockMask, LoadOptions, Model};
-use crate::objective::{Direction, ObjectiveSpec};
+use crate::objective::{Direction, Objective, ObjectiveSpec};
 use crate::search::{self, Problem};
 
 /// One finished search.
@@ -97,6 +97,13 @@ pub struct Timing {
     pub seconds: f64,
     /// Wall time in this process.
     pub wall_seconds: f64,
+    /// Candidates the sieve screened out on part of the items (no score).
+    #[serde(default)]
+    pub screened: usize,
+    /// Tokens run through the model in this process (each batch's padded tokens per batch
+    /// computed, partial evaluations included).
+    #[serde(default)]
+    pub tokens: u64,
 }
 
 impl Timing {
@@ -111,6 +118,8 @@ impl Timing {
             from_store: 0,
             seconds: 0.0,
             wall_seconds: 0.0,
+            screened: 0,
+            tokens: 0,
         }
     }
 
@@ -123,8 +132,10 @@ impl Timing {
             match entry.source {
                 Source::Computed => self.computed += 1,
                 Source::Store => self.from_store += 1,
+                Source::Screened => self.screened += 1,
                 _ => {}
             }
+            self.tokens += entry.tokens;
             seconds += entry.cost - entry.seconds;
         }
         self.seconds += seconds.max(0.0);
@@ -295,6 +306,7 @@ pub fn run_groups(
         // Windows and questions exist only once tokenised: a corpus too small for its windows
         // is found now, not after other objectives' searches (how many windows a split offers
         // does not depend on the seed).
+        let objectives = Objectives::new(&model, &options.data_dir);
         let first_seed = suite.seeds[0];
         let prepared = suite
             .objectives
@@ -307,7 +319,8 @@ pub fn run_groups(
                     .map(|(name, spec)| (name, spec.clone())),
             );
         for (name, spec) in prepared {
-            spec.build(&model, &options.data_dir)
+            objectives
+                .get(&spec)
                 .with_context(|| format!("{model_id}: objective '{name}'"))?;
         }
         let next = AtomicUsize::new(0);
@@ -320,7 +333,7 @@ pub fn run_groups(
                     return Ok(());
                 };
                 let (records, singles, timings) =
-                    run_group(suite, model_id, &model, group, options, &on_record)?;
+                    run_group(suite, model_id, &objectives, group, options, &on_record)?;
                 finished
                     .lock()
                     .expect("results lock")
@@ -353,7 +366,7 @@ pub fn run_groups(
         out.timings.extend(score_across_objectives(
             suite,
             model_id,
-            &model,
+            &objectives,
             &groups,
             &mut model_runs,
             options,
@@ -364,7 +377,7 @@ pub fn run_groups(
                 name,
                 spec,
                 model_id,
-                &model,
+                &objectives,
                 &mut model_runs,
                 options,
             )?);
@@ -375,21 +388,58 @@ pub fn run_groups(
     Ok(out)
 }
 
+/// Every objective a model's groups and held-out outcomes use, built (read, sampled, tokenised)
+/// once and shared by the groups, the cross-objective scoring and the held-out scoring.
+struct Objectives<'m> {
+    model: &'m Model,
+    data_dir: &'m std::path::Path,
+    /// By the spec's JSON (as the suite states it, before files are resolved).
+    built: Mutex<HashMap<String, Arc<dyn Objective>>>,
+}
+
+impl<'m> Objectives<'m> {
+    fn new(model: &'m Model, data_dir: &'m std::path::Path) -> Self {
+        Self {
+            model,
+            data_dir,
+            built: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `spec` built for the model: the first call builds it (under the lock, so no two
+    /// threads tokenise the same objective), later ones share it.
+    fn get(&self, spec: &ObjectiveSpec) -> Result<Arc<dyn Objective>> {
+        let key = serde_json::to_string(spec)?;
+        let mut built = self.built.lock().expect("objectives lock");
+        if let Some(o) = built.get(&key) {
+            return Ok(o.clone());
+        }
+        let o: Arc<dyn Objective> = Arc::from(spec.build(self.model, self.data_dir)?);
+        built.insert(key, o.clone());
+        Ok(o)
+    }
+}
+
 fn run_group(
     suite: &Suite,
     model_id: &str,
-    model: &Model,
+    objectives: &Objectives,
     group: &Group,
     options: &RunOptions,
     on_record: &(dyn Fn(&RunRecord) -> Result<()> + Sync),
 ) -> Result<(Vec<RunRecord>, SingleRemovals, Vec<Timing>)> {
     let (seed, objective_name) = (group.seed, group.objective);
+    let model = objectives.model;
     let k = suite.k[model_id].resolve(model.n_blocks());
     let protected = suite.protect.blocks(model.n_blocks()).context("protect")?;
     let spec = suite.objective_for_seed(objective_name, seed);
-    let objective = spec.build(model, &options.data_dir)?;
-    let mut evaluator = Evaluator::new(model, objective.as_ref(), options.engine)?
-        .with_store(&options.store_dir)?;
+    let objective = objectives.get(&spec)?;
+    let engine = EvaluatorOptions {
+        sieve: options.engine.sieve && suite.sieve,
+        ..options.engine
+    };
+    let mut evaluator =
+        Evaluator::new(model, objective.as_ref(), engine)?.with_store(&options.store_dir)?;
     let problem = |budget| Problem {
         n_blocks: model.n_blocks(),
         k,
@@ -499,7 +549,7 @@ fn run_group(
 fn score_across_objectives(
     suite: &Suite,
     model_id: &str,
-    model: &Model,
+    objectives: &Objectives,
     groups: &[Group],
     runs: &mut [RunRecord],
     options: &RunOptions,
@@ -524,7 +574,7 @@ fn score_across_objectives(
             group.objective,
             Some(group.seed),
         );
-        let scores = score_sets(&spec, model, &sets, options, &mut timing)?;
+        let scores = score_sets(&spec, objectives, &sets, options, &mut timing)?;
         timings.push(timing);
         for r in runs
             .iter_mut()
@@ -542,13 +592,13 @@ fn score_heldout(
     name: &str,
     spec: &ObjectiveSpec,
     model_id: &str,
-    model: &Model,
+    objectives: &Objectives,
     runs: &mut [RunRecord],
     options: &RunOptions,
 ) -> Result<Timing> {
     let sets: BTreeSet<Vec<usize>> = runs.iter().map(|r| r.removed.clone()).collect();
     let mut timing = Timing::new(model_id, "heldout", name, None);
-    let scores = score_sets(spec, model, &sets, options, &mut timing)
+    let scores = score_sets(spec, objectives, &sets, options, &mut timing)
         .with_context(|| format!("held-out outcome '{name}'"))?;
     for r in runs.iter_mut() {
         r.heldout.insert(name.to_string(), scores[&r.removed]);
@@ -560,13 +610,14 @@ fn score_heldout(
 /// ascending order, so neighbours share long prefixes in the prefix cache.
 fn score_sets(
     spec: &ObjectiveSpec,
-    model: &Model,
+    objectives: &Objectives,
     sets: &BTreeSet<Vec<usize>>,
     options: &RunOptions,
     timing: &mut Timing,
 ) -> Result<BTreeMap<Vec<usize>, f64>> {
     let started = Instant::now();
-    let objective = spec.build(model, &options.data_dir)?;
+    let model = objectives.model;
+    let objective = objectives.get(spec)?;
     let mut evaluator = Evaluator::new(model, objective.as_ref(), options.engine)?
         .with_store(&options.store_dir)?;
     let scores = sets
