@@ -22,13 +22,21 @@ fn main() -> Result<()> {
     let out = args.get(1).unwrap_or(dir);
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading {} (a folder `depthprune run` wrote?)", dir.display()))?
+        .with_context(|| {
+            format!(
+                "reading {} (a folder `depthprune run` wrote?)",
+                dir.display()
+            )
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "svg"))
         .collect();
     names.sort();
     if names.is_empty() {
-        bail!("no .svg files in {}: run a suite into it first", dir.display());
+        bail!(
+            "no .svg files in {}: run a suite into it first",
+            dir.display()
+        );
     }
     for svg in names {
         let text =

@@ -66,7 +66,12 @@ fn claim(model: &str, claim: &str, verdict: Verdict, per_seed: Vec<(u64, f64)>) 
 }
 
 fn synthetic_verdicts() -> String {
-    let mut no_test = claim("gemma3-270m", "rankings_disagree", Verdict::Inconclusive, vec![]);
+    let mut no_test = claim(
+        "gemma3-270m",
+        "rankings_disagree",
+        Verdict::Inconclusive,
+        vec![],
+    );
     no_test.p_floor = None;
     no_test.reason = "no test: every seed ties".into();
     verdict_figure(
@@ -105,9 +110,17 @@ fn synthetic_reliability() -> String {
         &[
             (
                 "ppl".into(),
-                vec![point(1, 0.42), point(2, 0.55), point(4, 0.71), point(8, 0.8)],
+                vec![
+                    point(1, 0.42),
+                    point(2, 0.55),
+                    point(4, 0.71),
+                    point(8, 0.8),
+                ],
             ),
-            ("acc".into(), vec![point(1, -0.05), point(2, 0.1), point(4, 0.2)]),
+            (
+                "acc".into(),
+                vec![point(1, -0.05), point(2, 0.1), point(4, 0.2)],
+            ),
         ],
     )
 }
@@ -136,8 +149,10 @@ fn every_plot_the_smoke_suite_writes_renders_and_reads() {
     assert!(read("removed-smollm2-135m.svg").contains("id=\"column-label-29\""));
     assert!(read("agreement-smollm2-135m.svg").contains("rotate(-90"));
     // SmolLM2's ends are protected: block 0 and 29 are hatched, not white.
-    assert!(read("removed-smollm2-135m.svg").contains("id=\"cell-0-29\" x=\"")
-        && read("removed-smollm2-135m.svg").contains("fill=\"url(#protected)\""));
+    assert!(
+        read("removed-smollm2-135m.svg").contains("id=\"cell-0-29\" x=\"")
+            && read("removed-smollm2-135m.svg").contains("fill=\"url(#protected)\"")
+    );
 }
 
 #[test]
@@ -179,15 +194,20 @@ fn a_label_moved_half_a_cell_fails_the_check() {
             .expect_err("a label half a cell off must fail");
         assert!(err.contains("outside its column"), "{name}: {err}");
         // Moved back by as much, the label is in its column again: the control is the shift.
-        render::check_plot(&moved(&moved(&svg, id, half_cell), id, -half_cell), PAGE_WIDTH)
-            .unwrap();
+        render::check_plot(
+            &moved(&moved(&svg, id, half_cell), id, -half_cell),
+            PAGE_WIDTH,
+        )
+        .unwrap();
     }
 }
 
 #[test]
 fn blank_wide_and_overlapping_plots_fail_the_check() {
     let blank = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"400\" height=\"300\"><rect width=\"100%\" height=\"100%\" fill=\"white\"/></svg>";
-    assert!(render::check_plot(blank, PAGE_WIDTH).unwrap_err().contains("blank"));
+    assert!(render::check_plot(blank, PAGE_WIDTH)
+        .unwrap_err()
+        .contains("blank"));
     let verdicts = synthetic_verdicts();
     assert!(render::check_plot(&verdicts, 700.0)
         .unwrap_err()

@@ -81,12 +81,18 @@ pub fn run(args: Args, global: Global) -> Result<()> {
             depthprune::objective::ObjectiveSpec::Accuracy(_) => "questions per task",
         };
         let svg = depthprune::report::files::reliability_figure(
-            &format!("{} / {name}: how its one-shot ranking reproduces across {} calibration resamples", args.model.model, args.seeds),
+            &format!(
+                "{} / {name}: how its one-shot ranking reproduces across {} calibration resamples",
+                args.model.model, args.seeds
+            ),
             unit,
             &[(name.to_string(), points.clone())],
         );
         std::fs::write(path, svg).with_context(|| {
-            format!("--plot: writing {} (does its folder exist?)", path.display())
+            format!(
+                "--plot: writing {} (does its folder exist?)",
+                path.display()
+            )
         })?;
     }
     if json {

@@ -78,7 +78,10 @@ pub fn write_suite_outputs(
         }
     }
     if let Some(verdicts) = verdicts {
-        write(dir.join("verdicts.svg"), verdict_figure(&suite.name, verdicts))?;
+        write(
+            dir.join("verdicts.svg"),
+            verdict_figure(&suite.name, verdicts),
+        )?;
         plots.push("verdicts.svg".to_string());
     }
     write(
@@ -179,7 +182,12 @@ fn cells(runs: &[&RunRecord]) -> Vec<(String, String)> {
 /// The model's block count and protected blocks, from what the runs rank and the suite's
 /// protection: the smallest count whose protected blocks and the ranked ones make up every
 /// block (a result file does not record the count itself).
-fn blocks_of(suite: &Suite, model: &str, runs: &[&RunRecord], all: &SuiteRuns) -> (usize, BTreeSet<usize>) {
+fn blocks_of(
+    suite: &Suite,
+    model: &str,
+    runs: &[&RunRecord],
+    all: &SuiteRuns,
+) -> (usize, BTreeSet<usize>) {
     let seen: BTreeSet<usize> = runs
         .iter()
         .flat_map(|r| r.ranking.iter().chain(&r.removed))
@@ -224,7 +232,9 @@ fn removed_heatmap(suite: &Suite, model: &str, runs: &[&RunRecord], all: &SuiteR
         .collect();
     let seeds = runs.iter().map(|r| r.seed).collect::<BTreeSet<_>>().len();
     svg::heatmap(&svg::Heatmap {
-        title: &format!("{model}: share of seeds that remove each block (objective / searcher × block)"),
+        title: &format!(
+            "{model}: share of seeds that remove each block (objective / searcher × block)"
+        ),
         row_labels: &rows
             .iter()
             .map(|(o, s)| format!("{o} / {s}"))
@@ -267,7 +277,11 @@ fn single_removal_curves(suite: &Suite, model: &str, runs: &SuiteRuns) -> String
             GridRow {
                 title: format!(
                     "{o}: {score} with that block removed ({}{})",
-                    if minimise { "lower is better" } else { "higher is better" },
+                    if minimise {
+                        "lower is better"
+                    } else {
+                        "higher is better"
+                    },
                     if log_y { ", log scale" } else { "" }
                 ),
                 y_label: score,
@@ -363,7 +377,9 @@ fn budget_curves(model: &str, runs: &[&RunRecord]) -> String {
         .collect();
     let any_starts = searchers.iter().any(|s| starts(s));
     svg::line_grid(&Grid {
-        title: &format!("{model}: budget-quality curves, per objective (rows) and searcher (columns)"),
+        title: &format!(
+            "{model}: budget-quality curves, per objective (rows) and searcher (columns)"
+        ),
         column_titles: searchers
             .iter()
             .map(|s| format!("{s}{}", if starts(s) { " *" } else { "" }))

@@ -89,7 +89,10 @@ pub fn check_plot(svg: &str, page_width: f64) -> Result<(), String> {
     let drawn = texts(&tree);
     let written = svg.matches("<text ").count();
     if drawn.len() != written {
-        return Err(format!("{written} text elements written, {} drawn", drawn.len()));
+        return Err(format!(
+            "{written} text elements written, {} drawn",
+            drawn.len()
+        ));
     }
     for t in &drawn {
         let Some(b) = t.bbox else {
@@ -115,7 +118,9 @@ pub fn check_plot(svg: &str, page_width: f64) -> Result<(), String> {
     }
     let whole = tree.root().abs_stroke_bounding_box();
     if whole.right() > w + 0.5 || whole.bottom() > h + 0.5 {
-        return Err(format!("drawing reaches {whole:?}, beyond the {w} × {h} canvas"));
+        return Err(format!(
+            "drawing reaches {whole:?}, beyond the {w} × {h} canvas"
+        ));
     }
     let pixmap = render(&tree);
     let inked = pixmap
@@ -137,8 +142,16 @@ fn check_column_labels(svg: &str, drawn: &[DrawnText]) -> Result<(), String> {
         let Some(id) = node.attribute("id").and_then(|i| i.strip_prefix("cell-")) else {
             continue;
         };
-        let c: usize = id.split('-').nth(1).and_then(|c| c.parse().ok()).ok_or(id)?;
-        let num = |a: &str| -> f32 { node.attribute(a).and_then(|v| v.parse().ok()).unwrap_or(f32::NAN) };
+        let c: usize = id
+            .split('-')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .ok_or(id)?;
+        let num = |a: &str| -> f32 {
+            node.attribute(a)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f32::NAN)
+        };
         let (x, width) = (num("x"), num("width"));
         let extent = columns.entry(c).or_insert((x, x + width));
         if (extent.0 - x).abs() > 0.01 || (extent.1 - x - width).abs() > 0.01 {
@@ -153,7 +166,9 @@ fn check_column_labels(svg: &str, drawn: &[DrawnText]) -> Result<(), String> {
         let (lo, hi) = *columns
             .get(&c)
             .ok_or_else(|| format!("column label {:?} has no column {c}", t.text))?;
-        let b = t.bbox.ok_or_else(|| format!("column label {:?} not drawn", t.text))?;
+        let b = t
+            .bbox
+            .ok_or_else(|| format!("column label {:?} not drawn", t.text))?;
         let centre = (b.left() + b.right()) / 2.0;
         if !(lo..=hi).contains(&centre) || b.left() < lo - 0.5 || b.right() > hi + 0.5 {
             return Err(format!(

@@ -140,7 +140,13 @@ pub fn heatmap(map: &Heatmap) -> String {
     }
     // The colour scale: caption, gradient bar with ticks, then the swatches.
     let mut x = 8.0;
-    doc.text(x, scale_y + bar_h, map.scale_label, FONT_SIZE, Anchor::Start);
+    doc.text(
+        x,
+        scale_y + bar_h,
+        map.scale_label,
+        FONT_SIZE,
+        Anchor::Start,
+    );
     x += scale_caption_w;
     doc.rect(
         x,
@@ -151,7 +157,12 @@ pub fn heatmap(map: &Heatmap) -> String {
     );
     for (i, t) in ["0", "0.25", "0.5", "0.75", "1"].iter().enumerate() {
         let tx = x + bar_w * i as f64 / 4.0;
-        doc.line((tx, scale_y + bar_h), (tx, scale_y + bar_h + 3.0), "#444", "");
+        doc.line(
+            (tx, scale_y + bar_h),
+            (tx, scale_y + bar_h + 3.0),
+            "#444",
+            "",
+        );
         doc.text(
             tx,
             scale_y + bar_h + 3.0 + FONT_SIZE,
@@ -197,7 +208,11 @@ mod tests {
         assert_eq!(svg.matches("<rect id=\"cell-").count(), 6);
         assert!(svg.contains("t &lt;1&gt;") && svg.contains("a&amp;b"));
         assert!(svg.contains(NO_DATA) && svg.contains("#08306b"));
-        assert_eq!(svg.matches("fill=\"url(#protected)\"").count(), 3, "2 cells + swatch");
+        assert_eq!(
+            svg.matches("fill=\"url(#protected)\"").count(),
+            3,
+            "2 cells + swatch"
+        );
         assert!(svg.contains(">0.50</text>") && !svg.contains(">1.00</text>"));
         assert!(svg.contains("url(#scale)") && svg.contains(">share</text>"));
         assert!(svg.contains("protected (never removable)") && svg.contains("no data"));

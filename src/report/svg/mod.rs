@@ -88,7 +88,15 @@ impl Doc {
     }
 
     /// Text with extra attributes (`fill`, `id`, `transform`, ...), written as given.
-    pub fn styled_text(&mut self, x: f64, y: f64, text: &str, size: f64, anchor: Anchor, extra: &str) {
+    pub fn styled_text(
+        &mut self,
+        x: f64,
+        y: f64,
+        text: &str,
+        size: f64,
+        anchor: Anchor,
+        extra: &str,
+    ) {
         let _ = writeln!(
             self.body,
             "<text x=\"{x:.1}\" y=\"{y:.1}\" font-size=\"{size}\"{}{extra}>{}</text>",
@@ -203,7 +211,11 @@ impl Axis {
         };
         let text = format!("{v:.decimals$}");
         // "-0" and "-0.0" read as a different number than the 0 they are.
-        if text.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') {
+        if text
+            .trim_start_matches('-')
+            .chars()
+            .all(|c| c == '0' || c == '.')
+        {
             text.trim_start_matches('-').to_string()
         } else {
             text
@@ -262,7 +274,11 @@ pub fn linear_axis(lo: f64, hi: f64, max_ticks: usize, extend: bool, integer: bo
         (0.0, 1.0)
     };
     if hi - lo < 1e-12 * lo.abs().max(1.0) {
-        let pad = if integer { 1.0 } else { lo.abs().max(1.0) * 0.05 };
+        let pad = if integer {
+            1.0
+        } else {
+            lo.abs().max(1.0) * 0.05
+        };
         lo -= pad;
         hi += pad;
     }
@@ -418,7 +434,7 @@ mod tests {
         assert_eq!(b.label(40.0), "40");
         let c = linear_axis(-0.031, 0.072, 6, true, false);
         assert!(c.lo <= -0.031 && c.hi >= 0.072);
-        assert!(c.ticks.contains(&0.0) && c.label(0.0) == "0");
+        assert!(c.ticks.contains(&0.0) && c.label(0.0) == "0.000" && c.label(-0.025) == "-0.025");
         assert!(c.ticks.windows(2).all(|w| w[1] > w[0]));
         let d = log_axis(12.0, 3.0e6, 6);
         assert_eq!(d.lo, 10.0);

@@ -2,9 +2,7 @@
 //! points), beside the Spearman–Brown prediction from its smallest size (dashed), one colour
 //! per objective.
 
-use super::{
-    fitted_x_axis, fitted_y_axis, legend_width, text_width, Anchor, Doc, Key, FONT_SIZE,
-};
+use super::{fitted_x_axis, fitted_y_axis, legend_width, text_width, Anchor, Doc, Key, FONT_SIZE};
 
 const PALETTE: [&str; 4] = ["#08519c", "#d94801", "#238b45", "#6a51a3"];
 const TICK_FONT: f64 = 9.0;
@@ -30,17 +28,18 @@ pub fn reliability_plot(title: &str, x_label: &str, series: &[ReliabilitySeries]
             ]
         })
         .collect();
-    let legend_w = entries
-        .chunks(2)
-        .map(legend_width)
-        .fold(0.0, f64::max);
+    let legend_w = entries.chunks(2).map(legend_width).fold(0.0, f64::max);
     let width = (left + plot_w + 20.0)
         .max(16.0 + text_width(title, 13.0))
         .max(16.0 + legend_w);
     let legend_top = top + plot_h + 46.0;
     let height = legend_top + 18.0 * series.len() as f64 + 8.0;
     let mut doc = Doc::new(width, height, title);
-    let points = || series.iter().flat_map(|s| s.measured.iter().chain(&s.predicted));
+    let points = || {
+        series
+            .iter()
+            .flat_map(|s| s.measured.iter().chain(&s.predicted))
+    };
     let (x_lo, x_hi) = points().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
         (a.min(p.0), b.max(p.0))
     });
@@ -51,15 +50,33 @@ pub fn reliability_plot(title: &str, x_label: &str, series: &[ReliabilitySeries]
     let y = |v: f64| top + plot_h * (1.0 - y_axis.fraction(v));
     for &t in &y_axis.ticks {
         doc.line((left, y(t)), (left + plot_w, y(t)), "#e6e6e6", "");
-        doc.text(left - 5.0, y(t) + TICK_FONT * 0.35, &y_axis.label(t), TICK_FONT, Anchor::End);
+        doc.text(
+            left - 5.0,
+            y(t) + TICK_FONT * 0.35,
+            &y_axis.label(t),
+            TICK_FONT,
+            Anchor::End,
+        );
     }
     doc.rect(left, top, plot_w, plot_h, " fill=\"none\" stroke=\"#888\"");
     let bottom = top + plot_h;
     for &t in &x_axis.ticks {
         doc.line((x(t), bottom), (x(t), bottom + 3.0), "#444", "");
-        doc.text(x(t), bottom + 3.0 + TICK_FONT, &x_axis.label(t), TICK_FONT, Anchor::Middle);
+        doc.text(
+            x(t),
+            bottom + 3.0 + TICK_FONT,
+            &x_axis.label(t),
+            TICK_FONT,
+            Anchor::Middle,
+        );
     }
-    doc.text(left + plot_w / 2.0, bottom + 30.0, x_label, FONT_SIZE, Anchor::Middle);
+    doc.text(
+        left + plot_w / 2.0,
+        bottom + 30.0,
+        x_label,
+        FONT_SIZE,
+        Anchor::Middle,
+    );
     let mid = top + plot_h / 2.0;
     doc.styled_text(
         16.0,

@@ -42,11 +42,20 @@ pub fn verdict_plot(title: &str, rows: &[VerdictRow]) -> String {
         &[
             (Key::Dot(SEED_COLOUR), "one seed's statistic"),
             (Key::Line(MEAN_COLOUR, 2.5, ""), "their mean"),
-            (Key::Line(REFERENCE_COLOUR, 1.0, "4 3"), "what it is compared with"),
+            (
+                Key::Line(REFERENCE_COLOUR, 1.0, "4 3"),
+                "what it is compared with",
+            ),
         ],
     );
     if rows.is_empty() {
-        doc.text(8.0, top + 20.0, "no claims were decided", FONT_SIZE, Anchor::Start);
+        doc.text(
+            8.0,
+            top + 20.0,
+            "no claims were decided",
+            FONT_SIZE,
+            Anchor::Start,
+        );
     }
     let (x0, strip_w) = (24.0, width - 48.0);
     for (i, row) in rows.iter().enumerate() {
@@ -58,13 +67,25 @@ pub fn verdict_plot(title: &str, rows: &[VerdictRow]) -> String {
             &row.verdict,
             FONT_SIZE,
             Anchor::Start,
-            &format!(" fill=\"{}\" font-weight=\"bold\"", verdict_colour(&row.verdict)),
+            &format!(
+                " fill=\"{}\" font-weight=\"bold\"",
+                verdict_colour(&row.verdict)
+            ),
         );
-        let values: Vec<f64> = row.per_seed.iter().map(|&(_, v)| v).filter(|v| v.is_finite()).collect();
+        let values: Vec<f64> = row
+            .per_seed
+            .iter()
+            .map(|&(_, v)| v)
+            .filter(|v| v.is_finite())
+            .collect();
         let mean = (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64);
         let mut caption = row.caption.clone();
         if let Some(m) = mean {
-            caption.push_str(&format!("; mean {} over {} seeds", super::compact(m), values.len()));
+            caption.push_str(&format!(
+                "; mean {} over {} seeds",
+                super::compact(m),
+                values.len()
+            ));
         }
         if let Some(t) = row.threshold {
             caption.push_str(&format!(", compared with {}", super::compact(t)));
@@ -82,14 +103,28 @@ pub fn verdict_plot(title: &str, rows: &[VerdictRow]) -> String {
             );
             continue;
         }
-        let lo = values.iter().chain(row.threshold.iter()).copied().fold(f64::INFINITY, f64::min);
-        let hi = values.iter().chain(row.threshold.iter()).copied().fold(f64::NEG_INFINITY, f64::max);
+        let lo = values
+            .iter()
+            .chain(row.threshold.iter())
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        let hi = values
+            .iter()
+            .chain(row.threshold.iter())
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
         let axis = fitted_x_axis(lo, hi, strip_w, TICK_FONT, true, false);
         let x = |v: f64| x0 + strip_w * axis.fraction(v);
         doc.line((x0, axis_y), (x0 + strip_w, axis_y), "#888", "");
         for &t in &axis.ticks {
             doc.line((x(t), axis_y), (x(t), axis_y + 3.0), "#444", "");
-            doc.text(x(t), axis_y + 3.0 + TICK_FONT, &axis.label(t), TICK_FONT, Anchor::Middle);
+            doc.text(
+                x(t),
+                axis_y + 3.0 + TICK_FONT,
+                &axis.label(t),
+                TICK_FONT,
+                Anchor::Middle,
+            );
         }
         if let Some(t) = row.threshold {
             doc.line(
@@ -101,7 +136,12 @@ pub fn verdict_plot(title: &str, rows: &[VerdictRow]) -> String {
         }
         // Seeds with equal statistics would hide one another: each sits a little higher
         // than the one before it (by seed order, so the figure does not depend on values).
-        for (j, &(seed, v)) in row.per_seed.iter().enumerate().filter(|(_, (_, v))| v.is_finite()) {
+        for (j, &(seed, v)) in row
+            .per_seed
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, v))| v.is_finite())
+        {
             doc.raw(&format!(
                 "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{SEED_COLOUR}\" fill-opacity=\"0.8\"><title>seed {seed}: {}</title></circle>",
                 x(v),
@@ -144,7 +184,11 @@ mod tests {
             },
         ];
         let svg = verdict_plot("verdicts", &rows);
-        assert_eq!(svg.matches("<circle").count(), 3 + 1, "3 seeds + the legend's dot");
+        assert_eq!(
+            svg.matches("<circle").count(),
+            3 + 1,
+            "3 seeds + the legend's dot"
+        );
         assert!(svg.contains("mean 0.2 over 3 seeds, compared with 0"));
         assert!(svg.contains("fill=\"#1a7f37\" font-weight=\"bold\">holds</text>"));
         assert!(svg.contains("no per-seed statistic recorded"));
