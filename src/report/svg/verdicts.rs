@@ -60,18 +60,14 @@ pub fn verdict_plot(title: &str, rows: &[VerdictRow]) -> String {
     let (x0, strip_w) = (24.0, width - 48.0);
     for (i, row) in rows.iter().enumerate() {
         let y0 = top + ROW_H * i as f64;
-        doc.text(8.0, y0 + 12.0, &row.title, FONT_SIZE, Anchor::Start);
-        doc.styled_text(
-            16.0 + text_width(&row.title, FONT_SIZE),
+        // One text element, so the verdict follows the title whatever the font's widths.
+        doc.raw(&format!(
+            "<text x=\"8\" y=\"{:.1}\" font-size=\"{FONT_SIZE}\">{} <tspan fill=\"{}\" font-weight=\"bold\">{}</tspan></text>",
             y0 + 12.0,
-            &row.verdict,
-            FONT_SIZE,
-            Anchor::Start,
-            &format!(
-                " fill=\"{}\" font-weight=\"bold\"",
-                verdict_colour(&row.verdict)
-            ),
-        );
+            escape(&row.title),
+            verdict_colour(&row.verdict),
+            escape(&row.verdict)
+        ));
         let values: Vec<f64> = row
             .per_seed
             .iter()
@@ -190,7 +186,7 @@ mod tests {
             "3 seeds + the legend's dot"
         );
         assert!(svg.contains("mean 0.2 over 3 seeds, compared with 0"));
-        assert!(svg.contains("fill=\"#1a7f37\" font-weight=\"bold\">holds</text>"));
+        assert!(svg.contains("<tspan fill=\"#1a7f37\" font-weight=\"bold\">holds</tspan>"));
         assert!(svg.contains("no per-seed statistic recorded"));
     }
 }
