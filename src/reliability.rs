@@ -34,6 +34,32 @@ pub struct ReliabilityPoint {
     pub seconds: f64,
 }
 
+/// The Spearman–Brown prophecy: the reliability of a measurement `factor` times as long as
+/// one whose reliability is `r` (its errors averaging out over independent parts).
+pub fn spearman_brown(r: f64, factor: f64) -> f64 {
+    factor * r / (1.0 + (factor - 1.0) * r)
+}
+
+/// The cross-seed τ that the smallest size's point predicts at every size from the smallest to
+/// the largest measured (`steps` + 1 sizes, for a curve), or `None` when the smallest size's τ
+/// is not positive (the prophecy assumes a positive reliability).
+pub fn predicted_curve(points: &[ReliabilityPoint], steps: usize) -> Option<Vec<(f64, f64)>> {
+    let first = points.iter().min_by_key(|p| p.size)?;
+    let largest = points.iter().map(|p| p.size).max()? as f64;
+    if first.cross_seed_tau <= 0.0 || !first.cross_seed_tau.is_finite() {
+        return None;
+    }
+    let smallest = first.size as f64;
+    Some(
+        (0..=steps)
+            .map(|i| {
+                let size = smallest + (largest - smallest) * i as f64 / steps.max(1) as f64;
+                (size, spearman_brown(first.cross_seed_tau, size / smallest))
+            })
+            .collect(),
+    )
+}
+
 /// Refuses a request that cannot give a curve.
 pub fn check_request(sizes: &[usize], seeds: u64) -> Result<()> {
     if seeds < 2 {
@@ -158,4 +184,33 @@ pub fn reliability_curve(
         out.push(point);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(size: usize, tau: f64) -> ReliabilityPoint {
+        ReliabilityPoint {
+            size,
+            tokens: 0,
+            cross_seed_tau: tau,
+            top_k_jaccard: 0.0,
+            chance_jaccard: 0.0,
+            top_k_agreement: 0.0,
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn spearman_brown_doubles_a_half_reliable_measure_to_two_thirds() {
+        assert!((spearman_brown(0.5, 2.0) - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(spearman_brown(0.3, 1.0), 0.3);
+        let curve = predicted_curve(&[point(4, 0.5), point(2, 0.25)], 2).unwrap();
+        assert_eq!(curve.first(), Some(&(2.0, 0.25)));
+        let (size, tau) = *curve.last().unwrap();
+        assert_eq!(size, 4.0);
+        assert!((tau - spearman_brown(0.25, 2.0)).abs() < 1e-12);
+        assert!(predicted_curve(&[point(2, -0.1), point(4, 0.2)], 2).is_none());
+    }
 }

@@ -31,6 +31,10 @@ pub struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also write the curve as an SVG figure: cross-seed τ against size, beside the
+    /// Spearman–Brown prediction from the smallest size.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: Args, global: Global) -> Result<()> {
@@ -71,6 +75,27 @@ pub fn run(args: Args, global: Global) -> Result<()> {
             }
         },
     )?;
+    if let Some(path) = &args.plot {
+        let name = spec.short_name();
+        let unit = match spec {
+            depthprune::objective::ObjectiveSpec::Perplexity(_) => "windows",
+            depthprune::objective::ObjectiveSpec::Accuracy(_) => "questions per task",
+        };
+        let svg = depthprune::report::files::reliability_figure(
+            &format!(
+                "{} / {name}: how its one-shot ranking reproduces across {} calibration resamples",
+                args.model.model, args.seeds
+            ),
+            unit,
+            &[(name.to_string(), points.clone())],
+        );
+        std::fs::write(path, svg).with_context(|| {
+            format!(
+                "--plot: writing {} (does its folder exist?)",
+                path.display()
+            )
+        })?;
+    }
     if json {
         return print_json(&points);
     }

@@ -3,6 +3,8 @@
 //! `removed-<model>.svg` (how often each block is removed, per objective and searcher),
 //! `single-removal-<model>.svg` (each objective with each block removed alone) and
 //! `agreement-<model>.svg` (mean Jaccard between the sets of every two (objective, searcher)),
+//! `budget-<model>.svg` (budget-quality curves), `verdicts.svg` (each claim's per-seed
+//! statistic against its threshold, with the verdict),
 //! and `timings.csv` (what each search and phase cost).
 //!
 //! Timings live only in `timings.csv` and `report.md`: every other file is a function of the
@@ -15,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::svg::{self, Panel};
+use super::svg::{self, Grid, GridRow, Panel};
 use crate::objective::Direction;
 use crate::suite::claims::{ClaimResult, ClaimSettings, RunTable, Verdict};
 use crate::suite::run::{RunRecord, SuiteRuns, Timing};
@@ -56,7 +58,7 @@ pub fn write_suite_outputs(
         for (name, contents) in [
             (
                 format!("removed-{stem}.svg"),
-                removed_heatmap(model, &model_runs),
+                removed_heatmap(suite, model, &model_runs, runs),
             ),
             (
                 format!("single-removal-{stem}.svg"),
@@ -74,6 +76,13 @@ pub fn write_suite_outputs(
             write(dir.join(&name), contents)?;
             plots.push(name);
         }
+    }
+    if let Some(verdicts) = verdicts {
+        write(
+            dir.join("verdicts.svg"),
+            verdict_figure(&suite.name, verdicts),
+        )?;
+        plots.push("verdicts.svg".to_string());
     }
     write(
         dir.join("report.md"),
@@ -172,12 +181,41 @@ fn cells(runs: &[&RunRecord]) -> Vec<(String, String)> {
     seen
 }
 
-fn removed_heatmap(model: &str, runs: &[&RunRecord]) -> String {
-    let n_blocks = runs
+/// The model's block count and protected blocks, from what the runs rank and the suite's
+/// protection: the smallest count whose protected blocks and the ranked ones make up every
+/// block (a result file does not record the count itself).
+fn blocks_of(
+    suite: &Suite,
+    model: &str,
+    runs: &[&RunRecord],
+    all: &SuiteRuns,
+) -> (usize, BTreeSet<usize>) {
+    let seen: BTreeSet<usize> = runs
         .iter()
         .flat_map(|r| r.ranking.iter().chain(&r.removed))
-        .max()
-        .map_or(0, |m| m + 1);
+        .chain(
+            all.single_removals
+                .iter()
+                .filter(|s| s.model == model)
+                .flat_map(|s| &s.blocks),
+        )
+        .copied()
+        .collect();
+    let Some(&max) = seen.last() else {
+        return (0, BTreeSet::new());
+    };
+    (max + 1..max + 2 + seen.len() + 64)
+        .find_map(|n| {
+            let protected = suite.protect.blocks(n).ok()?;
+            let fits = protected.is_disjoint(&seen)
+                && (0..n).all(|b| seen.contains(&b) || protected.contains(&b));
+            fits.then_some((n, protected))
+        })
+        .unwrap_or((max + 1, BTreeSet::new()))
+}
+
+fn removed_heatmap(suite: &Suite, model: &str, runs: &[&RunRecord], all: &SuiteRuns) -> String {
+    let (n_blocks, protected) = blocks_of(suite, model, runs, all);
     let rows = cells(runs);
     let values: Vec<Vec<f64>> = rows
         .iter()
@@ -194,16 +232,21 @@ fn removed_heatmap(model: &str, runs: &[&RunRecord]) -> String {
                 .collect()
         })
         .collect();
-    svg::heatmap(
-        &format!("{model}: share of seeds that remove each block"),
-        &rows
+    let seeds = runs.iter().map(|r| r.seed).collect::<BTreeSet<_>>().len();
+    svg::heatmap(&svg::Heatmap {
+        title: &format!(
+            "{model}: share of seeds that remove each block (objective / searcher × block)"
+        ),
+        row_labels: &rows
             .iter()
             .map(|(o, s)| format!("{o} / {s}"))
             .collect::<Vec<_>>(),
-        &(0..n_blocks).map(|b| b.to_string()).collect::<Vec<_>>(),
-        &values,
-        false,
-    )
+        column_labels: &(0..n_blocks).map(|b| b.to_string()).collect::<Vec<_>>(),
+        values: &values,
+        annotate: false,
+        protected: &protected,
+        scale_label: &format!("share of the {seeds} seeds"),
+    })
 }
 
 fn single_removal_curves(suite: &Suite, model: &str, runs: &SuiteRuns) -> String {
@@ -218,8 +261,7 @@ fn single_removal_curves(suite: &Suite, model: &str, runs: &SuiteRuns) -> String
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let blocks = curves.first().map(|c| c.blocks.clone()).unwrap_or_default();
-    let panels: Vec<Panel> = objectives
+    let rows: Vec<GridRow> = objectives
         .iter()
         .map(|o| {
             let mine: Vec<_> = curves.iter().filter(|c| c.objective == *o).collect();
@@ -227,104 +269,129 @@ fn single_removal_curves(suite: &Suite, model: &str, runs: &SuiteRuns) -> String
                 .first()
                 .is_some_and(|c| c.direction == Direction::Minimize);
             let full = mine.iter().map(|c| c.full).sum::<f64>() / mine.len() as f64;
-            Panel {
+            // Perplexity spans orders of magnitude between harmless and fatal removals.
+            let log_y = minimise && mine.iter().flat_map(|c| &c.scores).all(|&v| v > 0.0);
+            // The number plotted, which for an accuracy objective may not be accuracy.
+            let score = suite
+                .objectives
+                .get(*o)
+                .map_or(o.to_string(), |spec| spec.score_name().to_string());
+            GridRow {
                 title: format!(
-                    "{o} ({})",
+                    "{o}: {score} with that block removed ({}{})",
                     if minimise {
-                        "lower is better, log scale"
+                        "lower is better"
                     } else {
                         "higher is better"
-                    }
+                    },
+                    if log_y { ", log scale" } else { "" }
                 ),
-                // The number plotted, which for an accuracy objective may not be accuracy.
-                y_label: suite
-                    .objectives
-                    .get(*o)
-                    .map_or(o.to_string(), |spec| spec.score_name().to_string()),
-                // Perplexity spans orders of magnitude between harmless and fatal removals.
-                log_y: minimise && mine.iter().flat_map(|c| &c.scores).all(|&v| v > 0.0),
-                series: mine.iter().map(|c| c.scores.clone()).collect(),
+                y_label: score,
+                log_y,
                 reference: Some(full),
+                panels: vec![Some(Panel {
+                    x: mine
+                        .first()
+                        .map(|c| c.blocks.iter().map(|&b| b as f64).collect())
+                        .unwrap_or_default(),
+                    series: mine.iter().map(|c| c.scores.clone()).collect(),
+                })],
             }
         })
         .collect();
-    svg::line_panels(
-        &format!(
-            "{model}, each block removed alone (thin: a seed, thick: mean, dashed: full model)"
-        ),
-        "removed block",
-        &blocks,
-        &panels,
-    )
+    svg::line_grid(&Grid {
+        title: &format!("{model}: each block removed alone"),
+        column_titles: vec![],
+        x_label: "removed block",
+        integer_x: true,
+        rows,
+        reference_label: "full model (mean of the seeds)",
+        note: None,
+    })
 }
 
 /// Budget-quality curves: per (objective, searcher), the best score found after each
 /// evaluation, as a relative gain over the same seed's one-shot answer (0 = one-shot, above =
-/// better), one thin line per seed and their mean.
+/// better), one thin line per seed and their mean; a row per objective sharing its y axis, a
+/// column per searcher.
 fn budget_curves(model: &str, runs: &[&RunRecord]) -> String {
     let one_shot = |r: &RunRecord| {
         runs.iter()
             .find(|x| x.objective == r.objective && x.seed == r.seed && x.searcher == "one_shot")
             .map(|x| x.score)
     };
-    let cells: Vec<(String, String)> = cells(runs)
-        .into_iter()
-        .filter(|(_, s)| s != "block_influence")
-        .collect();
-    let longest = runs.iter().map(|r| r.best_so_far.len()).max().unwrap_or(1);
-    let x: Vec<usize> = (1..=longest).collect();
-    let panels: Vec<Panel> = cells
+    let pairs = cells(runs);
+    let mut objectives: Vec<&str> = Vec::new();
+    let mut searchers: Vec<&str> = Vec::new();
+    for (o, s) in &pairs {
+        if !objectives.contains(&o.as_str()) {
+            objectives.push(o);
+        }
+        // Block influence is a proxy that makes no evaluations of its own.
+        if s != "block_influence" && !searchers.contains(&s.as_str()) {
+            searchers.push(s);
+        }
+    }
+    let panel = |o: &str, s: &str| -> Option<Panel> {
+        let mine: Vec<&&RunRecord> = runs
+            .iter()
+            .filter(|r| r.objective == o && r.searcher == s)
+            .collect();
+        let longest = mine.iter().map(|r| r.best_so_far.len()).max()?;
+        let series: Vec<Vec<f64>> = mine
+            .iter()
+            .filter_map(|r| {
+                let base = one_shot(r)?;
+                let sign = if r.direction == Direction::Minimize {
+                    -1.0
+                } else {
+                    1.0
+                };
+                let last = *r.best_so_far.last()?;
+                Some(
+                    (0..longest)
+                        .map(|i| {
+                            let best = r.best_so_far.get(i).copied().unwrap_or(last);
+                            sign * (best - base) / base.abs().max(1e-12)
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        (!series.is_empty()).then(|| Panel {
+            x: (1..=longest).map(|i| i as f64).collect(),
+            series,
+        })
+    };
+    let starts = |s: &str| {
+        runs.iter()
+            .any(|r| r.searcher == s && r.starts_from_one_shot)
+    };
+    let rows: Vec<GridRow> = objectives
         .iter()
-        .map(|(o, s)| {
-            let mine: Vec<&&RunRecord> = runs
-                .iter()
-                .filter(|r| &r.objective == o && &r.searcher == s)
-                .collect();
-            let starts = mine.first().is_some_and(|r| r.starts_from_one_shot);
-            let series = mine
-                .iter()
-                .filter_map(|r| {
-                    let base = one_shot(r)?;
-                    let sign = if r.direction == Direction::Minimize {
-                        -1.0
-                    } else {
-                        1.0
-                    };
-                    let last = *r.best_so_far.last()?;
-                    Some(
-                        (0..longest)
-                            .map(|i| {
-                                let best = r.best_so_far.get(i).copied().unwrap_or(last);
-                                sign * (best - base) / base.abs().max(1e-12)
-                            })
-                            .collect(),
-                    )
-                })
-                .collect();
-            Panel {
-                title: format!(
-                    "{o} / {s}{}",
-                    if starts {
-                        " (starts from one-shot)"
-                    } else {
-                        ""
-                    }
-                ),
-                y_label: "gain".into(),
-                log_y: false,
-                series,
-                reference: Some(0.0),
-            }
+        .map(|o| GridRow {
+            title: format!("{o}: best calibration score so far, as a gain over the seed's one-shot answer (above 0: better)"),
+            y_label: format!("{o}: relative gain"),
+            log_y: false,
+            reference: Some(0.0),
+            panels: searchers.iter().map(|s| panel(o, s)).collect(),
         })
         .collect();
-    svg::line_panels(
-        &format!(
-            "{model}, best calibration score so far vs evaluations, relative to one-shot (dashed)"
+    let any_starts = searchers.iter().any(|s| starts(s));
+    svg::line_grid(&Grid {
+        title: &format!(
+            "{model}: budget-quality curves, per objective (rows) and searcher (columns)"
         ),
-        "evaluations",
-        &x,
-        &panels,
-    )
+        column_titles: searchers
+            .iter()
+            .map(|s| format!("{s}{}", if starts(s) { " *" } else { "" }))
+            .collect(),
+        x_label: "evaluations asked for",
+        integer_x: true,
+        rows,
+        reference_label: "one-shot's answer (gain 0)",
+        note: any_starts.then(|| "* starts from one-shot's answer".to_string()),
+    })
 }
 
 fn agreement_matrix(
@@ -350,13 +417,84 @@ fn agreement_matrix(
         })
         .collect();
     let names: Vec<String> = labels.iter().map(|(o, s)| format!("{o} / {s}")).collect();
-    svg::heatmap(
-        &format!("{model}: mean Jaccard of removed sets (same seed)"),
-        &names,
-        &names,
-        &values,
-        true,
+    svg::heatmap(&svg::Heatmap {
+        title: &format!("{model}: mean Jaccard of removed sets (same seed)"),
+        row_labels: &names,
+        column_labels: &names,
+        values: &values,
+        annotate: true,
+        protected: &BTreeSet::new(),
+        scale_label: "mean Jaccard",
+    })
+}
+
+/// The verdict figure: a strip per decided (model, claim) with the per-seed statistic its test
+/// runs over, their mean and what they are compared with, and the verdict, p-values and floor.
+pub fn verdict_figure(suite: &str, verdicts: &[ClaimResult]) -> String {
+    let rows: Vec<svg::VerdictRow> = verdicts
+        .iter()
+        .filter(|v| v.verdict != Verdict::Report)
+        .map(|v| {
+            let p = |x: Option<f64>| x.map_or("-".to_string(), super::format_p);
+            let caption = match v.p_floor {
+                Some(floor) => format!(
+                    "p holds {} / fails {} (Holm {}), floor {}",
+                    p(v.p_holds),
+                    p(v.p_fails),
+                    p(v.p_adjusted),
+                    super::format_p(floor)
+                ),
+                None => {
+                    // Only the reason: no test ran, so there are no p-values.
+                    let mut reason: String = v.reason.chars().take(110).collect();
+                    if v.reason.chars().count() > 110 {
+                        reason.push('…');
+                    }
+                    reason
+                }
+            };
+            svg::VerdictRow {
+                title: format!("{} · {}", v.model, v.claim),
+                verdict: v.verdict.as_str().to_string(),
+                caption,
+                per_seed: v.per_seed.clone(),
+                threshold: v.threshold,
+            }
+        })
+        .collect();
+    svg::verdict_plot(
+        &format!("Suite {suite}: each claim's per-seed statistic and verdict"),
+        &rows,
     )
+}
+
+/// The reliability figure of `depthprune reliability --plot`: per objective, its measured
+/// cross-seed τ at each size and the Spearman–Brown prediction from its smallest size.
+pub fn reliability_figure(
+    title: &str,
+    unit: &str,
+    curves: &[(String, Vec<crate::reliability::ReliabilityPoint>)],
+) -> String {
+    let series: Vec<svg::ReliabilitySeries> = curves
+        .iter()
+        .map(|(name, points)| {
+            let smallest = points.iter().map(|p| p.size).min().unwrap_or(0);
+            let predicted = crate::reliability::predicted_curve(points, 48);
+            svg::ReliabilitySeries {
+                measured: points
+                    .iter()
+                    .map(|p| (p.size as f64, p.cross_seed_tau))
+                    .collect(),
+                measured_label: format!("{name}: measured"),
+                predicted_label: match predicted {
+                    Some(_) => format!("{name}: Spearman–Brown prediction from size {smallest}"),
+                    None => format!("{name}: no prediction (τ at size {smallest} is not positive)"),
+                },
+                predicted: predicted.unwrap_or_default(),
+            }
+        })
+        .collect();
+    svg::reliability_plot(title, &format!("size ({unit})"), &series)
 }
 
 fn markdown(

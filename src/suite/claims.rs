@@ -154,6 +154,12 @@ pub struct ClaimResult {
     pub p_floor: Option<f64>,
     /// The numbers the verdict rests on.
     pub statistics: BTreeMap<String, f64>,
+    /// The per-seed statistic the claim's test runs over: (seed, value).
+    #[serde(default)]
+    pub per_seed: Vec<(u64, f64)>,
+    /// What the per-seed statistic is compared with (the claim's threshold or margin; 0 for a plain difference).
+    #[serde(default)]
+    pub threshold: Option<f64>,
 }
 
 impl ClaimSettings {
@@ -461,6 +467,8 @@ fn finish(pending: Vec<Pending>, settings: &ClaimSettings) -> Vec<ClaimResult> {
                 p_adjusted: None,
                 p_floor: None,
                 statistics: p.statistics,
+                per_seed: Vec::new(),
+                threshold: None,
             };
             match p.test {
                 Err(reason) => result.reason = reason,
@@ -1069,6 +1077,8 @@ fn model_reports(
         p_adjusted: None,
         p_floor: None,
         statistics,
+        per_seed: Vec::new(),
+        threshold: None,
     };
     let mut out = Vec::new();
 
