@@ -241,7 +241,7 @@ pub struct Doc {
 }
 
 /// A record's fields in lm-eval's per-sample logs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SampleInfo {
     /// Position of the record in its split (lm-eval's `doc_id`), from 0.
     pub doc_id: usize,
@@ -249,8 +249,10 @@ pub struct SampleInfo {
     pub doc: Value,
     /// `doc_to_target`'s value (for multiple inputs, the continuation).
     pub target: Value,
-    /// The option texts (`doc_to_choice`): the lengths `acc_norm` divides by are theirs.
+    /// The option texts (`doc_to_choice`).
     pub choices: Vec<String>,
+    /// Each request as (context, continuation), as lm-eval's `arguments`.
+    pub arguments: Vec<(String, String)>,
     /// sha256 of the record as Python's `json.dumps(doc, indent=2, ensure_ascii=False)` writes
     /// it (keys in the file's order).
     pub doc_hash: String,
@@ -995,6 +997,10 @@ impl TaskDef {
             doc: record,
             target,
             choices,
+            arguments: requests
+                .iter()
+                .map(|r| (r.context.clone(), r.continuation.clone()))
+                .collect(),
         };
         Ok(Doc {
             id,
