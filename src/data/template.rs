@@ -141,8 +141,10 @@ impl Jinja {
             // An undefined attribute inside a list literal is a value, not an error, even in
             // strict mode.
             if has_undefined(&value) {
-                return Err(missing_object_key(compiled.undeclared_variables(true), record)
-                    .unwrap_or_else(|| anyhow!("`{expr}` is undefined for this record")));
+                return Err(
+                    missing_object_key(compiled.undeclared_variables(true), record)
+                        .unwrap_or_else(|| anyhow!("`{expr}` is undefined for this record")),
+                );
             }
             serde_json::to_value(&value).map_err(|e| anyhow!("`{expr}` gives no plain value: {e}"))
         };

@@ -427,7 +427,10 @@ impl Objective for AccuracyObjective {
     }
 
     fn samples(&self, item_log_probs: &[f64]) -> Option<Vec<String>> {
-        Some(super::samples::sample_lines(&self.questions, item_log_probs))
+        Some(super::samples::sample_lines(
+            &self.questions,
+            item_log_probs,
+        ))
     }
 
     fn finish(&self, item_log_probs: &[f64]) -> Evaluation {

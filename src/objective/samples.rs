@@ -47,11 +47,7 @@ pub fn sample_lines(questions: &[Question], option_ll: &[f64]) -> Vec<String> {
         .iter()
         .map(|q| {
             let ll = &option_ll[q.first_item..q.first_item + q.norm_lengths.len()];
-            let normed: Vec<f64> = ll
-                .iter()
-                .zip(&q.norm_lengths)
-                .map(|(l, n)| l / n)
-                .collect();
+            let normed: Vec<f64> = ll.iter().zip(&q.norm_lengths).map(|(l, n)| l / n).collect();
             let pred = argmax(ll);
             let pred_norm = q.acc_norm.then(|| argmax(&normed));
             let s = &q.sample;
