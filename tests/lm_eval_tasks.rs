@@ -127,12 +127,7 @@ fn an_lm_eval_task_file_runs_eval_scan_and_a_suite_unchanged() {
     let store = store.to_str().unwrap();
 
     // eval, with per-sample logs.
-    let mut args = vec![
-        "eval",
-        "--json",
-        "--log-samples",
-        "samples.jsonl",
-    ];
+    let mut args = vec!["eval", "--json", "--log-samples", "samples.jsonl"];
     args.extend(MODEL);
     args.extend(TASK);
     let eval = common::json_stdout(&depthprune(dir.path(), &args));
