@@ -67,6 +67,7 @@ fn run(root: &Path, suite: &str, store: &Path) -> (Suite, SuiteOutcome, f64) {
         quiet: true,
         // Two (seed, objective) groups at once: one group leaves a core half idle here.
         jobs: 2,
+        log_samples: false,
     };
     let started = std::time::Instant::now();
     let outcome = execute(&suite, &options).unwrap();

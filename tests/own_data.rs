@@ -148,7 +148,7 @@ fn own_corpus_and_task_file_through_scan_and_a_suite() {
     );
     let runs: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
-    let runs = runs.as_array().unwrap();
+    let runs = runs["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2);
     for r in runs {
         assert_eq!(r["removed"].as_array().unwrap().len(), 2);

@@ -1,11 +1,12 @@
 //! `depthprune eval`: one pruned model's score under a calibration objective.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use depthprune::model::{parse_block_list, BlockMask};
-use depthprune::objective::{evaluate, ObjectiveSpec};
+use depthprune::objective::{ObjectiveKind, ObjectiveSpec};
 use serde::Serialize;
 
 use super::{print_json, Global, ModelArgs, ObjectiveArgs};
@@ -19,6 +20,10 @@ pub struct Args {
     /// Blocks to remove, 0-based, comma-separated.
     #[arg(long, default_value = "")]
     skip: String,
+    /// Write one JSON line per question to this file, shaped as lm-evaluation-harness's
+    /// `--log_samples` records (acc only: perplexity has no questions).
+    #[arg(long, value_name = "FILE")]
+    log_samples: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -37,6 +42,9 @@ struct Output {
 
 pub fn run(args: Args, global: Global) -> Result<()> {
     let removed = parse_block_list(&args.skip).context("--skip")?;
+    if args.log_samples.is_some() && args.objective.objective != ObjectiveKind::Accuracy {
+        bail!("--log-samples logs questions: it needs --objective acc");
+    }
     let started = Instant::now();
     let (model, spec, prepared) = args.objective.open_with_model(&args.model, global)?;
     let mask = BlockMask::with_removed(model.n_blocks(), &removed).context("--skip")?;
@@ -48,7 +56,16 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         workload.batches.len(),
         started.elapsed().as_secs_f64()
     );
-    let result = evaluate(prepared.as_ref(), &model, &mask)?;
+    let log_probs = workload.run(&model, &mask)?;
+    let result = prepared.finish(&log_probs);
+    if let Some(path) = &args.log_samples {
+        let lines = prepared.samples(&log_probs).unwrap_or_default();
+        let mut text = lines.join("\n");
+        text.push('\n');
+        std::fs::write(path, text)
+            .with_context(|| format!("--log-samples: writing {}", path.display()))?;
+        eprintln!("{} per-sample records in {}", lines.len(), path.display());
+    }
     let seconds = started.elapsed().as_secs_f64();
     if args.json {
         return print_json(&Output {

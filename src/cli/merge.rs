@@ -23,6 +23,10 @@ pub struct Args {
     /// Merge although groups are missing: no verdicts, report.md says so first.
     #[arg(long)]
     partial: bool,
+    /// Folder with wikitext2/, arc_easy/, ... the shards read [default: $DEPTHPRUNE_DATA or
+    /// ../shared/data]
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
     #[command(flatten)]
     golden: Golden,
 }
@@ -40,6 +44,9 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         &args.dirs,
         &MergeOptions {
             out_dir: out_dir.clone(),
+            data_dir: depthprune::data::data_dir(
+                args.data_dir.as_deref().or(suite.data_dir.as_deref()),
+            )?,
             partial: args.partial,
             quiet: global.quiet,
         },

@@ -30,6 +30,10 @@ pub struct Args {
     /// matrix products, so more than 1 pays only on machines with many cores.
     #[arg(long, default_value_t = 1)]
     jobs: usize,
+    /// Write lm-eval-shaped per-sample records of every accuracy held-out outcome, one JSONL
+    /// per (model, outcome, chosen set), under <out>/samples/.
+    #[arg(long)]
+    log_samples: bool,
     /// Run only shard I of N (0-based): its groups, its own store under --out (unless
     /// --store), shard.json for `depthprune merge`.
     #[arg(long, value_name = "I/N")]
@@ -84,10 +88,13 @@ pub fn run(args: Args, global: Global) -> Result<()> {
             _ => args.engine.store_dir()?,
         },
         out_dir,
-        data_dir: depthprune::data::data_dir(args.data_dir.as_deref())?,
+        data_dir: depthprune::data::data_dir(
+            args.data_dir.as_deref().or(suite.data_dir.as_deref()),
+        )?,
         engine: args.engine.options(),
         quiet: global.quiet,
         jobs: args.jobs,
+        log_samples: args.log_samples,
     };
     if let Some(spec) = args.shard {
         let done = run_shard(&suite, &options, spec)?;

@@ -2,8 +2,9 @@
 //! `--data-dir` / `$DEPTHPRUNE_DATA`, described in that folder's README.md and FORMATS.md), and
 //! a user's own files.
 //!
-//! - [`tasks`]: multiple-choice tasks from YAML task files (the seven built-in ones in `tasks/`);
-//! - [`template`]: the `{{field}}` prompt templates of task files;
+//! - [`tasks`]: multiple-choice tasks from task files in lm-evaluation-harness's schema (the
+//!   seven built-in ones in `tasks/`);
+//! - [`template`]: the Jinja templates of task files (minijinja, as lm-eval sets up Jinja2);
 //! - [`corpus`]: text for perplexity (WikiText-2, or a text or JSONL file) cut into units;
 //! - [`split`]: seeded, disjoint calibration / evaluation samples.
 

@@ -1,39 +1,42 @@
-//! Zero-shot multiple-choice tasks as data: YAML task files in the style of
-//! lm-evaluation-harness's, read into [`Doc`]s (each option's log-likelihood request, the gold
-//! option, the lengths `acc_norm` divides by).
+//! Zero-shot multiple-choice tasks as data: task files in lm-evaluation-harness's own schema
+//! (`output_type: multiple_choice`), read as lm-eval writes them, into [`Doc`]s (each option's
+//! log-likelihood request, the gold option, the lengths `acc_norm` divides by).
 //!
 //! The seven built-in tasks are the files in `tasks/` of the repository, compiled into the
 //! binary (so it runs from any working directory) and reading the data directory; a user's
-//! task is one more file, named by its path. A task file:
+//! task is one more file, named by its path.
 //!
-//! ```yaml
-//! task: my_task                  # name: metric keys (`my_task/acc`), sampling labels
-//! dataset_path: my_task.jsonl    # JSONL, one record per line; relative to the task file
-//!                                # (built-in tasks: relative to the data directory)
-//! doc_id: id                     # optional: the field naming a record [default: its line]
-//! doc_to_text: "Question: {{question}}\nAnswer:"   # the context (template or field)
-//! doc_to_choice: choices         # a field holding the option texts, or a list of texts
-//!                                # (templates: `["no", "yes"]`, `["{{sol1}}", "{{sol2}}"]`)
-//! doc_to_target: label           # the field with the gold option: its index from 0, or its text
-//! target_delimiter: " "          # put before every continuation [default " "]
-//! metric_list: [acc, acc_norm]   # acc_norm: the task's normalised scores are its `acc_norm`
-//! num_fewshot: 0                 # zero-shot only
-//! ```
-//!
-//! Partial scoring (WinoGrande): `doc_to_contexts` (one context per option: a list field or a
-//! list of templates) replaces `doc_to_text`, and `doc_to_continuation` is the one continuation
-//! scored after each of them; `doc_to_choice` still gives the option texts (for `acc_norm`).
-//! Templates are described in [`super::template`].
+//! What each key does follows lm-eval's `ConfigurableTask` (zero-shot):
+//! - `doc_to_text`, `doc_to_choice`, `doc_to_target`: a record's field when the value names one
+//!   of the data's columns, else a Jinja template ([`super::template`]); an integer or a list
+//!   is a literal (a list of option texts; a mapping's values). A `doc_to_text` or
+//!   `doc_to_target` that renders to digits is an index; `doc_to_choice` as a template must
+//!   give a list (`{{choices.text}}`, `{{[sol1, sol2]}}`).
+//! - The context is `description` (rendered) + `doc_to_text`; option *i* is scored as
+//!   `target_delimiter + choice_i` after it. When `doc_to_text` gives an index instead of text,
+//!   the task has multiple inputs (lm-eval's `multiple_input`, WinoGrande): the contexts are
+//!   `description + choice_i`, the one continuation `target_delimiter + doc_to_target`, and
+//!   the index is the gold option.
+//! - The records are `<data root>/<dataset_path>[/<dataset_name>]/<split>.jsonl` (the layout
+//!   of the `datasets` library's JSONL export), the split being `test_split`, else
+//!   `validation_split`, as lm-eval evaluates; or, for `dataset_path: json`, the file
+//!   `dataset_kwargs.data_files` names for that split (relative to the task file).
+//! - `include:` reads a base file (relative to the including file); the including file's keys
+//!   win. Keys lm-eval defines that have no effect at zero-shot log-likelihood scoring are
+//!   accepted ([`NO_EFFECT`]); what needs Python or generation is refused with the key's
+//!   file:line ([`refusal`]); any other key is an error.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_yaml_ng::Value as YValue;
 use sha2::{Digest, Sha256};
 
-use super::template::{FieldPath, Template};
+use super::template::Jinja;
 
 /// The built-in tasks, in the order their metrics are averaged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -224,6 +227,7 @@ pub struct Request {
 /// One question as scored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Doc {
+    /// The record's `id` field, or else its `doc_id`.
     pub id: String,
     /// The gold option, from 0.
     pub label: usize,
@@ -232,6 +236,30 @@ pub struct Doc {
     /// What `acc_norm` divides each option's log-likelihood by: the option text's length in
     /// characters (code points, as Python's `len`), without the delimiter.
     pub norm_lengths: Vec<f64>,
+    /// What a per-sample log says about the record, as lm-eval's `--log_samples` does.
+    pub sample: std::sync::Arc<SampleInfo>,
+}
+
+/// A record's fields in lm-eval's per-sample logs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SampleInfo {
+    /// Position of the record in its split (lm-eval's `doc_id`), from 0.
+    pub doc_id: usize,
+    /// The record as read.
+    pub doc: Value,
+    /// `doc_to_target`'s value (for multiple inputs, the continuation).
+    pub target: Value,
+    /// The option texts (`doc_to_choice`).
+    pub choices: Vec<String>,
+    /// Each request as (context, continuation), as lm-eval's `arguments`.
+    pub arguments: Vec<(String, String)>,
+    /// sha256 of the record as Python's `json.dumps(doc, indent=2, ensure_ascii=False)` writes
+    /// it (keys in the file's order).
+    pub doc_hash: String,
+    /// sha256 of the first request's context.
+    pub prompt_hash: String,
+    /// sha256 of `str(target)`.
+    pub target_hash: String,
 }
 
 /// A task file, read and checked, with its records.
@@ -243,90 +271,182 @@ pub struct LoadedTask {
     pub docs: Vec<Doc>,
     /// The reference with a task file's sha256 filled in.
     pub resolved: TaskRef,
+    /// sha256 of the task file(s) and the data file, for built-in tasks too (manifests).
+    pub content_sha256: String,
+    /// The data file read.
+    pub data_path: PathBuf,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TaskConfig {
-    task: String,
-    dataset_path: String,
-    #[serde(default)]
-    output_type: Option<String>,
-    #[serde(default)]
-    doc_id: Option<String>,
-    #[serde(default)]
-    doc_to_text: Option<String>,
-    doc_to_choice: OneOrList,
-    doc_to_target: String,
-    #[serde(default)]
-    doc_to_contexts: Option<OneOrList>,
-    #[serde(default)]
-    doc_to_continuation: Option<String>,
-    #[serde(default = "default_delimiter")]
-    target_delimiter: String,
-    #[serde(default = "default_metrics")]
-    metric_list: Vec<MetricEntry>,
-    #[serde(default)]
-    num_fewshot: u64,
-}
+/// Keys of lm-eval's task schema that change nothing in zero-shot log-likelihood scoring here:
+/// accepted, and listed in README.
+pub const NO_EFFECT: &[&str] = &[
+    "tag",
+    "group",
+    "task_alias",
+    "group_alias",
+    "training_split",
+    "fewshot_split",
+    "fewshot_delimiter",
+    "fewshot_config",
+    "should_decontaminate",
+    "doc_to_decontamination_query",
+    "generation_kwargs",
+    "repeats",
+    "unsafe_code",
+    "metadata",
+];
 
-fn default_delimiter() -> String {
-    " ".to_string()
-}
+/// Keys this reader uses.
+const USED: &[&str] = &[
+    "include",
+    "task",
+    "output_type",
+    "dataset_path",
+    "dataset_name",
+    "dataset_kwargs",
+    "test_split",
+    "validation_split",
+    "description",
+    "doc_to_text",
+    "doc_to_choice",
+    "doc_to_target",
+    "target_delimiter",
+    "num_fewshot",
+    "metric_list",
+];
 
-fn default_metrics() -> Vec<MetricEntry> {
-    vec![MetricEntry::Name("acc".into())]
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrList {
-    One(String),
-    List(Vec<String>),
-}
-
-/// `acc`, or the harness's `{metric: acc, aggregation: mean, higher_is_better: true}` (the
-/// aggregation is always the mean here).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum MetricEntry {
-    Name(String),
-    Entry { metric: String },
-}
-
-/// A list of strings per record: a field holding a list, or a list of templates.
-enum Choices {
-    Field(FieldPath),
-    Templates(Vec<Template>),
-}
-
-impl Choices {
-    fn strings(&self, record: &Value) -> Result<Vec<String>> {
-        match self {
-            Choices::Field(path) => match path.get(record)? {
-                Value::Array(items) => items
-                    .iter()
-                    .map(|v| match v {
-                        Value::String(s) => Ok(s.clone()),
-                        Value::Number(_) | Value::Bool(_) => Ok(v.to_string()),
-                        _ => bail!("field `{path}` holds something other than text"),
-                    })
-                    .collect(),
-                _ => bail!("field `{path}` is not a list"),
-            },
-            Choices::Templates(ts) => ts.iter().map(|t| t.render(record)).collect(),
+/// Keys of lm-eval's schema that need Python or do something not done here: why, and what to
+/// do instead.
+pub fn refusal(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "process_docs" => {
+            "process_docs runs Python over the dataset: write the processed records to the \
+             JSONL the task reads instead, and remove process_docs"
         }
+        "process_results" => {
+            "process_results is Python: only acc and acc_norm are scored here (metric_list)"
+        }
+        "doc_to_image" | "doc_to_audio" => "multimodal inputs are not scored here",
+        "use_prompt" => {
+            "use_prompt takes prompts from promptsource (Python): write the prompt as \
+             doc_to_text"
+        }
+        "class" => "a task class is Python: write the task as a YAML task file",
+        "custom_dataset" => {
+            "custom_dataset is a Python function: point dataset_path at the JSONL export"
+        }
+        "gen_prefix" => "gen_prefix prefixes generated answers: generation is not scored here",
+        "filter_list" => {
+            "filters post-process model answers; none is applied to log-likelihood scores \
+             here: remove filter_list"
+        }
+        _ => return None,
+    })
+}
+
+/// One file of a task (the task file, or one it includes), for `file:line` in messages.
+struct SourceFile {
+    origin: String,
+    text: String,
+}
+
+/// A task file's keys after `include:`s, each with the file that set it.
+struct Keys {
+    files: Vec<SourceFile>,
+    /// key → (value, index into `files`); later files override.
+    values: BTreeMap<String, (YValue, usize)>,
+}
+
+impl Keys {
+    /// `origin:line` of `key` in the file that set it.
+    fn at(&self, key: &str) -> String {
+        match self.values.get(key) {
+            Some((_, f)) => line_of(&self.files[*f], key),
+            None => self
+                .files
+                .last()
+                .map_or(String::new(), |f| f.origin.clone()),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&YValue> {
+        self.values
+            .get(key)
+            .map(|(v, _)| v)
+            .filter(|v| !v.is_null())
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(YValue::String(s)) => Ok(Some(s.clone())),
+            Some(YValue::Number(n)) => Ok(Some(n.to_string())),
+            Some(_) => bail!("{}: {key} must be text", self.at(key)),
+        }
+    }
+
+    fn source(&self, key: &str) -> Result<Source> {
+        let value = self.get(key).ok_or_else(|| {
+            anyhow!(
+                "{}: missing field `{key}` (a multiple_choice task needs doc_to_text, \
+                 doc_to_choice and doc_to_target)",
+                self.at(key)
+            )
+        })?;
+        let texts = |items: Vec<&YValue>| -> Result<Vec<String>> {
+            items
+                .into_iter()
+                .map(|v| match v {
+                    YValue::String(s) => Ok(s.clone()),
+                    YValue::Number(n) => Ok(n.to_string()),
+                    YValue::Bool(b) => Ok(if *b { "True" } else { "False" }.to_string()),
+                    _ => bail!("{}: {key}: a list of texts", self.at(key)),
+                })
+                .collect()
+        };
+        Ok(match value {
+            YValue::String(s) => Source::Str(s.clone()),
+            YValue::Number(n) => match n.as_i64() {
+                Some(i) => Source::Int(i),
+                None => bail!("{}: {key}: {n} is not an index", self.at(key)),
+            },
+            YValue::Sequence(items) => Source::List(texts(items.iter().collect())?),
+            YValue::Mapping(m) => Source::List(texts(m.values().collect())?),
+            _ => bail!(
+                "{}: {key} is a field name, a template, an index or a list",
+                self.at(key)
+            ),
+        })
     }
 }
 
-enum Prompt {
-    /// One context for every option; option i continues with delimiter + choice i.
-    Shared(Template),
-    /// One context per option, one continuation (delimiter + it) scored after each.
-    Partial {
-        contexts: Choices,
-        continuation: Template,
-    },
+/// `origin:line` of a top-level key in one file.
+fn line_of(file: &SourceFile, key: &str) -> String {
+    let line = file.text.lines().position(|l| {
+        l.strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with(':'))
+    });
+    match line {
+        Some(i) => format!("{}:{}", file.origin, i + 1),
+        None => file.origin.clone(),
+    }
+}
+
+/// A `doc_to_*` value as written.
+#[derive(Debug, Clone)]
+enum Source {
+    Int(i64),
+    /// A column's name or a template (told apart by the data's columns, as lm-eval does).
+    Str(String),
+    /// Literal option texts.
+    List(Vec<String>),
+}
+
+/// What `doc_to_text` gives for a record.
+enum Text {
+    Prompt(String),
+    /// Multiple inputs: the gold option's index.
+    Index(usize),
 }
 
 /// The checked form of a task file.
@@ -334,238 +454,302 @@ struct TaskDef {
     name: String,
     /// The task file, for messages (`tasks/arc_easy.yaml (built in)` or its path).
     origin: String,
-    yaml: String,
+    keys: Keys,
     data_path: PathBuf,
-    /// Where `dataset_path` is taken from, for messages.
+    /// Where the data path comes from, for messages.
     data_hint: String,
-    doc_id: Option<FieldPath>,
-    prompt: Prompt,
-    choices: Choices,
-    target: FieldPath,
+    /// The key that names the data file, for messages.
+    data_key: &'static str,
+    description: String,
+    text: Source,
+    choice: Source,
+    target: Source,
+    /// `metadata.acc_norm_choices`: for multiple inputs, the texts whose lengths `acc_norm`
+    /// divides by instead of the contexts' (lm-eval's choice).
+    norm_choices: Option<Source>,
     delimiter: String,
     acc_norm: bool,
+    jinja: Jinja,
+    /// The data's columns (every record's keys): names that are fields, not templates.
+    columns: BTreeSet<String>,
 }
 
 /// Reads `task` (built in, or a file), checks it, and reads and checks every record of its
 /// data, before any model work. Errors name the task file and line, or the data file and line,
 /// and what to change.
 pub fn load_task(task: &TaskRef, data_dir: &Path) -> Result<LoadedTask> {
-    let (yaml, origin, base, data_hint) = match task {
-        TaskRef::Builtin(t) => (
-            t.yaml().to_string(),
-            format!("tasks/{}.yaml (built in)", t.name()),
-            data_dir.to_path_buf(),
-            format!(
-                "relative to the data directory {}: is it complete? (pass --data-dir)",
-                data_dir.display()
-            ),
-        ),
+    let keys = match task {
+        TaskRef::Builtin(t) => read_keys(
+            SourceFile {
+                origin: format!("tasks/{}.yaml (built in)", t.name()),
+                text: t.yaml().to_string(),
+            },
+            None,
+            0,
+        )?,
         TaskRef::File(f) => {
-            let yaml = std::fs::read_to_string(&f.file).with_context(|| {
+            let text = std::fs::read_to_string(&f.file).with_context(|| {
                 format!(
                     "cannot read task file {}: a task is a built-in name or the path of a \
                      .yaml task file",
                     f.file.display()
                 )
             })?;
-            let base = f.file.parent().map_or_else(PathBuf::new, Path::to_path_buf);
-            (
-                yaml,
-                f.file.display().to_string(),
-                base,
-                "relative to the task file's folder".to_string(),
-            )
+            let origin = f.file.display().to_string();
+            read_keys(SourceFile { origin, text }, Some(&f.file), 0)?
         }
     };
-    let def = TaskDef::parse(yaml, origin, &base, data_hint)?;
+    let task_dir = match task {
+        TaskRef::Builtin(_) => data_dir.to_path_buf(),
+        TaskRef::File(f) => f.file.parent().map_or_else(PathBuf::new, Path::to_path_buf),
+    };
+    let mut def = TaskDef::parse(keys, data_dir, &task_dir)?;
     let data = std::fs::read(&def.data_path).with_context(|| {
         format!(
-            "{}: cannot read dataset_path {} ({})",
-            def.at("dataset_path"),
+            "{}: cannot read the records {} ({})",
+            def.keys.at(def.data_key),
             def.data_path.display(),
             def.data_hint
         )
     })?;
     let docs = def.read_docs(&data)?;
+    let mut h = Sha256::new();
+    // The task file first, then what it includes, then the data: a file without `include:`
+    // hashes as it always did.
+    for f in def.keys.files.iter().rev() {
+        h.update(f.text.as_bytes());
+    }
+    h.update(&data);
+    let content_sha256 = hex(&h.finalize());
     let resolved = match task {
         TaskRef::Builtin(t) => TaskRef::Builtin(*t),
-        TaskRef::File(f) => {
-            let mut h = Sha256::new();
-            h.update(def.yaml.as_bytes());
-            h.update(&data);
-            let digest = h.finalize();
-            TaskRef::File(TaskFile {
-                file: f.file.clone(),
-                sha256: Some(digest.iter().map(|b| format!("{b:02x}")).collect()),
-            })
-        }
+        TaskRef::File(f) => TaskRef::File(TaskFile {
+            file: f.file.clone(),
+            sha256: Some(content_sha256.clone()),
+        }),
     };
     Ok(LoadedTask {
         name: def.name,
         acc_norm: def.acc_norm,
         docs,
         resolved,
+        content_sha256,
+        data_path: def.data_path,
     })
 }
 
-impl TaskDef {
-    fn parse(yaml: String, origin: String, base: &Path, data_hint: String) -> Result<Self> {
-        let config: TaskConfig =
-            serde_yaml_ng::from_str(&yaml).map_err(|e| super::yaml_error(&origin, &e))?;
-        let mut def = Self {
-            name: config.task.clone(),
-            origin,
-            yaml,
-            data_path: base.join(&config.dataset_path),
-            data_hint,
-            doc_id: None,
-            prompt: Prompt::Shared(Template::parse("").expect("empty template")),
-            choices: Choices::Templates(Vec::new()),
-            target: FieldPath::parse("label").expect("a field name"),
-            delimiter: config.target_delimiter.clone(),
-            acc_norm: false,
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// Reads a task file's keys, following `include:` (relative to the including file) first, so
+/// the including file's keys override; `!function` anywhere is refused.
+fn read_keys(file: SourceFile, path: Option<&Path>, depth: usize) -> Result<Keys> {
+    let value: YValue =
+        serde_yaml_ng::from_str(&file.text).map_err(|e| super::yaml_error(&file.origin, &e))?;
+    let YValue::Mapping(map) = value else {
+        bail!(
+            "{}: a task file is a YAML mapping (task: ..., dataset_path: ..., ...)",
+            file.origin
+        );
+    };
+    let mut keys = Keys {
+        files: Vec::new(),
+        values: BTreeMap::new(),
+    };
+    let mut own = BTreeMap::new();
+    for (k, v) in map {
+        let YValue::String(k) = k else {
+            bail!("{}: keys are names", file.origin);
         };
-        let name_ok = !def.name.is_empty()
-            && def
-                .name
+        if let Some(tag) = find_tag(&v) {
+            bail!(
+                "{}: {k} is `{tag} ...`, Python code: it cannot run here. Write it as a Jinja \
+                 template (doc_to_text: \"Question: {{{{question}}}}\\nAnswer:\"), a field name \
+                 or a literal, or write what the code computes into the JSONL records",
+                line_of(&file, &k)
+            );
+        }
+        own.insert(k, v);
+    }
+    if let Some(include) = own.remove("include") {
+        let at = line_of(&file, "include");
+        let YValue::String(name) = include else {
+            bail!("{at}: include names one YAML file");
+        };
+        let Some(path) = path else {
+            bail!("{at}: a built-in task includes nothing");
+        };
+        if depth > 16 {
+            bail!("{at}: include nests more than 16 deep (a cycle?)");
+        }
+        let base = path.parent().unwrap_or(Path::new("")).join(&name);
+        let text = std::fs::read_to_string(&base).with_context(|| {
+            format!(
+                "{at}: cannot read the included file {} (include is relative to the file \
+                 that includes it)",
+                base.display()
+            )
+        })?;
+        let origin = base.display().to_string();
+        keys = read_keys(SourceFile { origin, text }, Some(&base), depth + 1)?;
+    }
+    keys.files.push(file);
+    let index = keys.files.len() - 1;
+    for (k, v) in own {
+        keys.values.insert(k, (v, index));
+    }
+    Ok(keys)
+}
+
+/// The first YAML tag (`!function`) in a value.
+fn find_tag(v: &YValue) -> Option<String> {
+    match v {
+        YValue::Tagged(t) => Some(t.tag.to_string()),
+        YValue::Sequence(items) => items.iter().find_map(find_tag),
+        YValue::Mapping(m) => m.values().find_map(find_tag),
+        _ => None,
+    }
+}
+
+impl TaskDef {
+    fn parse(keys: Keys, data_dir: &Path, task_dir: &Path) -> Result<Self> {
+        let origin = keys
+            .files
+            .last()
+            .map(|f| f.origin.clone())
+            .unwrap_or_default();
+        for key in keys.values.keys() {
+            if let Some(why) = refusal(key) {
+                bail!("{}: {key} is not supported: {why}", keys.at(key));
+            }
+            if !USED.contains(&key.as_str()) && !NO_EFFECT.contains(&key.as_str()) {
+                let mut known: Vec<&str> = USED.iter().chain(NO_EFFECT).copied().collect();
+                known.sort();
+                bail!(
+                    "{}: unknown field `{key}`, expected one of lm-evaluation-harness's task \
+                     keys: {}",
+                    keys.at(key),
+                    known.join(", ")
+                );
+            }
+        }
+        let name = match keys.get("task") {
+            Some(YValue::String(s)) => s.clone(),
+            Some(YValue::Sequence(_)) => bail!(
+                "{}: a list of tasks makes this a group file: name its tasks' files instead",
+                keys.at("task")
+            ),
+            _ => bail!(
+                "{}: missing field `task` (the task's name)",
+                keys.at("task")
+            ),
+        };
+        let name_ok = !name.is_empty()
+            && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !name_ok {
             bail!(
-                "{}: task name '{}' must be letters, digits, `_` or `-` (it names metrics such \
-                 as `{0}/acc`)",
-                def.at("task"),
-                def.name
+                "{}: task name '{name}' must be letters, digits, `_` or `-` (it names metrics \
+                 such as `{name}/acc`)",
+                keys.at("task"),
             );
         }
-        if let Some(kind) = &config.output_type {
-            if kind != "multiple_choice" {
-                bail!(
-                    "{}: output_type '{kind}' is not scored here: only multiple_choice tasks \
-                     (remove output_type or set it to multiple_choice)",
-                    def.at("output_type")
-                );
-            }
+        match keys.string("output_type")?.as_deref() {
+            Some("multiple_choice") => {}
+            None => bail!(
+                "{}: no output_type: lm-eval's default is generate_until, which is not scored \
+                 here; add output_type: multiple_choice",
+                origin
+            ),
+            Some(kind) => bail!(
+                "{}: output_type '{kind}' is not scored here: only multiple_choice tasks \
+                 (log-likelihood of each option); generate_until and loglikelihood_rolling need \
+                 generation or another harness",
+                keys.at("output_type")
+            ),
         }
-        if config.num_fewshot != 0 {
-            bail!(
+        match keys.get("num_fewshot") {
+            None => {}
+            Some(YValue::Number(n)) if n.as_u64() == Some(0) => {}
+            Some(_) => bail!(
                 "{}: few-shot prompts are not supported (the study is zero-shot): set \
                  num_fewshot: 0 or remove it",
-                def.at("num_fewshot")
-            );
+                keys.at("num_fewshot")
+            ),
         }
-        for m in &config.metric_list {
-            let name = match m {
-                MetricEntry::Name(n) | MetricEntry::Entry { metric: n } => n.as_str(),
-            };
-            match name {
-                "acc" => {}
-                "acc_norm" => def.acc_norm = true,
-                other => bail!(
-                    "{}: unknown metric '{other}': metric_list takes acc and acc_norm",
-                    def.at("metric_list")
+        let acc_norm = metrics(&keys)?;
+        let (data_path, data_hint) = data_file(&keys, data_dir, task_dir)?;
+        let data_key = match keys.string("dataset_path")?.as_deref() {
+            Some("json") => "dataset_kwargs",
+            _ => "dataset_path",
+        };
+        let jinja = Jinja::new();
+        let description = keys.string("description")?.unwrap_or_default();
+        jinja
+            .check(&description)
+            .with_context(|| format!("{}: description", keys.at("description")))?;
+        let (text, choice, target) = (
+            keys.source("doc_to_text")?,
+            keys.source("doc_to_choice")?,
+            keys.source("doc_to_target")?,
+        );
+        let norm_choices = match keys.get("metadata") {
+            Some(YValue::Mapping(m)) => match m.get("acc_norm_choices") {
+                Some(YValue::String(s)) => Some(Source::Str(s.clone())),
+                Some(_) => bail!(
+                    "{}: metadata.acc_norm_choices is a field or a template",
+                    keys.at("metadata")
                 ),
+                None => None,
+            },
+            _ => None,
+        };
+        for (key, source) in [
+            ("doc_to_text", &text),
+            ("doc_to_choice", &choice),
+            ("doc_to_target", &target),
+        ] {
+            if let Source::Str(s) = source {
+                jinja
+                    .check(s)
+                    .with_context(|| format!("{}: {key}", keys.at(key)))?;
             }
         }
-        if let Some(id) = &config.doc_id {
-            def.doc_id = Some(def.field("doc_id", id)?);
-        }
-        def.target = def.field("doc_to_target", &config.doc_to_target)?;
-        def.choices = def.choices("doc_to_choice", &config.doc_to_choice)?;
-        def.prompt = match (
-            &config.doc_to_text,
-            &config.doc_to_contexts,
-            &config.doc_to_continuation,
-        ) {
-            (Some(text), None, None) => Prompt::Shared(def.template("doc_to_text", text)?),
-            (None, Some(contexts), Some(continuation)) => Prompt::Partial {
-                contexts: def.choices("doc_to_contexts", contexts)?,
-                continuation: def.template("doc_to_continuation", continuation)?,
-            },
-            (Some(_), Some(_), _) => bail!(
-                "{}: doc_to_text and doc_to_contexts exclude each other: doc_to_text is the one \
-                 context of every option, doc_to_contexts one context per option (partial \
-                 scoring); keep one",
-                def.at("doc_to_contexts")
-            ),
-            (None, Some(_), None) => bail!(
-                "{}: partial scoring needs doc_to_continuation, the text scored after each \
-                 option's context",
-                def.at("doc_to_contexts")
-            ),
-            (Some(_), None, Some(_)) => bail!(
-                "{}: doc_to_continuation belongs to partial scoring: add doc_to_contexts (one \
-                 context per option), or remove it (options continue doc_to_text with \
-                 target_delimiter + choice)",
-                def.at("doc_to_continuation")
-            ),
-            (None, None, _) => bail!(
-                "{}: missing doc_to_text, the prompt every option continues (or \
-                 doc_to_contexts and doc_to_continuation for partial scoring)",
-                def.origin
-            ),
-        };
-        Ok(def)
-    }
-
-    /// `origin:line` of a top-level key, for messages.
-    fn at(&self, key: &str) -> String {
-        let line = self
-            .yaml
-            .lines()
-            .position(|l| l.starts_with(&format!("{key}:")));
-        match line {
-            Some(i) => format!("{}:{}", self.origin, i + 1),
-            None => self.origin.clone(),
-        }
+        let delimiter = keys.string("target_delimiter")?.unwrap_or(" ".into());
+        Ok(Self {
+            name,
+            origin,
+            keys,
+            data_path,
+            data_hint,
+            data_key,
+            description,
+            text,
+            choice,
+            target,
+            norm_choices,
+            delimiter,
+            acc_norm,
+            jinja,
+            columns: BTreeSet::new(),
+        })
     }
 
     /// `key (origin:line)`, to say which part of the task file a record's error comes from.
     fn key_context(&self, key: &str) -> String {
-        format!("{key} ({})", self.at(key))
+        format!("{key} ({})", self.keys.at(key))
     }
 
-    fn field(&self, key: &str, value: &str) -> Result<FieldPath> {
-        FieldPath::parse(value).ok_or_else(|| {
-            anyhow!(
-                "{}: {key} must name a field of the records (such as `label` or `raw.answer`), \
-                 not '{value}'",
-                self.at(key)
-            )
-        })
-    }
-
-    fn template(&self, key: &str, value: &str) -> Result<Template> {
-        Template::parse(value).with_context(|| format!("{}: {key}", self.at(key)))
-    }
-
-    fn choices(&self, key: &str, value: &OneOrList) -> Result<Choices> {
-        match value {
-            OneOrList::One(s) => match Template::parse(s)?.as_field() {
-                Some(path) => Ok(Choices::Field(path.clone())),
-                None => bail!(
-                    "{}: {key} is a field holding a list, or a YAML list of templates, not \
-                     '{s}'",
-                    self.at(key)
-                ),
-            },
-            // As in the harness, list entries are text: `["no", "yes"]` are two words, and
-            // `["{{sol1}}", "{{sol2}}"]` two fields.
-            OneOrList::List(items) => Ok(Choices::Templates(
-                items
-                    .iter()
-                    .map(|t| {
-                        Template::parse_text(t).with_context(|| format!("{}: {key}", self.at(key)))
-                    })
-                    .collect::<Result<_>>()?,
-            )),
-        }
-    }
-
-    fn read_docs(&self, data: &[u8]) -> Result<Vec<Doc>> {
+    fn read_docs(&mut self, data: &[u8]) -> Result<Vec<Doc>> {
         let text = std::str::from_utf8(data)
             .with_context(|| format!("{} is not UTF-8 text", self.data_path.display()))?;
-        let mut docs = Vec::new();
+        let mut records = Vec::new();
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
@@ -573,15 +757,13 @@ impl TaskDef {
             let at = format!("{}:{}", self.data_path.display(), i + 1);
             let record: Value = serde_json::from_str(line)
                 .with_context(|| format!("{at}: malformed record (one JSON object a line)"))?;
-            let doc = self.doc(&record, i + 1).with_context(|| {
-                format!(
-                    "{at}: record of task {} ({}); fix the record or the task file",
-                    self.name, self.origin
-                )
-            })?;
-            docs.push(doc);
+            let Value::Object(map) = &record else {
+                bail!("{at}: a record is a JSON object");
+            };
+            self.columns.extend(map.keys().cloned());
+            records.push((at, line, record));
         }
-        if docs.is_empty() {
+        if records.is_empty() {
             bail!(
                 "{} has no records: task {} ({}) needs at least one",
                 self.data_path.display(),
@@ -589,110 +771,374 @@ impl TaskDef {
                 self.origin
             );
         }
+        let mut multiple_input = None;
+        let mut docs = Vec::new();
+        for (doc_id, (at, line, record)) in records.into_iter().enumerate() {
+            let doc = self
+                .doc(record, line, doc_id, &mut multiple_input)
+                .with_context(|| {
+                    format!(
+                        "{at}: record of task {} ({}); fix the record or the task file",
+                        self.name, self.origin
+                    )
+                })?;
+            docs.push(doc);
+        }
         Ok(docs)
     }
 
-    fn doc(&self, record: &Value, line: usize) -> Result<Doc> {
-        let id = match &self.doc_id {
-            Some(path) => path
-                .text(record)
-                .with_context(|| self.key_context("doc_id"))?,
-            None => format!("line {line}"),
+    /// A field's value when `s` names a column, else `None` (then `s` is a template).
+    fn field<'a>(&self, s: &str, record: &'a Value) -> Option<&'a Value> {
+        self.columns.contains(s).then(|| &record[s])
+    }
+
+    fn render(&self, key: &str, s: &str, record: &Value) -> Result<String> {
+        self.jinja
+            .render(s, record)
+            .with_context(|| self.key_context(key))
+    }
+
+    /// lm-eval's `doc_to_text`.
+    fn doc_to_text(&self, record: &Value) -> Result<Text> {
+        let index =
+            |i: i64| usize::try_from(i).map_err(|_| anyhow!("doc_to_text gives {i}, not an index"));
+        Ok(match &self.text {
+            Source::Int(i) => Text::Index(index(*i)?),
+            Source::List(_) => bail!(
+                "{}: doc_to_text is a field name or a template, not a list",
+                self.keys.at("doc_to_text")
+            ),
+            Source::Str(s) => match self.field(s, record) {
+                Some(Value::String(t)) => Text::Prompt(t.clone()),
+                Some(Value::Number(n)) if n.is_i64() => Text::Index(index(n.as_i64().unwrap())?),
+                Some(other) => bail!(
+                    "{}: field `{s}` is {other}, neither text nor an index",
+                    self.key_context("doc_to_text")
+                ),
+                None => {
+                    let t = self.render("doc_to_text", s, record)?;
+                    match digits(&t) {
+                        Some(i) => Text::Index(i),
+                        None => Text::Prompt(t),
+                    }
+                }
+            },
+        })
+    }
+
+    /// lm-eval's `doc_to_choice` (a list of texts).
+    fn doc_to_choice(&self, key: &str, source: &Source, record: &Value) -> Result<Vec<String>> {
+        let value = match source {
+            Source::List(items) => return Ok(items.clone()),
+            Source::Int(i) => bail!("{}: {key} is {i}: it must give a list", self.keys.at(key)),
+            Source::Str(s) => match self.field(s, record) {
+                Some(v) => v.clone(),
+                None => match self.jinja.eval(s, record) {
+                    Some(v) => v.with_context(|| self.key_context(key))?,
+                    None => bail!(
+                        "{}: {key} is a column holding a list, a list, or one expression giving \
+                         a list (`{{{{choices.text}}}}`, `{{{{[sol1, sol2]}}}}`), not '{s}'",
+                        self.keys.at(key)
+                    ),
+                },
+            },
         };
-        let choices = self
-            .choices
-            .strings(record)
-            .with_context(|| self.key_context("doc_to_choice"))?;
+        let Value::Array(items) = value else {
+            bail!(
+                "{}: gives {}, not a list of options",
+                self.key_context(key),
+                short(&value)
+            );
+        };
+        items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                _ => bail!("{}: option {} is not text", self.key_context(key), short(v)),
+            })
+            .collect()
+    }
+
+    /// lm-eval's `doc_to_target`: an index or a text.
+    fn doc_to_target(&self, record: &Value) -> Result<Value> {
+        let value = match &self.target {
+            Source::Int(i) => Value::from(*i),
+            Source::List(_) => bail!(
+                "{}: several gold options (a list) are not scored here",
+                self.keys.at("doc_to_target")
+            ),
+            Source::Str(s) => match self.field(s, record) {
+                Some(v) => v.clone(),
+                None => {
+                    let t = self.render("doc_to_target", s, record)?;
+                    match digits(&t) {
+                        Some(i) => Value::from(i),
+                        None => Value::String(t),
+                    }
+                }
+            },
+        };
+        match value {
+            Value::Number(_) | Value::String(_) => Ok(value),
+            other => bail!(
+                "{}: gives {}: a gold option is an index or a text (several gold options are \
+                 not scored here)",
+                self.key_context("doc_to_target"),
+                short(&other)
+            ),
+        }
+    }
+
+    fn doc(
+        &self,
+        record: Value,
+        line: &str,
+        doc_id: usize,
+        multiple_input: &mut Option<bool>,
+    ) -> Result<Doc> {
+        let choices = self.doc_to_choice("doc_to_choice", &self.choice, &record)?;
         if choices.len() < 2 {
             bail!(
                 "doc_to_choice gives {} option(s): at least two are needed",
                 choices.len()
             );
         }
-        let label = match self
-            .target
-            .get(record)
-            .with_context(|| self.key_context("doc_to_target"))?
-        {
-            Value::Number(n) => match n.as_u64() {
-                Some(l) => l as usize,
-                None => bail!(
-                    "{}: label {n} is not an index (0, 1, ...)",
-                    self.key_context("doc_to_target")
-                ),
-            },
-            Value::String(s) => choices.iter().position(|c| c == s).ok_or_else(|| {
-                anyhow!(
-                    "{}: '{s}' is none of the options {choices:?}",
-                    self.key_context("doc_to_target")
-                )
-            })?,
-            other => bail!(
-                "{}: {other} is neither an option's index nor its text",
-                self.key_context("doc_to_target")
-            ),
-        };
-        if label >= choices.len() {
+        let description = self.render("description", &self.description, &record)?;
+        let text = self.doc_to_text(&record)?;
+        let is_multiple = matches!(text, Text::Index(_));
+        if *multiple_input.get_or_insert(is_multiple) != is_multiple {
             bail!(
-                "{}: label {label} is out of range: there are {} options, numbered from 0",
-                self.key_context("doc_to_target"),
-                choices.len()
+                "{}: gives an index here and text for the first record: a task has one \
+                 context per option (an index) or one shared context (text), not both",
+                self.key_context("doc_to_text")
             );
         }
-        let requests = match &self.prompt {
-            Prompt::Shared(text) => {
-                let context = text
-                    .render(record)
-                    .with_context(|| self.key_context("doc_to_text"))?;
-                choices
+        let target = self.doc_to_target(&record)?;
+        let target_text = match &target {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let (label, requests, norm_texts) = match text {
+            Text::Prompt(prompt) => {
+                let label = match &target {
+                    Value::Number(n) => n.as_u64().map(|l| l as usize).ok_or_else(|| {
+                        anyhow!(
+                            "{}: label {n} is not an index (0, 1, ...)",
+                            self.key_context("doc_to_target")
+                        )
+                    })?,
+                    _ => choices
+                        .iter()
+                        .position(|c| *c == target_text)
+                        .ok_or_else(|| {
+                            anyhow!(
+                                "{}: '{target_text}' is none of the options {choices:?}",
+                                self.key_context("doc_to_target")
+                            )
+                        })?,
+                };
+                let context = format!("{description}{prompt}");
+                let requests = choices
                     .iter()
                     .map(|c| Request {
                         context: context.clone(),
                         continuation: format!("{}{c}", self.delimiter),
                     })
-                    .collect()
+                    .collect();
+                (label, requests, choices.clone())
             }
-            Prompt::Partial {
-                contexts,
-                continuation,
-            } => {
-                let contexts = contexts
-                    .strings(record)
-                    .with_context(|| self.key_context("doc_to_contexts"))?;
-                if contexts.len() != choices.len() {
-                    bail!(
-                        "doc_to_contexts gives {} contexts for {} options: partial scoring \
-                         needs one per option",
-                        contexts.len(),
-                        choices.len()
-                    );
-                }
-                let continuation = format!(
-                    "{}{}",
-                    self.delimiter,
-                    continuation
-                        .render(record)
-                        .with_context(|| self.key_context("doc_to_continuation"))?
-                );
-                contexts
-                    .into_iter()
-                    .map(|context| Request {
-                        context,
+            Text::Index(label) => {
+                let continuation = format!("{}{target_text}", self.delimiter);
+                let requests = choices
+                    .iter()
+                    .map(|c| Request {
+                        context: format!("{description}{c}"),
                         continuation: continuation.clone(),
                     })
-                    .collect()
+                    .collect();
+                let norm_texts = match &self.norm_choices {
+                    Some(s) => self.doc_to_choice("metadata", s, &record)?,
+                    None => choices.clone(),
+                };
+                (label, requests, norm_texts)
             }
+        };
+        if label >= choices.len() {
+            bail!(
+                "{}: label {label} is out of range: there are {} options, numbered from 0",
+                self.key_context(if is_multiple {
+                    "doc_to_text"
+                } else {
+                    "doc_to_target"
+                }),
+                choices.len()
+            );
+        }
+        if norm_texts.len() != choices.len() {
+            bail!(
+                "{}: metadata.acc_norm_choices gives {} texts for {} options",
+                self.keys.at("metadata"),
+                norm_texts.len(),
+                choices.len()
+            );
+        }
+        let id = match record.get("id") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => doc_id.to_string(),
+        };
+        let requests: Vec<Request> = requests;
+        let sample = SampleInfo {
+            doc_id,
+            doc_hash: sha256_hex(&python_json(line)?),
+            prompt_hash: sha256_hex(&requests[0].context),
+            target_hash: sha256_hex(&target_text),
+            doc: record,
+            target,
+            choices,
+            arguments: requests
+                .iter()
+                .map(|r| (r.context.clone(), r.continuation.clone()))
+                .collect(),
         };
         Ok(Doc {
             id,
             label,
             requests,
-            norm_lengths: choices
+            norm_lengths: norm_texts
                 .iter()
                 .map(|c| c.chars().count().max(1) as f64)
                 .collect(),
+            sample: std::sync::Arc::new(sample),
         })
     }
+}
+
+/// A rendered `doc_to_text` / `doc_to_target` that is an integer (Python's `str.isdigit`,
+/// then `ast.literal_eval`).
+fn digits(s: &str) -> Option<usize> {
+    (!s.is_empty() && s.chars().all(|c| c.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
+}
+
+/// A value in a message, cut short.
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    match s.char_indices().nth(80) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s,
+    }
+}
+
+/// A JSON line as Python's `json.dumps(obj, indent=2, ensure_ascii=False)` writes it: keys in
+/// the file's order, two-space indent, `": "` and `","` separators.
+fn python_json(line: &str) -> Result<String> {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        serde_json::ser::PrettyFormatter::with_indent(b"  "),
+    );
+    serde_transcode::transcode(&mut serde_json::Deserializer::from_str(line), &mut ser)
+        .context("re-serialising a record")?;
+    Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
+}
+
+/// `acc_norm` in `metric_list` (names, or lm-eval's mappings); absent, lm-eval's default for
+/// multiple_choice: acc and acc_norm.
+fn metrics(keys: &Keys) -> Result<bool> {
+    let Some(list) = keys.get("metric_list") else {
+        return Ok(true);
+    };
+    let at = keys.at("metric_list");
+    let YValue::Sequence(items) = list else {
+        bail!("{at}: metric_list is a list");
+    };
+    let mut acc_norm = false;
+    for item in items {
+        let name = match item {
+            YValue::String(s) => s.clone(),
+            YValue::Mapping(m) => {
+                for (k, v) in m {
+                    match (k.as_str(), v) {
+                        (Some("metric"), _) => {}
+                        (Some("aggregation"), YValue::String(a)) if a == "mean" => {}
+                        (Some("higher_is_better"), YValue::Bool(true)) => {}
+                        (Some(k @ ("aggregation" | "higher_is_better")), v) => {
+                            bail!("{at}: {k}: {v:?}: acc and acc_norm are means, higher is better")
+                        }
+                        (k, _) => bail!(
+                            "{at}: metric option {k:?} is not supported: an entry is {{metric, \
+                             aggregation: mean, higher_is_better: true}}"
+                        ),
+                    }
+                }
+                match m.get("metric") {
+                    Some(YValue::String(s)) => s.clone(),
+                    _ => bail!("{at}: an entry of metric_list names its metric"),
+                }
+            }
+            _ => bail!("{at}: metric_list entries are names or {{metric: ...}}"),
+        };
+        match name.as_str() {
+            "acc" => {}
+            "acc_norm" => acc_norm = true,
+            other => bail!("{at}: unknown metric '{other}': metric_list takes acc and acc_norm"),
+        }
+    }
+    Ok(acc_norm)
+}
+
+/// The records' file: `<data_dir>/<dataset_path>[/<dataset_name>]/<split>.jsonl`, or
+/// `dataset_kwargs.data_files` (relative to the task file) for `dataset_path: json`; with a
+/// hint for a message when it cannot be read.
+fn data_file(keys: &Keys, data_dir: &Path, task_dir: &Path) -> Result<(PathBuf, String)> {
+    let path = keys
+        .string("dataset_path")?
+        .ok_or_else(|| anyhow!("{}: missing field `dataset_path`", keys.at("dataset_path")))?;
+    let split = match (keys.string("test_split")?, keys.string("validation_split")?) {
+        (Some(s), _) | (None, Some(s)) => s,
+        (None, None) => bail!(
+            "{}: no split to evaluate: lm-eval scores test_split, else validation_split; \
+             name one (the records are <data dir>/<dataset_path>/<dataset_name>/<split>.jsonl)",
+            keys.at("dataset_path")
+        ),
+    };
+    if path == "json" {
+        let at = keys.at("dataset_kwargs");
+        let files = match keys.get("dataset_kwargs") {
+            Some(YValue::Mapping(m)) => m.get("data_files").cloned(),
+            _ => None,
+        };
+        let file = match files {
+            Some(YValue::String(f)) => f,
+            Some(YValue::Mapping(m)) => match m.get(split.as_str()) {
+                Some(YValue::String(f)) => f.clone(),
+                _ => bail!("{at}: dataset_kwargs.data_files names no file for split '{split}'"),
+            },
+            _ => bail!(
+                "{at}: dataset_path: json needs dataset_kwargs: {{data_files: {{{split}: \
+                 FILE.jsonl}}}}"
+            ),
+        };
+        return Ok((
+            task_dir.join(file),
+            "dataset_kwargs.data_files is relative to the task file's folder".into(),
+        ));
+    }
+    let mut file = data_dir.join(&path);
+    if let Some(name) = keys.string("dataset_name")? {
+        file = file.join(name);
+    }
+    Ok((
+        file.join(format!("{split}.jsonl")),
+        format!(
+            "<data dir>/<dataset_path>/<dataset_name>/<split>.jsonl, the data dir being {} \
+             (--data-dir or a suite's data_dir)",
+            data_dir.display()
+        ),
+    ))
 }
 
 #[cfg(test)]
@@ -711,7 +1157,8 @@ mod tests {
         load_task(&TaskRef::File(TaskFile { file, sha256: None }), dir)
     }
 
-    const QA: &str = "task: qa\ndataset_path: d.jsonl\ndoc_id: id\n\
+    const QA: &str = "task: qa\noutput_type: multiple_choice\ndataset_path: json\n\
+                      dataset_kwargs: {data_files: {test: d.jsonl}}\ntest_split: test\n\
                       doc_to_text: \"Q: {{q}}\\nA:\"\ndoc_to_choice: options\n\
                       doc_to_target: gold\nmetric_list: [acc, acc_norm]\n";
 
@@ -722,7 +1169,7 @@ mod tests {
             dir.path(),
             QA,
             "{\"id\": \"a\", \"q\": \"2+2?\", \"options\": [\"4\", \"five\"], \"gold\": 0}\n\n\
-             {\"id\": \"b\", \"q\": \"1+1?\", \"options\": [\"2\", \"3\"], \"gold\": \"3\"}\n",
+             {\"q\": \"1+1?\", \"options\": [\"2\", \"3\"], \"gold\": \"3\"}\n",
         )
         .unwrap();
         assert_eq!(t.name, "qa");
@@ -736,33 +1183,126 @@ mod tests {
             }
         );
         assert_eq!(t.docs[0].norm_lengths, vec![1.0, 4.0]);
-        assert_eq!((t.docs[1].id.as_str(), t.docs[1].label), ("b", 1));
+        // No `id` field: the doc_id (position in the split) names it.
+        assert_eq!((t.docs[1].id.as_str(), t.docs[1].label), ("1", 1));
+        let s = &t.docs[1].sample;
+        assert_eq!((s.doc_id, &s.target), (1, &Value::from("3")));
+        // Python: hashlib.sha256(json.dumps(doc, indent=2, ensure_ascii=False).encode())
+        assert_eq!(
+            python_json(r#"{"q":"1+1?","options":["2","3"],"gold":"3"}"#).unwrap(),
+            "{\n  \"q\": \"1+1?\",\n  \"options\": [\n    \"2\",\n    \"3\"\n  ],\n  \"gold\": \"3\"\n}"
+        );
+        assert_eq!(s.target_hash, sha256_hex("3"));
+        assert_eq!(s.prompt_hash, sha256_hex("Q: 1+1?\nA:"));
         match &t.resolved {
             TaskRef::File(f) => assert_eq!(f.sha256.as_ref().unwrap().len(), 64),
             other => panic!("{other:?}"),
         }
     }
 
+    /// The constructs of lm-eval's multiple-choice files: templates with filters and Python
+    /// methods for each doc_to_*, a list literal, literal lists and mappings of options, an
+    /// integer target, `description`, the delimiters, `include:`, the datasets layout.
     #[test]
-    fn partial_scoring_scores_one_continuation_under_each_context() {
+    fn lm_eval_constructs_are_read_as_written() {
         let dir = tempfile::tempdir().unwrap();
-        let yaml =
-            "task: w\ndataset_path: d.jsonl\ndoc_to_contexts: [\"{{a}} won\", \"{{b}} won\"]\n\
-                    doc_to_continuation: rest\ndoc_to_choice: [\"{{a}}\", \"{{b}}\"]\n\
-                    doc_to_target: label\n";
-        let t = load(
+        let root = dir.path().join("data");
+        std::fs::create_dir_all(root.join("org/sciq/main")).unwrap();
+        std::fs::write(
+            root.join("org/sciq/main/validation.jsonl"),
+            "{\"support\": \"  Heat. \", \"question\": \"What?\", \"d1\": \"cold\", \
+             \"answer\": \"hot\", \"choices\": {\"label\": [\"A\", \"B\"], \"text\": [\"x\", \"y\"]}, \
+             \"answerKey\": \" B\"}\n",
+        )
+        .unwrap();
+        write(
             dir.path(),
-            yaml,
-            "{\"a\": \"A\", \"b\": \"Bo\", \"rest\": \"the match.\", \"label\": 1}\n",
+            "base.yaml",
+            "output_type: multiple_choice\ndataset_path: org/sciq\ndataset_name: main\n\
+             training_split: train\nvalidation_split: validation\ntest_split: null\n\
+             fewshot_delimiter: \"\\n\\n\"\nnum_fewshot: 0\nshould_decontaminate: true\n\
+             doc_to_decontamination_query: question\ntag: [science]\n\
+             metadata: {version: 1.0}\nmetric_list:\n  - metric: acc\n    aggregation: mean\n\
+             \x20   higher_is_better: true\n",
+        );
+        let task = |extra: &str| {
+            let file = write(
+                dir.path(),
+                "t.yaml",
+                &format!("include: base.yaml\ntask: sciq\n{extra}"),
+            );
+            load_task(&TaskRef::File(TaskFile { file, sha256: None }), &root)
+        };
+        let t = task(
+            "description: \"Science. \"\ndoc_to_text: \"{{support | trim}}\\n{{question.lstrip()}}\"\n\
+             doc_to_choice: \"{{[d1, answer]}}\"\ndoc_to_target: 1\ntarget_delimiter: \": \"\n",
         )
         .unwrap();
         let d = &t.docs[0];
-        assert_eq!(d.id, "line 1");
-        assert_eq!(d.requests[0].context, "A won");
-        assert_eq!(d.requests[1].context, "Bo won");
-        assert!(d.requests.iter().all(|r| r.continuation == " the match."));
-        assert_eq!(d.norm_lengths, vec![1.0, 2.0]);
-        assert!(!t.acc_norm);
+        assert!(!t.acc_norm, "metric_list from the included file: acc only");
+        assert_eq!(d.requests[0].context, "Science. Heat.\nWhat?");
+        assert_eq!(d.requests[1].continuation, ": hot");
+        assert_eq!(d.label, 1);
+        let t = task(
+            "doc_to_text: \"{{question}}\"\ndoc_to_choice: \"{{choices.text}}\"\n\
+             doc_to_target: \"{{choices.label.index(answerKey.strip())}}\"\n",
+        )
+        .unwrap();
+        assert_eq!(t.docs[0].label, 1);
+        assert_eq!(t.docs[0].requests[1].continuation, " y");
+        let t = task(
+            "doc_to_text: question\ndoc_to_choice: {a: cold, b: hot}\ndoc_to_target: answer\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (t.docs[0].label, t.docs[0].requests[0].context.as_str()),
+            (1, "What?")
+        );
+        let t = task(
+            "doc_to_text: question\ndoc_to_choice: [\"{{d1}}\", hot]\ndoc_to_target: answer\n",
+        )
+        .unwrap();
+        // List entries are literal texts, as in lm-eval.
+        assert_eq!(t.docs[0].requests[0].continuation, " {{d1}}");
+        // The including file's keys win over the base's.
+        let t = task(
+            "doc_to_text: question\ndoc_to_choice: [a, b]\ndoc_to_target: 0\nmetric_list: [acc_norm]\n",
+        )
+        .unwrap();
+        assert!(t.acc_norm);
+    }
+
+    /// Multiple inputs (WinoGrande in lm-eval): doc_to_text gives the gold index, the choices
+    /// are the contexts, doc_to_target the one continuation.
+    #[test]
+    fn an_index_from_doc_to_text_makes_one_context_per_option() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = "task: w\noutput_type: multiple_choice\ndataset_path: json\n\
+                    dataset_kwargs: {data_files: d.jsonl}\nvalidation_split: train\n\
+                    doc_to_text: \"{{answer | int - 1}}\"\n\
+                    doc_to_choice: \"{{[sentence[:sentence.index('_')] ~ option1, sentence[:sentence.index('_')] ~ option2]}}\"\n\
+                    doc_to_target: \"{{sentence[sentence.index('_') + 1:].strip()}}\"\n";
+        let t = load(
+            dir.path(),
+            yaml,
+            "{\"sentence\": \"So _ won the match.\", \"option1\": \"A\", \"option2\": \"Bo\", \"answer\": \"2\"}\n",
+        )
+        .unwrap();
+        let d = &t.docs[0];
+        assert_eq!(d.id, "0");
+        assert_eq!(d.label, 1);
+        assert_eq!(d.requests[0].context, "So A");
+        assert_eq!(d.requests[1].context, "So Bo");
+        assert!(d
+            .requests
+            .iter()
+            .all(|r| r.continuation == " won the match."));
+        // lm-eval divides by the choices' (contexts') lengths.
+        assert_eq!(d.norm_lengths, vec![4.0, 5.0]);
+        assert!(
+            t.acc_norm,
+            "lm-eval's default metric_list: acc and acc_norm"
+        );
     }
 
     #[test]
@@ -778,7 +1318,7 @@ mod tests {
             "{e}"
         );
         assert!(
-            e.contains("doc_to_text") && e.contains("its fields: "),
+            e.contains("doc_to_text (") && e.contains("t.yaml:6") && e.contains("its fields: "),
             "{e}"
         );
 
@@ -788,11 +1328,8 @@ mod tests {
             "{e}"
         );
 
-        let e = err(QA, &format!("{good}{}", good.replace(", \"gold\": 0", "")));
-        assert!(
-            e.contains("d.jsonl:2:") && e.contains("no field `gold`"),
-            "{e}"
-        );
+        let e = err(QA, &good.replace("\"gold\": 0", "\"gold\": \"3\""));
+        assert!(e.contains("'3' is none of the options"), "{e}");
 
         let e = err(&QA.replace("doc_to_target: gold\n", ""), good);
         assert!(
@@ -802,34 +1339,117 @@ mod tests {
 
         let e = err(&format!("{QA}num_fewshot: 5\n"), good);
         assert!(
-            e.contains("t.yaml:8:") && e.contains("num_fewshot: 0"),
+            e.contains("t.yaml:10:") && e.contains("num_fewshot: 0"),
             "{e}"
         );
 
         let e = err(&QA.replace("{{q}}", "{{q"), good);
-        assert!(e.contains("t.yaml:4:") && e.contains("never closed"), "{e}");
+        assert!(e.contains("t.yaml:6:") && e.contains("syntax error"), "{e}");
 
         let e = err(&format!("{QA}doc_to_txet: x\n"), good);
         assert!(
-            e.contains("t.yaml:8:") && e.contains("unknown field `doc_to_txet`"),
+            e.contains("t.yaml:10:") && e.contains("unknown field `doc_to_txet`"),
+            "{e}"
+        );
+
+        let e = err(&format!("{QA}doc_id: id\n"), good);
+        assert!(
+            e.contains("t.yaml:10:") && e.contains("unknown field `doc_id`"),
             "{e}"
         );
 
         let e = err(&QA.replace("[acc, acc_norm]", "[acc, f1]"), good);
         assert!(
-            e.contains("t.yaml:7:") && e.contains("unknown metric 'f1'"),
+            e.contains("t.yaml:9:") && e.contains("unknown metric 'f1'"),
             "{e}"
         );
+
+        let e = err(
+            &QA.replace(
+                "[acc, acc_norm]",
+                "\n  - metric: acc\n    aggregation: median",
+            ),
+            good,
+        );
+        assert!(e.contains("t.yaml:9:") && e.contains("means"), "{e}");
 
         let e = err(QA, "");
         assert!(e.contains("has no records"), "{e}");
 
-        let e = err(&QA.replace("d.jsonl", "missing.jsonl"), good);
+        let e = err(&QA.replace("test: d.jsonl", "test: missing.jsonl"), good);
         assert!(
-            e.contains("t.yaml:2:") && e.contains("missing.jsonl"),
+            e.contains("t.yaml:4:") && e.contains("missing.jsonl"),
             "{e}"
         );
         assert!(e.contains("relative to the task file's folder"), "{e}");
+
+        let e = err(
+            &QA.replace("doc_to_choice: options", "doc_to_choice: \"{{q}} {{q}}\""),
+            good,
+        );
+        assert!(
+            e.contains("t.yaml:7:") && e.contains("one expression giving a list"),
+            "{e}"
+        );
+
+        let e = err(
+            &QA.replace("dataset_path: json", "dataset_path: org/x"),
+            good,
+        );
+        assert!(
+            e.contains("org/x/test.jsonl") && e.contains("--data-dir"),
+            "{e}"
+        );
+
+        let e = err(&QA.replace("test_split: test\n", ""), good);
+        assert!(e.contains("no split to evaluate"), "{e}");
+    }
+
+    /// What needs Python or generation is refused at load with the key's line and what to do.
+    #[test]
+    fn python_and_generation_are_refused_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = "{\"q\": \"x\", \"options\": [\"1\", \"2\"], \"gold\": 0}\n";
+        let err = |yaml: &str| format!("{:#}", load(dir.path(), yaml, good).unwrap_err());
+        let e = err(&QA.replace(
+            "doc_to_target: gold",
+            "doc_to_target: !function utils.target",
+        ));
+        assert!(
+            e.contains("t.yaml:8:")
+                && e.contains("`!function ...`, Python code")
+                && e.contains("JSONL"),
+            "{e}"
+        );
+        let e = err(&format!("{QA}process_docs: !function utils.process_docs\n"));
+        assert!(e.contains("t.yaml:10:") && e.contains("Python"), "{e}");
+        let e = err(&format!("{QA}process_docs: utils.process_docs\n"));
+        assert!(
+            e.contains("t.yaml:10:") && e.contains("write the processed records"),
+            "{e}"
+        );
+        let e = err(&QA.replace("multiple_choice", "generate_until"));
+        assert!(
+            e.contains("t.yaml:2:") && e.contains("'generate_until' is not scored here"),
+            "{e}"
+        );
+        let e = err(&QA.replace("output_type: multiple_choice\n", ""));
+        assert!(e.contains("add output_type: multiple_choice"), "{e}");
+        for key in [
+            "filter_list",
+            "use_prompt",
+            "process_results",
+            "gen_prefix",
+            "class",
+        ] {
+            let e = err(&format!("{QA}{key}: x\n"));
+            assert!(
+                e.contains("t.yaml:10:") && e.contains("not supported"),
+                "{key}: {e}"
+            );
+        }
+        let e = err(&QA.replace("task: qa", "task: [a, b]"));
+        assert!(e.contains("group file"), "{e}");
     }
 
     #[test]

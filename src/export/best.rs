@@ -34,12 +34,21 @@ pub struct RunKey {
 pub fn chosen_set(results: &Path, key: &RunKey) -> Result<ChosenSet> {
     let text = std::fs::read_to_string(results)
         .with_context(|| format!("cannot read {}", results.display()))?;
-    let runs: Vec<ChosenSet> = serde_json::from_str(&text).with_context(|| {
+    // `{manifest, runs}`, or the bare array of runs older versions wrote.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Results {
+        WithManifest { runs: Vec<ChosenSet> },
+        Runs(Vec<ChosenSet>),
+    }
+    let runs = match serde_json::from_str(&text).with_context(|| {
         format!(
-            "{} is not a suite's results.json (an array of runs with model, objective, searcher, seed and removed)",
+            "{} is not a suite's results.json ({{manifest, runs}}: runs with model, objective, searcher, seed and removed)",
             results.display()
         )
-    })?;
+    })? {
+        Results::WithManifest { runs } | Results::Runs(runs) => runs,
+    };
     let matching: Vec<&ChosenSet> = runs
         .iter()
         .filter(|r| {

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Evaluation, Objective, ObjectiveSpec, WorkBatch, Workload};
 use crate::data::split::{pool, sample, DEFAULT_PARTITION_SEED};
-use crate::data::tasks::{load_task, task_order, Doc, Request};
+use crate::data::tasks::{load_task, task_order, Doc, LoadedTask, Request, SampleInfo};
 use crate::data::{Split, Task, TaskRef};
 use crate::model::{Layout, Model, PackedSeq};
 use crate::tokenizer::Tokenizer;
@@ -116,6 +116,8 @@ pub struct Question {
     pub label: usize,
     pub norm_lengths: Vec<f64>,
     pub first_item: usize,
+    /// The record, its requests and hashes, for per-sample logs.
+    pub sample: std::sync::Arc<SampleInfo>,
 }
 
 pub struct AccuracyObjective {
@@ -150,8 +152,7 @@ impl AccuracyObjective {
         let mut n_items = 0;
         for task in &tasks {
             let name = task.name.as_str();
-            let pool = pool(task.docs.len(), name, spec.partition_seed, spec.split);
-            for r in sample(&pool, spec.n_per_task, name, spec.seed) {
+            for r in drawn(task, &spec) {
                 let doc = &task.docs[r];
                 let options = doc
                     .requests
@@ -182,6 +183,13 @@ impl AccuracyObjective {
     }
 }
 
+/// The records of `task` that `spec` scores (its split's pool, the seed's draw), in order.
+pub fn drawn(task: &LoadedTask, spec: &AccuracySpec) -> Vec<usize> {
+    let name = task.name.as_str();
+    let pool = pool(task.docs.len(), name, spec.partition_seed, spec.split);
+    sample(&pool, spec.n_per_task, name, spec.seed)
+}
+
 fn question(task: &str, acc_norm: bool, doc: &Doc, first_item: usize) -> Question {
     Question {
         task: task.to_string(),
@@ -190,6 +198,7 @@ fn question(task: &str, acc_norm: bool, doc: &Doc, first_item: usize) -> Questio
         label: doc.label,
         norm_lengths: doc.norm_lengths.clone(),
         first_item,
+        sample: doc.sample.clone(),
     }
 }
 
@@ -393,7 +402,7 @@ pub fn reported_tasks(metrics: &BTreeMap<String, f64>) -> Vec<String> {
 }
 
 /// Index of the first maximum, as `numpy.argmax`.
-fn argmax(xs: &[f64]) -> usize {
+pub(crate) fn argmax(xs: &[f64]) -> usize {
     let mut best = 0;
     for (i, &x) in xs.iter().enumerate() {
         if x > xs[best] {
@@ -415,6 +424,13 @@ impl Objective for AccuracyObjective {
 
     fn workload(&self) -> &Workload {
         &self.workload
+    }
+
+    fn samples(&self, item_log_probs: &[f64]) -> Option<Vec<String>> {
+        Some(super::samples::sample_lines(
+            &self.questions,
+            item_log_probs,
+        ))
     }
 
     fn finish(&self, item_log_probs: &[f64]) -> Evaluation {
@@ -459,6 +475,7 @@ mod tests {
             label,
             norm_lengths: lens.to_vec(),
             first_item,
+            sample: Default::default(),
         }
     }
 

@@ -12,6 +12,7 @@
 
 pub mod accuracy;
 pub mod perplexity;
+pub mod samples;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -158,6 +159,11 @@ pub trait Objective: Send + Sync {
     fn workload(&self) -> &Workload;
     /// The evaluation from the summed log-probability of each item (window or option).
     fn finish(&self, item_log_probs: &[f64]) -> Evaluation;
+    /// Per-sample log lines (lm-eval's `--log_samples` records), where the objective has
+    /// questions; `None` for perplexity.
+    fn samples(&self, _item_log_probs: &[f64]) -> Option<Vec<String>> {
+        None
+    }
     /// A bound on the final value that holds whatever the unprocessed items turn out to be,
     /// given the sums of the processed ones (unprocessed items at 0), or `None` when the
     /// objective has none. The evaluator uses it to abandon hopeless evaluations early.

@@ -20,6 +20,7 @@ use anyhow::{Context, Result};
 use super::svg::{self, Grid, GridRow, Panel};
 use crate::objective::Direction;
 use crate::suite::claims::{ClaimResult, ClaimSettings, RunTable, Verdict};
+use crate::suite::manifest::Manifest;
 use crate::suite::run::{RunRecord, SuiteRuns, Timing};
 use crate::suite::{file_stem, Suite};
 
@@ -33,10 +34,19 @@ pub fn write_suite_outputs(
     suite: &Suite,
     runs: &SuiteRuns,
     verdicts: Option<&[ClaimResult]>,
+    manifest: &Manifest,
 ) -> Result<()> {
+    #[derive(serde::Serialize)]
+    struct Results<'a> {
+        manifest: &'a Manifest,
+        runs: &'a [RunRecord],
+    }
     write(
         dir.join("results.json"),
-        serde_json::to_string_pretty(&runs.runs)?,
+        serde_json::to_string_pretty(&Results {
+            manifest,
+            runs: &runs.runs,
+        })?,
     )?;
     write(dir.join("runs.csv"), runs_csv(&runs.runs)?)?;
     write(dir.join("timings.csv"), timings_csv(&runs.timings)?)?;
@@ -86,7 +96,7 @@ pub fn write_suite_outputs(
     }
     write(
         dir.join("report.md"),
-        markdown(suite, runs, verdicts, &plots),
+        markdown(suite, runs, verdicts, &plots) + "\n" + &manifest.markdown(),
     )?;
     Ok(())
 }

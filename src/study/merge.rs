@@ -24,6 +24,8 @@ use crate::suite::Suite;
 
 pub struct MergeOptions {
     pub out_dir: PathBuf,
+    /// The data the shards read (for the manifest's task and item hashes).
+    pub data_dir: PathBuf,
     /// Merge what is there when groups are missing (no verdicts; report.md says so).
     pub partial: bool,
     /// No progress on stderr.
@@ -219,7 +221,8 @@ pub fn merge(suite: &Suite, dirs: &[PathBuf], options: &MergeOptions) -> Result<
     };
     progress.inc(1);
     progress.set_message("writing the output files");
-    crate::report::files::write_suite_outputs(out, suite, &runs, verdicts.as_deref())?;
+    let manifest = crate::suite::manifest::Manifest::build(suite, &options.data_dir)?;
+    crate::report::files::write_suite_outputs(out, suite, &runs, verdicts.as_deref(), &manifest)?;
     progress.inc(1);
     let mut jsonl = String::new();
     for (_, _, line) in &logged {

@@ -27,6 +27,13 @@ pub fn execute(suite: &Suite, options: &RunOptions) -> Result<SuiteOutcome> {
         .claims
         .as_ref()
         .map(|settings| evaluate_claims(&runs.runs, &suite.heldout_directions(), settings, 0));
-    crate::report::files::write_suite_outputs(&options.out_dir, suite, &runs, verdicts.as_deref())?;
+    let manifest = crate::suite::manifest::Manifest::build(suite, &options.data_dir)?;
+    crate::report::files::write_suite_outputs(
+        &options.out_dir,
+        suite,
+        &runs,
+        verdicts.as_deref(),
+        &manifest,
+    )?;
     Ok(SuiteOutcome { runs, verdicts })
 }

@@ -12,11 +12,12 @@
 pub mod check;
 pub mod claims;
 pub mod golden;
+pub mod manifest;
 pub mod plan;
 pub mod run;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -65,6 +66,11 @@ pub struct Suite {
     /// Thresholds and expected verdicts of the study's claims; without it, runs only.
     #[serde(default)]
     pub claims: Option<claims::ClaimSettings>,
+    /// The data directory (relative to the suite's folder): the root of built-in tasks' data
+    /// and of lm-eval task files' `<dataset_path>/<dataset_name>/<split>.jsonl`;
+    /// `depthprune run --data-dir` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
 }
 
 fn sieve_default() -> bool {
@@ -141,6 +147,11 @@ impl Suite {
             .chain(suite.heldout.values_mut())
         {
             spec.rebase(base);
+        }
+        if let Some(d) = &mut suite.data_dir {
+            if d.is_relative() {
+                *d = base.join(&*d);
+            }
         }
         suite
             .check()

@@ -189,6 +189,9 @@ pub struct RunOptions {
     pub quiet: bool,
     /// (model, seed, objective) groups run at once; 1 runs them one after another.
     pub jobs: usize,
+    /// Write lm-eval-shaped per-sample records of every accuracy held-out outcome, one file
+    /// per chosen set: `samples/<model>/<outcome>/removed-<blocks>.jsonl` under `out_dir`.
+    pub log_samples: bool,
 }
 
 /// One (seed, objective) of a model: the searchers that share an evaluator.
@@ -603,7 +606,45 @@ fn score_heldout(
     for r in runs.iter_mut() {
         r.heldout.insert(name.to_string(), scores[&r.removed]);
     }
+    if options.log_samples && matches!(spec, ObjectiveSpec::Accuracy(_)) {
+        log_samples(name, spec, model_id, objectives, &sets, options)?;
+    }
     Ok(timing)
+}
+
+/// Per-sample records of held-out outcome `name` for each set: the workload run again without
+/// the store (which keeps scores, not log-likelihoods).
+fn log_samples(
+    name: &str,
+    spec: &ObjectiveSpec,
+    model_id: &str,
+    objectives: &Objectives,
+    sets: &BTreeSet<Vec<usize>>,
+    options: &RunOptions,
+) -> Result<()> {
+    let model = objectives.model;
+    let objective = objectives.get(spec)?;
+    let dir = options
+        .out_dir
+        .join("samples")
+        .join(super::file_stem(model_id))
+        .join(name);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    for set in sets {
+        let mask = BlockMask::with_removed(model.n_blocks(), set)?;
+        let log_probs = objective.workload().run(model, &mask)?;
+        let lines = objective.samples(&log_probs).unwrap_or_default();
+        let blocks: Vec<String> = set.iter().map(|b| b.to_string()).collect();
+        let stem = if blocks.is_empty() {
+            "none".to_string()
+        } else {
+            blocks.join("-")
+        };
+        let path = dir.join(format!("removed-{stem}.jsonl"));
+        std::fs::write(&path, lines.join("\n") + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// `spec`'s score of each set, through a memoised evaluator and the store. Sets are scored in
