@@ -41,6 +41,7 @@ pub mod load;
 pub mod model;
 pub mod objective;
 pub mod perplexity;
+pub mod power;
 pub mod progress;
 pub mod reliability;
 pub mod report;

@@ -129,45 +129,78 @@ pub fn mean(xs: &[f64]) -> f64 {
     xs.iter().sum::<f64>() / xs.len() as f64
 }
 
-/// An exact one-sided test over calibration resamples.
+/// A one-sided sign-flip test over calibration resamples: exact up to
+/// [`EXACT_SIGN_FLIP_MAX`] resamples, Monte Carlo beyond.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ExactTest {
     /// The mean of the per-resample statistics.
     pub mean: f64,
     pub p: f64,
-    /// The smallest p-value the design can give (`2⁻ⁿ` for n resamples).
+    /// The smallest p-value the design can give: `2⁻ⁿ` for n resamples when exact,
+    /// `1 / (draws + 1)` when Monte Carlo.
     pub floor: f64,
     pub n: usize,
+    /// `Some(draws)` when the p-value is a Monte Carlo estimate from that many random sign
+    /// assignments (`None`: exact, every assignment enumerated).
+    pub draws: Option<usize>,
 }
 
-/// Exact paired sign-flip test of "the per-resample differences `d` are centred above 0":
-/// the share of the `2ⁿ` sign assignments whose mean is at least the observed one. Assumes
-/// only that under the null each difference is symmetric about 0 and the resamples are
-/// independent. `None` when `d` is empty, holds a non-finite value, or has more than 24 entries
-/// (use [`sign_flip_sampled`]).
+/// Up to this many resamples every one of the `2ⁿ` sign assignments is enumerated (16 M at 24).
+pub const EXACT_SIGN_FLIP_MAX: usize = 24;
+
+/// Random sign assignments drawn beyond [`EXACT_SIGN_FLIP_MAX`] resamples: the Monte Carlo
+/// p-value `(1 + hits) / (draws + 1)` is itself a valid p-value (never below the true one's
+/// distribution allows), and its resolution, the floor, is 1e-5; its standard error at p = 0.05
+/// is 7e-4.
+pub const MONTE_CARLO_SIGN_FLIPS: usize = 99_999;
+
+/// Paired sign-flip test of "the per-resample differences `d` are centred above 0": the share
+/// of the sign assignments whose mean is at least the observed one. Assumes only that under the
+/// null each difference is symmetric about 0 and the resamples are independent. Exact (all `2ⁿ`
+/// assignments) for up to [`EXACT_SIGN_FLIP_MAX`] resamples; beyond, a Monte Carlo estimate
+/// from [`MONTE_CARLO_SIGN_FLIPS`] assignments drawn from a fixed seed (so the same data give
+/// the same p). `None` when `d` is empty or holds a non-finite value.
 pub fn sign_flip_greater(d: &[f64]) -> Option<ExactTest> {
     let n = d.len();
-    if n == 0 || n > 24 || d.iter().any(|x| !x.is_finite()) {
+    if n == 0 || d.iter().any(|x| !x.is_finite()) {
         return None;
     }
     let observed: f64 = d.iter().sum();
     let tolerance = 1e-12 * d.iter().map(|x| x.abs()).sum::<f64>().max(1e-300);
+    let flipped_sum = |signs: &dyn Fn(usize) -> bool| -> f64 {
+        d.iter()
+            .enumerate()
+            .map(|(i, x)| if signs(i) { -x } else { *x })
+            .sum()
+    };
+    if n > EXACT_SIGN_FLIP_MAX {
+        use rand::Rng;
+        let mut rng = crate::rng::rng_for(n as u64, "sign_flip_monte_carlo");
+        let mut hits = 0usize;
+        let mut signs = vec![false; n];
+        for _ in 0..MONTE_CARLO_SIGN_FLIPS {
+            signs.iter_mut().for_each(|s| *s = rng.random::<bool>());
+            hits += (flipped_sum(&|i| signs[i]) >= observed - tolerance) as usize;
+        }
+        let total = (MONTE_CARLO_SIGN_FLIPS + 1) as f64;
+        return Some(ExactTest {
+            mean: observed / n as f64,
+            p: (hits + 1) as f64 / total,
+            floor: 1.0 / total,
+            n,
+            draws: Some(MONTE_CARLO_SIGN_FLIPS),
+        });
+    }
     let total = 1u64 << n;
     let at_least = (0..total)
-        .filter(|signs| {
-            let s: f64 = d
-                .iter()
-                .enumerate()
-                .map(|(i, x)| if signs >> i & 1 == 1 { -x } else { *x })
-                .sum();
-            s >= observed - tolerance
-        })
+        .filter(|signs| flipped_sum(&|i| signs >> i & 1 == 1) >= observed - tolerance)
         .count();
     Some(ExactTest {
         mean: observed / n as f64,
         p: at_least as f64 / total as f64,
         floor: 1.0 / total as f64,
         n,
+        draws: None,
     })
 }
 
@@ -708,6 +741,31 @@ mod tests {
         assert_eq!(sign_flip_greater(&[0.0, 0.0]).unwrap().p, 1.0);
         assert!(sign_flip_greater(&[]).is_none());
         assert!(sign_flip_greater(&[1.0, f64::NAN]).is_none());
+    }
+
+    #[test]
+    fn sign_flip_beyond_exact_is_monte_carlo_near_the_binomial_p() {
+        // 30 resamples of equal magnitude, 20 positive: the sum under random signs is 2X - 30,
+        // X ~ Binomial(30, 1/2), so p = P(X >= 20) = 0.04937 exactly.
+        let d: Vec<f64> = (0..30).map(|i| if i < 20 { 1.0 } else { -1.0 }).collect();
+        let t = sign_flip_greater(&d).unwrap();
+        let exact: f64 = (20..=30u64)
+            .map(|x| {
+                (0..x).fold(1.0, |c: f64, i| c * (30 - i) as f64 / (i + 1) as f64) / 2f64.powi(30)
+            })
+            .sum();
+        assert!((exact - 0.04937).abs() < 1e-4, "{exact}");
+        // Five standard errors of a Monte Carlo p at this size.
+        assert!((t.p - exact).abs() < 5.0 * 7e-4, "{} vs {exact}", t.p);
+        assert_eq!(t.draws, Some(MONTE_CARLO_SIGN_FLIPS));
+        assert_eq!(t.floor, 1.0 / (MONTE_CARLO_SIGN_FLIPS + 1) as f64);
+        // All positive: no random assignment reaches the identity's sum, so p is the floor.
+        let all = sign_flip_greater(&[0.5; 30]).unwrap();
+        assert_eq!(all.p, all.floor);
+        // The same data give the same p (the draws are seeded).
+        assert_eq!(sign_flip_greater(&d).unwrap().p, t.p);
+        // At the largest exact size it stays exact.
+        assert_eq!(sign_flip_greater(&[1.0; 24]).unwrap().draws, None);
     }
 
     #[test]
