@@ -1,0 +1,281 @@
+//! The study's claims as verdicts computed from a suite's runs, per model.
+//!
+//! **Unit of analysis: the calibration resample.** A suite seed draws one calibration sample per
+//! objective and seeds the stochastic searchers; every searcher of a (seed, objective) group
+//! sees the same sample. So runs of one seed are not independent, and every test here is over
+//! per-seed statistics: exact sign-flip tests (all `2ⁿ` sign assignments of n seeds), or exact
+//! permutations of whole calibration groups. p-values are exact, each with the smallest value
+//! its design can give (its floor), and Holm-adjusted over every test of the suite's decided
+//! claims × models. A verdict holds or fails only when its Holm-adjusted p is below α;
+//! otherwise, or when a statistic is undefined, or when it rests on an objective whose ranking
+//! does not reproduce across calibration resamples, it is inconclusive, with the reason.
+//!
+//! Agreement between two chosen sets is their Jaccard similarity, reported next to its chance
+//! level (two independent uniform k-subsets of the removable blocks) and chance-corrected;
+//! three kinds of pairs are compared: cross-searcher (same objective and seed), cross-objective
+//! (same searcher and seed) and cross-seed (same objective and searcher: the noise ceiling, what
+//! a new calibration sample alone changes). The block influence proxy is objective-free, so it
+//! takes part only in `proxy_vs_objectives`.
+
+mod accuracy_share_comparable;
+mod marginal_gains;
+mod objective_beyond_resampling;
+mod objective_shapes_calibration_ppl;
+mod objective_shapes_patterns;
+mod procedure;
+mod rankings_disagree;
+mod reliability;
+mod reports;
+mod searchers_converge;
+mod shares;
+mod table;
+#[cfg(test)]
+mod testing;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::run::RunRecord;
+use crate::objective::Direction;
+use crate::rng::rng_for;
+use procedure::{finish, Pending, Test};
+use reliability::{reliability, Reliability};
+pub use table::{Key, RunTable};
+
+const PROXY: &str = "block_influence";
+const ONE_SHOT: &str = "one_shot";
+/// The smallest reliability ceiling (geometric mean of the objectives' cross-seed τ) that a
+/// ranking comparison is disattenuated by; below it the corrected τ is mostly noise.
+const MIN_CEILING: f64 = 0.2;
+
+/// The claims a suite can decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Claim {
+    /// Study statement 1a: no searcher beats one-shot on held-out data by more than
+    /// `max_relative_gain`, under either objective (an equivalence statement).
+    MarginalGains,
+    /// Study statement 1b: the searchers' chosen sets agree, beyond chance, at least
+    /// `min_cross_searcher_agreement`.
+    SearchersConverge,
+    /// Study statement 2, patterns: the objective's share of the variance (ω²) of the chosen
+    /// sets exceeds the searcher's by more than `share_margin`.
+    ObjectiveShapesPatterns,
+    /// Study statement 2, calibration perplexity: likewise for the chosen sets' calibration
+    /// log-perplexity (in-sample for the perplexity objective's runs, as the study states it).
+    ObjectiveShapesCalibrationPpl,
+    /// Study statement 3: for held-out accuracy, the objective's and the searcher's shares are
+    /// within `share_margin` of each other.
+    AccuracyShareComparable,
+    /// One-shot rankings of the objectives agree (disattenuated Kendall τ) below
+    /// `max_ranking_tau`.
+    RankingsDisagree,
+    /// Changing the objective moves the chosen sets more than a new calibration sample alone.
+    ObjectiveBeyondResampling,
+}
+
+impl Claim {
+    pub const ALL: [Claim; 7] = [
+        Claim::MarginalGains,
+        Claim::SearchersConverge,
+        Claim::ObjectiveShapesPatterns,
+        Claim::ObjectiveShapesCalibrationPpl,
+        Claim::AccuracyShareComparable,
+        Claim::RankingsDisagree,
+        Claim::ObjectiveBeyondResampling,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Claim::MarginalGains => "marginal_gains",
+            Claim::SearchersConverge => "searchers_converge",
+            Claim::ObjectiveShapesPatterns => "objective_shapes_patterns",
+            Claim::ObjectiveShapesCalibrationPpl => "objective_shapes_calibration_ppl",
+            Claim::AccuracyShareComparable => "accuracy_share_comparable",
+            Claim::RankingsDisagree => "rankings_disagree",
+            Claim::ObjectiveBeyondResampling => "objective_beyond_resampling",
+        }
+    }
+}
+
+/// Thresholds and test settings, from the suite's `claims:` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimSettings {
+    /// Family-wise significance level (Holm over every test of the decided claims × models).
+    pub alpha: f64,
+    /// Random permutations for tests with too many to enumerate.
+    pub permutations: usize,
+    /// searchers-converge: minimum chance-corrected agreement among searchers.
+    pub min_cross_searcher_agreement: f64,
+    /// rankings-disagree: maximum (disattenuated) Kendall τ between objectives' rankings.
+    pub max_ranking_tau: f64,
+    /// marginal-gains: maximum relative held-out gain of a searcher over one-shot.
+    pub max_relative_gain: f64,
+    /// Difference of variance shares (ω²) that counts as "substantially larger"; shares within
+    /// it are "comparable".
+    pub share_margin: f64,
+    /// Which claims to decide (default: all). Fewer claims, fewer tests to correct for.
+    #[serde(default)]
+    pub test: Option<Vec<Claim>>,
+    /// What the study predicts, stated before any run of the suite and never rewritten from
+    /// one.
+    #[serde(default)]
+    pub predicted: BTreeMap<Claim, Verdict>,
+    /// Regression pins: the verdicts a run of this suite recorded, per model.
+    #[serde(default)]
+    pub expected: BTreeMap<String, BTreeMap<Claim, Verdict>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Holds,
+    Fails,
+    /// The design cannot decide, the data do not, or a statistic is undefined (see `reason`).
+    Inconclusive,
+    /// No verdict: the entry only reports numbers.
+    Report,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Fails => "fails",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Report => "report",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimResult {
+    pub model: String,
+    pub claim: String,
+    pub verdict: Verdict,
+    /// Why the verdict is what it is, in a sentence.
+    pub reason: String,
+    /// One-sided exact p-values for "the claim holds" and for "the claim fails", and the
+    /// smaller of the two after Holm's correction over the suite's claims × models.
+    pub p_holds: Option<f64>,
+    pub p_fails: Option<f64>,
+    pub p_adjusted: Option<f64>,
+    /// The smallest p-value the design can give one test.
+    pub p_floor: Option<f64>,
+    /// The numbers the verdict rests on.
+    pub statistics: BTreeMap<String, f64>,
+    /// The per-seed statistic the claim's test runs over: (seed, value).
+    #[serde(default)]
+    pub per_seed: Vec<(u64, f64)>,
+    /// What the per-seed statistic is compared with (the claim's threshold or margin; 0 for a plain difference).
+    #[serde(default)]
+    pub threshold: Option<f64>,
+}
+
+impl ClaimSettings {
+    /// The verdict the suite pins for `claim` on `model`, if it states one.
+    pub fn expected_verdict(&self, model: &str, claim: &str) -> Option<Verdict> {
+        self.expected
+            .get(model)?
+            .iter()
+            .find(|(c, _)| c.as_str() == claim)
+            .map(|(_, v)| *v)
+    }
+
+    pub fn predicted_verdict(&self, claim: &str) -> Option<Verdict> {
+        self.predicted
+            .iter()
+            .find(|(c, _)| c.as_str() == claim)
+            .map(|(_, v)| *v)
+    }
+
+    fn decides(&self, claim: Claim) -> bool {
+        self.test.as_ref().is_none_or(|t| t.contains(&claim))
+    }
+}
+
+/// Every claim and report for every model of `records`.
+///
+/// `heldout` gives each held-out outcome's direction (perplexity minimises, accuracy
+/// maximises), from the suite.
+pub fn evaluate_claims(
+    records: &[RunRecord],
+    heldout: &BTreeMap<String, Direction>,
+    settings: &ClaimSettings,
+    seed: u64,
+) -> Vec<ClaimResult> {
+    let models: BTreeSet<&str> = records.iter().map(|r| r.model.as_str()).collect();
+    let mut pending = Vec::new();
+    let mut reports = Vec::new();
+    for model in models {
+        let runs: Vec<&RunRecord> = records.iter().filter(|r| r.model == model).collect();
+        let table = RunTable::new(&runs, heldout);
+        let mut rng = rng_for(seed, &format!("claims/{model}"));
+        let reliability = reliability(&table, settings, &mut rng);
+        for claim in Claim::ALL.into_iter().filter(|c| settings.decides(*c)) {
+            let (test, statistics) = decide(claim, &table, settings, &reliability);
+            pending.push(Pending {
+                model: model.to_string(),
+                claim,
+                test,
+                statistics,
+            });
+        }
+        reports.extend(reports::model_reports(
+            model,
+            &table,
+            &runs,
+            &reliability,
+            settings,
+            &mut rng,
+        ));
+    }
+    let mut results = finish(pending, settings);
+    results.extend(reports);
+    results
+}
+
+type Decision = (Result<Test, String>, BTreeMap<String, f64>);
+
+fn decide(
+    claim: Claim,
+    table: &RunTable,
+    s: &ClaimSettings,
+    reliability: &Reliability,
+) -> Decision {
+    let mut stats = BTreeMap::new();
+    if table.seeds.len() < 2 {
+        return (
+            Err("needs at least two seeds (calibration resamples)".into()),
+            stats,
+        );
+    }
+    if !table.complete() {
+        return (
+            Err("the runs do not cover every objective × searcher × seed".into()),
+            stats,
+        );
+    }
+    let gate = reliability.gate(table, s.alpha);
+    let test = match claim {
+        Claim::SearchersConverge => searchers_converge::searchers_converge(table, s, &mut stats),
+        Claim::MarginalGains => marginal_gains::marginal_gains(table, s, &mut stats),
+        Claim::ObjectiveShapesPatterns => gate.and_then(|()| {
+            objective_shapes_patterns::objective_shapes_patterns(table, s, &mut stats)
+        }),
+        Claim::ObjectiveShapesCalibrationPpl => gate.and_then(|()| {
+            objective_shapes_calibration_ppl::objective_shapes_calibration_ppl(table, s, &mut stats)
+        }),
+        Claim::AccuracyShareComparable => gate.and_then(|()| {
+            accuracy_share_comparable::accuracy_share_comparable(table, s, &mut stats)
+        }),
+        Claim::RankingsDisagree => gate
+            .and_then(|()| rankings_disagree::rankings_disagree(table, s, &mut stats, reliability)),
+        Claim::ObjectiveBeyondResampling => gate.and_then(|()| {
+            objective_beyond_resampling::objective_beyond_resampling(table, s, &mut stats)
+        }),
+    };
+    (test, stats)
+}
