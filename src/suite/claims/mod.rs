@@ -18,8 +18,10 @@
 //! takes part only in `proxy_vs_objectives`.
 
 mod accuracy_share_comparable;
+mod calibration_over_search;
 mod marginal_gains;
 mod objective_beyond_resampling;
+mod objective_over_search;
 mod objective_shapes_calibration_ppl;
 mod objective_shapes_patterns;
 mod procedure;
@@ -53,6 +55,12 @@ const MIN_CEILING: f64 = 0.2;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Claim {
+    /// Primary: changing the calibration (the objective with its sample) with the searcher
+    /// fixed moves the chosen set more than changing the searcher with the calibration fixed.
+    CalibrationOverSearch,
+    /// Primary: changing the objective moves the chosen set more than changing the searcher,
+    /// both measured across two independent calibration samples.
+    ObjectiveOverSearch,
     /// Study statement 1a: no searcher beats one-shot on held-out data by more than
     /// `max_relative_gain`, under either objective (an equivalence statement).
     MarginalGains,
@@ -76,7 +84,11 @@ pub enum Claim {
 }
 
 impl Claim {
-    pub const ALL: [Claim; 7] = [
+    /// In the order they are tested: the primary claims first (a fixed sequence), then the
+    /// secondary ones (Holm, once every primary is decided).
+    pub const ALL: [Claim; 9] = [
+        Claim::CalibrationOverSearch,
+        Claim::ObjectiveOverSearch,
         Claim::MarginalGains,
         Claim::SearchersConverge,
         Claim::ObjectiveShapesPatterns,
@@ -88,6 +100,8 @@ impl Claim {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Claim::CalibrationOverSearch => "calibration_over_search",
+            Claim::ObjectiveOverSearch => "objective_over_search",
             Claim::MarginalGains => "marginal_gains",
             Claim::SearchersConverge => "searchers_converge",
             Claim::ObjectiveShapesPatterns => "objective_shapes_patterns",
@@ -95,6 +109,27 @@ impl Claim {
             Claim::AccuracyShareComparable => "accuracy_share_comparable",
             Claim::RankingsDisagree => "rankings_disagree",
             Claim::ObjectiveBeyondResampling => "objective_beyond_resampling",
+        }
+    }
+
+    /// The claim named `name` (as in claims.json), if any.
+    pub fn from_name(name: &str) -> Option<Claim> {
+        Claim::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// The primary claims are decided first, each at the full α in a fixed sequence.
+    pub fn is_primary(self) -> bool {
+        matches!(
+            self,
+            Claim::CalibrationOverSearch | Claim::ObjectiveOverSearch
+        )
+    }
+
+    /// Seeds (calibration resamples) in one unit of the claim's test.
+    pub fn seeds_per_unit(self) -> usize {
+        match self {
+            Claim::ObjectiveOverSearch => 2,
+            _ => 1,
         }
     }
 }
@@ -215,12 +250,13 @@ pub fn evaluate_claims(
         let mut rng = rng_for(seed, &format!("claims/{model}"));
         let reliability = reliability(&table, settings, &mut rng);
         for claim in Claim::ALL.into_iter().filter(|c| settings.decides(*c)) {
-            let (test, statistics) = decide(claim, &table, settings, &reliability);
+            let (test, statistics, per_seed) = decide(claim, &table, settings, &reliability);
             pending.push(Pending {
                 model: model.to_string(),
                 claim,
                 test,
                 statistics,
+                per_seed,
             });
         }
         reports.extend(reports::model_reports(
@@ -237,7 +273,7 @@ pub fn evaluate_claims(
     results
 }
 
-type Decision = (Result<Test, String>, BTreeMap<String, f64>);
+type Decision = (Result<Test, String>, BTreeMap<String, f64>, Vec<(u64, f64)>);
 
 fn decide(
     claim: Claim,
@@ -250,16 +286,34 @@ fn decide(
         return (
             Err("needs at least two seeds (calibration resamples)".into()),
             stats,
+            Vec::new(),
         );
     }
     if !table.complete() {
         return (
             Err("the runs do not cover every objective × searcher × seed".into()),
             stats,
+            Vec::new(),
         );
     }
     let gate = reliability.gate(table, s.alpha);
+    // The primary claims are not gated on reliability: an unreliable objective is part of what
+    // "calibration" means for them (its sample decides its set), and the reliability report
+    // stands beside them.
+    let mut per_seed = Vec::new();
+    let mut with_points = |r: Result<(Test, Vec<(u64, f64)>), String>| {
+        r.map(|(t, points)| {
+            per_seed = points;
+            t
+        })
+    };
     let test = match claim {
+        Claim::CalibrationOverSearch => with_points(
+            calibration_over_search::calibration_over_search(table, s, &mut stats),
+        ),
+        Claim::ObjectiveOverSearch => with_points(objective_over_search::objective_over_search(
+            table, s, &mut stats,
+        )),
         Claim::SearchersConverge => searchers_converge::searchers_converge(table, s, &mut stats),
         Claim::MarginalGains => marginal_gains::marginal_gains(table, s, &mut stats),
         Claim::ObjectiveShapesPatterns => gate.and_then(|()| {
@@ -277,5 +331,5 @@ fn decide(
             objective_beyond_resampling::objective_beyond_resampling(table, s, &mut stats)
         }),
     };
-    (test, stats)
+    (test, stats, per_seed)
 }

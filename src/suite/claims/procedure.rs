@@ -1,6 +1,7 @@
-//! From each claim's two one-sided tests to verdicts: Holm's correction over the decided
-//! claims × models (`finish`, self-contained so that another multiple-testing procedure can
-//! replace it here), and the small pieces every claim's test uses.
+//! From each claim's two one-sided tests to verdicts: serial gatekeeping, the primary claims in
+//! a fixed sequence and then Holm's correction over the secondaries (`finish`, self-contained
+//! so that another multiple-testing procedure can replace it here), and the small pieces every
+//! claim's test uses.
 
 use std::collections::BTreeMap;
 
@@ -35,14 +36,143 @@ pub(super) struct Pending {
     /// `Err(reason)`: undefined or not decidable, whatever the correction.
     pub(super) test: Result<Test, String>,
     pub(super) statistics: BTreeMap<String, f64>,
+    /// The per-unit statistic the test ran over: (first seed of the unit, value).
+    pub(super) per_seed: Vec<(u64, f64)>,
 }
 
-/// Holm's correction over the decided claims × models, then verdicts.
+/// From the claims' tests to verdicts, controlling the family-wise error at α over every
+/// decided claim × model by **serial gatekeeping**:
+///
+/// 1. The primary claims (`Claim::is_primary`), in a fixed sequence stated before any run:
+///    claim by claim in `Claim::ALL` order, model by model in name order. Each is tested
+///    two-sided at the full α (p = 2 · min(p_holds, p_fails), floor doubled), and the sequence
+///    goes on only while each step decides; after the first step that does not, every later
+///    primary is inconclusive ("not reached"). A fixed sequence controls the family-wise error
+///    at α because a false rejection at step i needs every earlier step rejected, and the first
+///    true null in the sequence is tested at α alone (it is a closed testing procedure).
+/// 2. The secondary claims, only once every primary is decided (the gate): Holm at α over
+///    them all (as before the gate existed). A closed gate leaves them inconclusive, with their
+///    unadjusted p-values reported. Serial gatekeeping is a closed testing procedure too, so
+///    the whole family keeps its error at α without dividing α by the number of claims.
+///
+/// A secondary claim has two one-sided tests ("holds", "fails"); away from its threshold at
+/// most one of their null hypotheses is true, so it enters Holm's family once, with the smaller
+/// of its two p-values (Shaffer's logical restriction). A primary claim's threshold is "no
+/// difference", a null that may well be true, so it is tested two-sided instead.
+pub(super) fn finish(pending: Vec<Pending>, settings: &ClaimSettings) -> Vec<ClaimResult> {
+    let alpha = settings.alpha;
+    let (mut primaries, secondaries): (Vec<Pending>, Vec<Pending>) =
+        pending.into_iter().partition(|p| p.claim.is_primary());
+    primaries.sort_by(|a, b| (a.claim, &a.model).cmp(&(b.claim, &b.model)));
+    let steps = primaries.len();
+    let mut results = Vec::new();
+    let mut stopped_at: Option<String> = None;
+    let mut running_max: f64 = 0.0;
+    for (i, p) in primaries.into_iter().enumerate() {
+        let step = format!("step {} of {steps} of the fixed sequence", i + 1);
+        let here = format!("{} / {}", p.claim.as_str(), p.model);
+        let mut result = unadjusted(p);
+        match (&stopped_at, result_test(&result)) {
+            (Some(at), _) => {
+                result.reason = format!(
+                    "not reached: the fixed sequence of primary claims stopped at {at} ({step})"
+                );
+            }
+            (None, None) => {
+                result.reason = format!("{} ({step}; the sequence stops here)", result.reason);
+                stopped_at = Some(here);
+            }
+            (None, Some((holds, fails, floor))) => {
+                let two_sided = (2.0 * holds.min(fails)).min(1.0);
+                let floor = (2.0 * floor).min(1.0);
+                running_max = running_max.max(two_sided);
+                result.p_adjusted = Some(running_max);
+                result.p_floor = Some(floor);
+                if two_sided < alpha {
+                    let (verdict, word) = if holds <= fails {
+                        (Verdict::Holds, "holds")
+                    } else {
+                        (Verdict::Fails, "fails")
+                    };
+                    result.verdict = verdict;
+                    result.reason =
+                        format!("{word} at α = {alpha}, two-sided p {two_sided:.4} ({step})");
+                } else {
+                    result.reason = if floor >= alpha {
+                        format!(
+                            "the design cannot reach α = {alpha}: its smallest two-sided p is \
+                             {floor:.4}; more units (calibration resamples) are needed ({step}; the \
+                             sequence stops here)"
+                        )
+                    } else {
+                        format!(
+                            "neither direction is significant at α = {alpha} (two-sided p \
+                             {two_sided:.4}; {step}; the sequence stops here)"
+                        )
+                    };
+                    stopped_at = Some(here);
+                }
+            }
+        }
+        results.push(result);
+    }
+    match stopped_at {
+        None => results.extend(holm_step(secondaries, settings, steps)),
+        Some(at) => results.extend(secondaries.into_iter().map(|p| {
+            let mut r = unadjusted(p);
+            if r.p_holds.is_some() {
+                r.reason = format!(
+                    "not tested: the gate is closed (the primary claim {at} was not decided); \
+                     p-values unadjusted"
+                );
+            }
+            r
+        })),
+    }
+    results
+}
+
+/// A claim's result before any multiple-testing step: its p-values as computed, inconclusive.
+fn unadjusted(p: Pending) -> ClaimResult {
+    let mut result = ClaimResult {
+        model: p.model,
+        claim: p.claim.as_str().to_string(),
+        verdict: Verdict::Inconclusive,
+        reason: String::new(),
+        p_holds: None,
+        p_fails: None,
+        p_adjusted: None,
+        p_floor: None,
+        statistics: p.statistics,
+        per_seed: p.per_seed,
+        threshold: None,
+    };
+    match p.test {
+        Err(reason) => result.reason = reason,
+        Ok(t) => {
+            result.p_holds = Some(t.holds);
+            result.p_fails = t.fails;
+            result.p_floor = Some(match t.fails {
+                Some(_) => t.floor_holds.min(t.floor_fails),
+                None => t.floor_holds,
+            });
+        }
+    }
+    result
+}
+
+/// The (holds, fails, floor) of a two-directional test (`None`: no test, or one direction only).
+fn result_test(r: &ClaimResult) -> Option<(f64, f64, f64)> {
+    Some((r.p_holds?, r.p_fails?, r.p_floor?))
+}
+
+/// Holm's correction over the secondary claims × models, then verdicts (`gate`: the number of
+/// primary claims decided before them, for the reasons).
 ///
 /// Each claim has two complementary one-sided tests ("holds", "fails"); away from the threshold
 /// itself at most one of their null hypotheses is true, so a claim enters the family once,
 /// with the smaller of its two p-values (Shaffer's logical restriction of Holm's method).
-pub(super) fn finish(pending: Vec<Pending>, settings: &ClaimSettings) -> Vec<ClaimResult> {
+fn holm_step(pending: Vec<Pending>, settings: &ClaimSettings, gate: usize) -> Vec<ClaimResult> {
     // A claim that could not be tested still counts in the family (p = 1), so the correction
     // does not shrink when the data make claims undecidable.
     let ps: Vec<f64> = pending
@@ -54,6 +184,11 @@ pub(super) fn finish(pending: Vec<Pending>, settings: &ClaimSettings) -> Vec<Cla
         .collect();
     let m = ps.len();
     let adjusted = holm(&ps);
+    let past_gate = if gate > 0 {
+        format!(", past the gate of {gate} decided primary claims")
+    } else {
+        String::new()
+    };
     let alpha = settings.alpha;
     let family_floor = pending
         .iter()
@@ -77,7 +212,7 @@ pub(super) fn finish(pending: Vec<Pending>, settings: &ClaimSettings) -> Vec<Cla
                 p_adjusted: None,
                 p_floor: None,
                 statistics: p.statistics,
-                per_seed: Vec::new(),
+                per_seed: p.per_seed,
                 threshold: None,
             };
             match p.test {
@@ -97,10 +232,10 @@ pub(super) fn finish(pending: Vec<Pending>, settings: &ClaimSettings) -> Vec<Cla
                     let towards_holds = t.fails.is_none_or(|f| t.holds <= f);
                     if adjusted < alpha && towards_holds {
                         result.verdict = Verdict::Holds;
-                        result.reason = format!("holds at α = {alpha} after Holm over {m} claims");
+                        result.reason = format!("holds at α = {alpha} after Holm over {m} claims{past_gate}");
                     } else if adjusted < alpha {
                         result.verdict = Verdict::Fails;
-                        result.reason = format!("fails at α = {alpha} after Holm over {m} claims");
+                        result.reason = format!("fails at α = {alpha} after Holm over {m} claims{past_gate}");
                     } else if smallest >= alpha {
                         result.reason = format!(
                             "the design cannot reach α = {alpha}: a test's smallest p-value is \
@@ -109,7 +244,7 @@ pub(super) fn finish(pending: Vec<Pending>, settings: &ClaimSettings) -> Vec<Cla
                         );
                     } else {
                         result.reason = format!(
-                            "neither direction is significant at α = {alpha} after Holm over {m} claims"
+                            "neither direction is significant at α = {alpha} after Holm over {m} claims{past_gate}"
                         );
                     }
                     if t.fails.is_none() && result.verdict == Verdict::Inconclusive {
@@ -146,13 +281,22 @@ pub(super) fn put_spread(stats: &mut BTreeMap<String, f64>, name: &str, xs: &[f6
 
 #[cfg(test)]
 mod tests {
-    use crate::suite::claims::testing::{objective_decides, settings, verdicts};
+    use crate::suite::claims::testing::{objective_decides, search_decides, settings, verdicts};
     use crate::suite::claims::{Claim, ClaimSettings, Verdict};
 
-    /// Five seeds and six claims: no Holm-adjusted p can fall below α, and the reason says so.
+    /// The secondary claims alone: Holm over them, no gate.
+    fn secondaries() -> ClaimSettings {
+        ClaimSettings {
+            test: Some(Claim::ALL.into_iter().filter(|c| !c.is_primary()).collect()),
+            ..settings()
+        }
+    }
+
+    /// Five seeds and seven secondary claims: no Holm-adjusted p can fall below α, and the
+    /// reason says so.
     #[test]
     fn a_design_that_cannot_reach_alpha_is_inconclusive() {
-        let v = verdicts(&objective_decides(5), &settings());
+        let v = verdicts(&objective_decides(5), &secondaries());
         let c = &v["searchers_converge"];
         assert_eq!(c.verdict, Verdict::Inconclusive);
         assert_eq!(c.p_holds, Some(1.0 / 32.0));
@@ -172,7 +316,7 @@ mod tests {
     /// floor is larger still reads the bound it really has.
     #[test]
     fn the_unreachable_bound_uses_the_familys_smallest_floor() {
-        let v = verdicts(&objective_decides(5), &settings());
+        let v = verdicts(&objective_decides(5), &secondaries());
         let unreachable: Vec<_> = v
             .values()
             .filter(|c| c.reason.contains("cannot reach"))
@@ -187,6 +331,46 @@ mod tests {
                 c.claim,
                 c.reason
             );
+        }
+    }
+
+    /// Five seeds: the first primary cannot be decided, so the sequence stops there, the later
+    /// primary is not reached and the gate stays closed: no secondary claim is tested, however
+    /// small its own p.
+    #[test]
+    fn an_undecided_primary_closes_the_gate() {
+        let v = verdicts(&objective_decides(5), &settings());
+        let first = &v["calibration_over_search"];
+        assert_eq!(first.verdict, Verdict::Inconclusive);
+        assert!(
+            first.reason.contains("sequence stops here"),
+            "{}",
+            first.reason
+        );
+        assert!(v["objective_over_search"].reason.contains("not reached"));
+        for c in v.values().filter(|c| c.p_holds.is_some()) {
+            if !Claim::from_name(&c.claim).is_some_and(|c| c.is_primary()) {
+                assert_eq!(c.verdict, Verdict::Inconclusive, "{c:?}");
+                assert!(c.reason.contains("gate is closed"), "{}", c.reason);
+            }
+        }
+    }
+
+    /// Twelve seeds: both primaries decided (hold, or fail), so the gate opens and Holm runs
+    /// over the seven secondaries; the sequence's adjusted p is its running maximum.
+    #[test]
+    fn decided_primaries_open_the_gate() {
+        for (records, verdict) in [
+            (objective_decides(12), Verdict::Holds),
+            (search_decides(), Verdict::Fails),
+        ] {
+            let v = verdicts(&records, &settings());
+            let (a, b) = (&v["calibration_over_search"], &v["objective_over_search"]);
+            assert_eq!((a.verdict, b.verdict), (verdict, verdict), "{a:?}\n{b:?}");
+            assert!(b.p_adjusted >= a.p_adjusted);
+            let c = &v["searchers_converge"];
+            assert!(c.reason.contains("past the gate of 2"), "{}", c.reason);
+            assert!(c.verdict != Verdict::Inconclusive, "{c:?}");
         }
     }
 }
