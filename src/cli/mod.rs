@@ -7,6 +7,7 @@ pub mod export;
 pub mod fetch;
 pub mod merge;
 pub mod plan;
+pub mod power;
 pub mod ppl;
 pub mod reliability;
 pub mod run;

@@ -19,6 +19,7 @@ use anyhow::{Context, Result};
 
 use super::svg::{self, Grid, GridRow, Panel};
 use crate::objective::Direction;
+use crate::search::SearcherKind;
 use crate::suite::claims::{ClaimResult, ClaimSettings, RunTable, Verdict};
 use crate::suite::manifest::Manifest;
 use crate::suite::run::{RunRecord, SuiteRuns, Timing};
@@ -337,8 +338,8 @@ fn budget_curves(model: &str, runs: &[&RunRecord]) -> String {
         if !objectives.contains(&o.as_str()) {
             objectives.push(o);
         }
-        // Block influence is a proxy that makes no evaluations of its own.
-        if s != "block_influence" && !searchers.contains(&s.as_str()) {
+        // The baselines make one evaluation and search nothing: no budget curve.
+        if !SearcherKind::is_baseline_name(s) && !searchers.contains(&s.as_str()) {
             searchers.push(s);
         }
     }

@@ -7,9 +7,10 @@
 //!
 //! The seven, one file each: [`one_shot`], [`greedy`], [`beam`], [`evolutionary`],
 //! [`annealing`], [`random`], [`local`]; and two references that are not among them:
-//! [`exhaustive`] (the optimum, for small problems) and [`block_influence`] (ShortGPT's
-//! objective-free proxy, whose per-block influences arrive as data). [`SearcherKind`] is the
-//! one list of them that suites and the command line share.
+//! [`exhaustive`] (the optimum, for small problems) and two baselines that search nothing:
+//! [`block_influence`] (ShortGPT's objective-free proxy, whose per-block influences arrive as
+//! data) and [`last_k`] (the deepest blocks before the final one). [`SearcherKind`] is the one
+//! list of them that suites and the command line share.
 //!
 //! This layer knows nothing of models or data: it sees block sets and the numbers a score
 //! function gives them, so it is tested on synthetic objectives.
@@ -24,6 +25,7 @@ pub mod block_influence;
 pub mod evolutionary;
 pub mod exhaustive;
 pub mod greedy;
+pub mod last_k;
 pub mod local;
 pub mod one_shot;
 pub mod random;
@@ -373,6 +375,8 @@ pub enum SearcherKind {
     Exhaustive,
     /// ShortGPT's objective-free proxy: needs the blocks' influences.
     BlockInfluence,
+    /// The k deepest blocks before the final one: no search, no measurement.
+    LastK,
 }
 
 impl SearcherKind {
@@ -387,6 +391,15 @@ impl SearcherKind {
         Self::Local,
     ];
 
+    /// The baselines that search nothing: reported beside the seven, never among them in a
+    /// claim.
+    pub const BASELINES: [SearcherKind; 2] = [Self::BlockInfluence, Self::LastK];
+
+    /// Whether `name` is one of [`Self::BASELINES`].
+    pub fn is_baseline_name(name: &str) -> bool {
+        Self::BASELINES.iter().any(|b| b.name() == name)
+    }
+
     /// The name suites, records and reports use (`one_shot`, ...).
     pub fn name(self) -> &'static str {
         match self {
@@ -399,6 +412,7 @@ impl SearcherKind {
             Self::Local => "local",
             Self::Exhaustive => "exhaustive",
             Self::BlockInfluence => "block_influence",
+            Self::LastK => "last_k",
         }
     }
 
@@ -438,6 +452,7 @@ impl SearcherKind {
                     bail!("block_influence needs the blocks' influences, measured on the model")
                 }
             },
+            Self::LastK => Box::new(last_k::LastK),
         })
     }
 }

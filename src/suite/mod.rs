@@ -127,9 +127,30 @@ impl BlockCount {
 pub struct SearcherEntry {
     pub name: SearcherKind,
     #[serde(default)]
-    pub budget: Option<usize>,
+    pub budget: Option<Budget>,
     #[serde(default)]
     pub params: SearcherParams,
+}
+
+/// A searcher's evaluations: one number for every model, or one per model (`{smollm2-135m: 84,
+/// gemma3-270m: 48}`), so that a budget can be the same multiple of what each model's start
+/// costs (its single removals).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Budget {
+    Evaluations(usize),
+    PerModel(BTreeMap<String, usize>),
+}
+
+impl SearcherEntry {
+    /// The budget on `model_id` (`None`: the searcher's default).
+    pub fn budget_for(&self, model_id: &str) -> Option<usize> {
+        match &self.budget {
+            None => None,
+            Some(Budget::Evaluations(n)) => Some(*n),
+            Some(Budget::PerModel(per_model)) => per_model.get(model_id).copied(),
+        }
+    }
 }
 
 impl Suite {
@@ -173,6 +194,22 @@ impl Suite {
                 Some(k) => k.check().with_context(|| format!("k of '{m}'"))?,
             }
         }
+        for entry in &self.searchers {
+            if let Some(Budget::PerModel(per_model)) = &entry.budget {
+                if let Some(m) = self.models.iter().find(|m| !per_model.contains_key(*m)) {
+                    bail!(
+                        "searcher {}: its budget has no entry for model '{m}' (give one number, or one per model)",
+                        entry.name
+                    );
+                }
+                if let Some(m) = per_model.keys().find(|m| !self.models.contains(m)) {
+                    bail!(
+                        "searcher {}: its budget names '{m}', which is not among `models`",
+                        entry.name
+                    );
+                }
+            }
+        }
         for (name, spec) in &self.heldout {
             if spec.split() != crate::data::Split::Evaluation {
                 bail!("held-out outcome '{name}' must use `split: evaluation`: calibration data is what the searches optimised");
@@ -207,7 +244,7 @@ impl Suite {
                 k,
                 protected: protected.clone(),
                 direction: crate::search::Direction::Minimize,
-                budget: entry.budget,
+                budget: entry.budget_for(model_id),
             };
             problem
                 .validate()
@@ -217,7 +254,7 @@ impl Suite {
             }
             let searcher = entry.name.build(&entry.params, None)?;
             let needed = searcher.min_budget(&problem);
-            if let Some(budget) = entry.budget.filter(|&b| b < needed) {
+            if let Some(budget) = entry.budget_for(model_id).filter(|&b| b < needed) {
                 bail!(
                     "searcher {} has budget {budget} but needs at least {needed} evaluations for {model_id} (k = {k}, {n_blocks} blocks): raise its budget",
                     entry.name
@@ -277,7 +314,7 @@ seeds: [0, 1]
     fn a_good_suite_loads() {
         let s = load(GOOD).unwrap();
         assert_eq!(s.searchers[1].params.beam_width, Some(2));
-        assert_eq!(s.searchers[1].budget, Some(200));
+        assert_eq!(s.searchers[1].budget_for("m"), Some(200));
         assert_eq!(s.protect, Protection::Ends);
         match s.objective_for_seed("ppl", 7) {
             ObjectiveSpec::Perplexity(p) => assert_eq!(
@@ -286,6 +323,30 @@ seeds: [0, 1]
             ),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_budget_can_be_given_per_model_and_must_name_every_model() {
+        let per_model = GOOD.replace("budget: 200", "budget: {smollm2-135m: 84}");
+        assert_eq!(
+            load(&per_model).unwrap().searchers[1].budget_for("smollm2-135m"),
+            Some(84)
+        );
+        let missing = GOOD
+            .replace(
+                "models: [smollm2-135m]",
+                "models: [smollm2-135m, gemma3-270m]",
+            )
+            .replace(
+                "k: {smollm2-135m: 2}",
+                "k: {smollm2-135m: 2, gemma3-270m: 2}",
+            )
+            .replace("budget: 200", "budget: {smollm2-135m: 84}");
+        let e = format!("{:#}", load(&missing).unwrap_err());
+        assert!(e.contains("no entry for model 'gemma3-270m'"), "{e}");
+        let stray = GOOD.replace("budget: 200", "budget: {smollm2-135m: 84, gemma: 48}");
+        let e = format!("{:#}", load(&stray).unwrap_err());
+        assert!(e.contains("'gemma', which is not among `models`"), "{e}");
     }
 
     #[test]

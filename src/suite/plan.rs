@@ -85,7 +85,7 @@ pub fn evaluation_count(suite: &Suite, model_id: &str, n_blocks: usize) -> Resul
     let greedy_later_rounds: usize = (1..k).map(|r| n - r).sum();
     let mut greedy_path_known = false;
     for entry in &suite.searchers {
-        let budget = match (entry.budget, entry.name) {
+        let budget = match (entry.budget_for(model_id), entry.name) {
             (Some(b), _) => b,
             (None, SearcherKind::BlockInfluence) => 1,
             (None, kind) => kind.build(&entry.params, None)?.default_budget(&problem),

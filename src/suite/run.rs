@@ -466,7 +466,7 @@ fn run_group(
         let searcher = entry.name.build(&entry.params, influence)?;
         let result = search::search(
             searcher.as_ref(),
-            &problem(entry.budget),
+            &problem(entry.budget_for(model_id)),
             &mut evaluator,
             seed,
         )

@@ -14,8 +14,8 @@
 //! level (two independent uniform k-subsets of the removable blocks) and chance-corrected;
 //! three kinds of pairs are compared: cross-searcher (same objective and seed), cross-objective
 //! (same searcher and seed) and cross-seed (same objective and searcher: the noise ceiling, what
-//! a new calibration sample alone changes). The block influence proxy is objective-free, so it
-//! takes part only in `proxy_vs_objectives`.
+//! a new calibration sample alone changes). The baselines that search nothing (block influence,
+//! last k) take part only in `baselines_vs_objectives`.
 
 mod accuracy_share_comparable;
 mod calibration_over_search;
@@ -30,6 +30,7 @@ mod reliability;
 mod reports;
 mod searchers_converge;
 mod shares;
+pub mod sizing;
 mod table;
 #[cfg(test)]
 mod testing;
@@ -45,7 +46,6 @@ use procedure::{finish, Pending, Test};
 use reliability::{reliability, Reliability};
 pub use table::{Key, RunTable};
 
-const PROXY: &str = "block_influence";
 const ONE_SHOT: &str = "one_shot";
 /// The smallest reliability ceiling (geometric mean of the objectives' cross-seed τ) that a
 /// ranking comparison is disattenuated by; below it the corrected τ is mostly noise.

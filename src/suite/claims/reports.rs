@@ -8,8 +8,9 @@ use rand::Rng;
 use super::reliability::Reliability;
 use super::shares::{distance_matrix, pattern_distance, Distance};
 use super::table::{pairs, tau_between, RunTable};
-use super::{ClaimResult, ClaimSettings, Verdict, ONE_SHOT, PROXY};
+use super::{ClaimResult, ClaimSettings, Verdict, ONE_SHOT};
 use crate::objective::Direction;
+use crate::search::SearcherKind;
 use crate::stats::{
     chance_corrected, jaccard, mean, permanova, permutation_test, Design, Restriction,
 };
@@ -177,25 +178,27 @@ pub(super) fn model_reports(
         out.push(report("variance_shares", stats));
     }
 
-    // Proxy vs objectives.
+    // The baselines that search nothing vs each objective's one-shot ranking.
     let mut stats = BTreeMap::new();
-    for o in &table.objectives {
-        let taus: Vec<f64> = table
-            .seeds
-            .iter()
-            .filter_map(|&t| {
-                let p = runs
-                    .iter()
-                    .find(|r| r.objective == *o && r.searcher == PROXY && r.seed == t)?;
-                Some(tau_between(p, table.get(o, ONE_SHOT, t)?))
-            })
-            .collect();
-        if !taus.is_empty() {
-            stats.insert(format!("kendall_tau_vs_{o}"), mean(&taus));
+    for baseline in SearcherKind::BASELINES.map(SearcherKind::name) {
+        for o in &table.objectives {
+            let taus: Vec<f64> = table
+                .seeds
+                .iter()
+                .filter_map(|&t| {
+                    let b = runs
+                        .iter()
+                        .find(|r| r.objective == *o && r.searcher == baseline && r.seed == t)?;
+                    Some(tau_between(b, table.get(o, ONE_SHOT, t)?))
+                })
+                .collect();
+            if !taus.is_empty() {
+                stats.insert(format!("{baseline}/kendall_tau_vs_{o}"), mean(&taus));
+            }
         }
     }
     if !stats.is_empty() {
-        out.push(report("proxy_vs_objectives", stats));
+        out.push(report("baselines_vs_objectives", stats));
     }
     out
 }

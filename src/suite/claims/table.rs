@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::PROXY;
 use crate::objective::Direction;
+use crate::search::SearcherKind;
 use crate::stats::{expected_jaccard, jaccard, kendall_tau_b, mean};
 use crate::suite::run::RunRecord;
 
@@ -16,7 +16,7 @@ pub type Key<'k> = (&'k str, &'k str, u64);
 pub struct RunTable<'a> {
     pub(super) runs: BTreeMap<(&'a str, &'a str, u64), &'a RunRecord>,
     pub(super) objectives: Vec<&'a str>,
-    /// The seven (or fewer) searchers, the proxy excluded.
+    /// The seven (or fewer) searchers, the baselines excluded.
     pub(super) searchers: Vec<&'a str>,
     pub(super) seeds: Vec<u64>,
     /// Jaccard of two independent uniform k-subsets of the removable blocks.
@@ -32,7 +32,10 @@ impl<'a> RunTable<'a> {
         let objectives: BTreeSet<&str> = runs.iter().map(|r| r.objective.as_str()).collect();
         let seeds: BTreeSet<u64> = runs.iter().map(|r| r.seed).collect();
         let mut searchers: Vec<&str> = Vec::new();
-        for r in runs.iter().filter(|r| r.searcher != PROXY) {
+        for r in runs
+            .iter()
+            .filter(|r| !SearcherKind::is_baseline_name(&r.searcher))
+        {
             if !searchers.contains(&r.searcher.as_str()) {
                 searchers.push(&r.searcher);
             }
@@ -142,7 +145,10 @@ impl<'a> RunTable<'a> {
     }
 
     pub(super) fn complete(&self) -> bool {
-        self.runs.keys().filter(|(_, s, _)| *s != PROXY).count()
+        self.runs
+            .keys()
+            .filter(|(_, s, _)| !SearcherKind::is_baseline_name(s))
+            .count()
             == self.objectives.len() * self.searchers.len() * self.seeds.len()
     }
 }

@@ -1,0 +1,108 @@
+//! `depthprune power`: the seeds each claim needs for a wanted power, from the per-unit
+//! statistics of a finished suite (its `claims.json`, a pilot).
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use depthprune::suite::claims::sizing::{seeds_needed, SeedsNeeded, SizingOptions};
+use depthprune::suite::claims::ClaimResult;
+use tabled::{builder::Builder, settings::Style};
+
+use super::{print_json, Global};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A suite's claims.json (or the output folder that holds it), e.g. results/claims.
+    claims: PathBuf,
+    /// The family-wise level the suite tests at (its `claims.alpha`).
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    /// The power wanted.
+    #[arg(long, default_value_t = 0.8)]
+    target: f64,
+    /// Simulated studies per number of units.
+    #[arg(long, default_value_t = 2000)]
+    draws: usize,
+    /// The most units (seeds, or seed pairs) tried.
+    #[arg(long, default_value_t = 60)]
+    max_units: usize,
+    /// Seed of the simulation.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print JSON (with every power curve) instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args, _global: Global) -> Result<()> {
+    let inside = |x: f64| x > 0.0 && x < 1.0;
+    if !inside(args.alpha) || !inside(args.target) {
+        bail!("--alpha and --target must lie strictly between 0 and 1");
+    }
+    let file = match args.claims.is_dir() {
+        true => args.claims.join("claims.json"),
+        false => args.claims.clone(),
+    };
+    let text = std::fs::read_to_string(&file).with_context(|| {
+        format!(
+            "cannot read {}: give a suite's claims.json or its output folder (run the suite \
+             first: depthprune run SUITE)",
+            file.display()
+        )
+    })?;
+    let results: Vec<ClaimResult> = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a suite's claims.json", file.display()))?;
+    let sized = seeds_needed(
+        &results,
+        &SizingOptions {
+            alpha: args.alpha,
+            target: args.target,
+            draws: args.draws,
+            max_units: args.max_units,
+            seed: args.seed,
+        },
+    );
+    if args.json {
+        return print_json(&sized);
+    }
+    print!("{}", table(&sized, args.target));
+    Ok(())
+}
+
+fn table(sized: &[SeedsNeeded], target: f64) -> String {
+    let mut builder = Builder::default();
+    builder.push_record([
+        "model".to_string(),
+        "claim".into(),
+        "test".into(),
+        "pilot units".into(),
+        "mean".into(),
+        "d_z".into(),
+        format!("seeds for power {target}"),
+        "note".into(),
+    ]);
+    for s in sized {
+        let curve = s.curve.as_ref();
+        builder.push_record([
+            s.model.clone(),
+            s.claim.clone(),
+            format!(
+                "{} at {:.4}",
+                if s.two_sided {
+                    "two-sided"
+                } else {
+                    "one-sided"
+                },
+                s.level
+            ),
+            curve.map_or("-".into(), |c| c.pilot_units.to_string()),
+            curve.map_or("-".into(), |c| format!("{:.4}", c.mean)),
+            curve.map_or("-".into(), |c| format!("{:.2}", c.effect_size)),
+            s.seeds_needed.map_or("-".into(), |n| n.to_string()),
+            s.note.clone(),
+        ]);
+    }
+    let mut table = builder.build();
+    table.with(Style::markdown());
+    format!("{table}\n")
+}
