@@ -39,6 +39,9 @@ enum Command {
     /// What a suite will cost: evaluations, tokens and estimated time per group, measured on
     /// the spot; the groups dealt to N shards.
     Plan(cli::plan::Args),
+    /// Recompute a seeded, stratified sample of a store's records from scratch and fail on
+    /// any that differs: how a shipped store is trusted.
+    Audit(cli::audit::Args),
     /// The seeds each claim needs for a wanted power, from a finished suite's per-seed
     /// statistics (its claims.json).
     Power(cli::power::Args),
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Reliability(args) => cli::reliability::run(args, global),
         Command::Run(args) => cli::run::run(args, global),
         Command::Plan(args) => cli::plan::run(args, global),
+        Command::Audit(args) => cli::audit::run(args, global),
         Command::Power(args) => cli::power::run(args, global),
         Command::Merge(args) => cli::merge::run(args, global),
         Command::Search(args) => cli::search::run(args, global),

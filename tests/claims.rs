@@ -1,6 +1,7 @@
 //! The study's claims on the real models and data: runs `suites/claims.yaml` end to end, checks
-//! each claim's verdict against the one the suite pins (`expected`), runs the two control
-//! suites that must not confirm a claim, and compares every run's chosen set, ranking, rounded
+//! each claim's verdict against the one the suite pins (`expected`), runs the three control
+//! suites that must not confirm a claim, replays the decisive suite from its shipped store and
+//! audits that store, and compares every run's chosen set, ranking, rounded
 //! score and held-out outcomes with the goldens in `golden/`: the check `depthprune run
 //! --check` makes, through the same code (tests/suite.rs runs that command with a golden line
 //! edited). Goldens are produced by running:
@@ -74,9 +75,10 @@ fn run(root: &Path, suite: &str, store: &Path) -> (Suite, SuiteOutcome, f64) {
     (suite, outcome, started.elapsed().as_secs_f64())
 }
 
-/// The CI claims suite, then the two controls on the same store (they reuse its evaluations):
-/// the same objective under two names must not give "the objective matters more than the
-/// search", and a searcher that can only guess must not give "the searchers converge".
+/// The CI claims suite, then the three controls on the same store (they reuse its
+/// evaluations): the same objective under two names must not give "the objective matters more
+/// than the search", a searcher that can only guess must not give "the searchers converge", and
+/// a contrarian beside greedy must make both primary claims fail.
 #[test]
 fn claims_suite_and_its_controls() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -132,15 +134,21 @@ fn claims_suite_and_its_controls() {
     }
 
     // The same objective under two names is two calibration resamples of one objective: it must
-    // not show an objective moving the sets beyond what resampling does.
-    for (control, claim) in [
+    // not show an objective moving the sets beyond what resampling does. A searcher that can only
+    // guess must not converge with the others. A contrarian beside greedy moves the set more
+    // than any calibration change: neither primary claim may hold.
+    for (control, claims) in [
         (
             "suites/control-same-objective.yaml",
-            Claim::ObjectiveBeyondResampling,
+            &[Claim::ObjectiveBeyondResampling][..],
         ),
         (
             "suites/control-weak-searcher.yaml",
-            Claim::SearchersConverge,
+            &[Claim::SearchersConverge][..],
+        ),
+        (
+            "suites/control-contrarian.yaml",
+            &[Claim::CalibrationOverSearch, Claim::ObjectiveOverSearch][..],
         ),
     ] {
         let (control_suite, control_outcome, seconds) = run(root, control, &store);
@@ -150,16 +158,18 @@ fn claims_suite_and_its_controls() {
             "{control}: {seconds:.0} s\n{}",
             depthprune::report::claims_table(&control_verdicts, &control_settings)
         );
-        let v = control_verdicts
-            .iter()
-            .find(|v| v.claim == claim.as_str())
-            .expect("the control decides its claim");
-        if v.verdict == Verdict::Holds {
-            problems.push(format!(
-                "{control}: {} holds on a control built so that it must not ({})",
-                claim.as_str(),
-                v.reason
-            ));
+        for claim in claims {
+            let v = control_verdicts
+                .iter()
+                .find(|v| v.claim == claim.as_str())
+                .expect("the control decides its claim");
+            if v.verdict == Verdict::Holds {
+                problems.push(format!(
+                    "{control}: {} holds on a control built so that it must not ({})",
+                    claim.as_str(),
+                    v.reason
+                ));
+            }
         }
         problems.extend(verdict_problems(&control_verdicts, &control_settings));
     }
@@ -172,4 +182,197 @@ fn claims_suite_and_its_controls() {
     };
     problems.extend(golden_problems(&golden_dir, &suite, &outcome.runs.runs, on_mismatch).unwrap());
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The models of `suites/decisive.yaml` whose part of the shipped store is complete. The store
+/// is computed in chunks committed as they come (about 50 minutes of 2 cores a model); a model
+/// is added here when its part is in, and the replay fails if any evaluation it needs is not.
+const DECISIVE_MODELS: &[&str] = &["smollm2-135m"];
+
+/// `suites/decisive.yaml` restricted to the models whose evidence has shipped.
+fn decisive_suite(root: &Path) -> Suite {
+    let mut suite = Suite::load(&root.join("suites/decisive.yaml")).unwrap();
+    suite
+        .models
+        .retain(|m| DECISIVE_MODELS.contains(&m.as_str()));
+    suite.k.retain(|m, _| DECISIVE_MODELS.contains(&m.as_str()));
+    assert_eq!(
+        suite.models.len(),
+        DECISIVE_MODELS.len(),
+        "a model is not in the suite"
+    );
+    suite
+}
+
+/// A private copy of the shipped store, so neither a replay nor a doctored copy can touch it.
+fn copy_of_shipped_store(root: &Path, name: &str) -> PathBuf {
+    let to = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&to);
+    let from = root.join("evidence/decisive/store");
+    for model in std::fs::read_dir(&from).expect("evidence/decisive/store ships") {
+        let model = model.unwrap().path();
+        let dest = to.join(model.file_name().unwrap());
+        std::fs::create_dir_all(&dest).unwrap();
+        for file in std::fs::read_dir(&model).unwrap() {
+            let file = file.unwrap().path();
+            std::fs::copy(&file, dest.join(file.file_name().unwrap())).unwrap();
+        }
+    }
+    to
+}
+
+fn audit_options(store: &Path, sample: usize) -> depthprune::study::audit::AuditOptions {
+    depthprune::study::audit::AuditOptions {
+        store_dir: store.to_path_buf(),
+        data_dir: common::data_dir(),
+        sample,
+        seed: 0,
+        tolerance: 1e-5,
+    }
+}
+
+/// The decisive suite, every statistic, verdict and report recomputed from its shipped store
+/// (no evaluation computed: a missing one fails the replay), checked against its expected
+/// verdicts and goldens; then 48 of its records, stratified over every outcome, shallow and
+/// deep removals, recomputed from scratch within 1e-5 relative.
+#[test]
+fn decisive_suite_replays_from_its_shipped_store_and_passes_its_audit() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let suite = decisive_suite(root);
+    let store = copy_of_shipped_store(root, "decisive-replay-store");
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("decisive");
+    let _ = std::fs::remove_dir_all(&out);
+    let options = RunOptions {
+        out_dir: out,
+        data_dir: common::data_dir(),
+        store_dir: store.clone(),
+        engine: EvaluatorOptions {
+            replay: true,
+            ..EvaluatorOptions::default()
+        },
+        quiet: true,
+        jobs: 2,
+        log_samples: false,
+    };
+    let started = std::time::Instant::now();
+    let outcome = execute(&suite, &options).expect("the shipped store replays the suite");
+    let settings = suite.claims.clone().unwrap();
+    let verdicts = outcome.verdicts.expect("the suite has claims");
+    eprintln!(
+        "decisive suite replayed: {} runs in {:.0} s\n{}",
+        outcome.runs.runs.len(),
+        started.elapsed().as_secs_f64(),
+        depthprune::report::claims_table(&verdicts, &settings)
+    );
+    let mut problems = verdict_problems(&verdicts, &settings);
+    for v in &verdicts {
+        problems.extend(check_bounds(&v.claim, &v.statistics));
+    }
+    let on_mismatch = match std::env::var_os("DEPTHPRUNE_UPDATE_GOLDENS") {
+        Some(_) => OnMismatch::Update,
+        None => OnMismatch::WriteNew,
+    };
+    problems.extend(
+        golden_problems(
+            &root.join("golden"),
+            &suite,
+            &outcome.runs.runs,
+            on_mismatch,
+        )
+        .unwrap(),
+    );
+
+    let report = depthprune::study::audit::audit(&suite, &audit_options(&store, 48)).unwrap();
+    eprintln!(
+        "audit: {} records over {} strata in {:.0} s, largest relative difference {:.2e}",
+        report.audited.len(),
+        report.strata,
+        report.seconds,
+        report.max_relative()
+    );
+    if report.audited.len() < 40 {
+        problems.push(format!(
+            "audit: only {} records sampled",
+            report.audited.len()
+        ));
+    }
+    for model in &suite.models {
+        let names = suite.objectives.keys().chain(suite.heldout.keys());
+        for name in names {
+            for depth in ["shallow", "deep"] {
+                if !report
+                    .audited
+                    .iter()
+                    .any(|r| &r.model == model && &r.outcome == name && r.stratum.contains(depth))
+                {
+                    problems.push(format!("audit: no {depth} removal of {model} / {name}"));
+                }
+            }
+        }
+    }
+    for r in report.failures() {
+        problems.push(format!(
+            "audit: {} / {} blocks {:?} ({}): stored {} vs recomputed {} (relative {:.2e})",
+            r.model,
+            r.outcome,
+            r.removed,
+            r.file.display(),
+            r.stored,
+            r.recomputed,
+            r.max_relative
+        ));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The audit is able to fail: on a store with one value changed by 1e-4 relative, and on a
+/// store whose records of one calibration sample are filed under another's key.
+#[test]
+fn the_audit_fails_on_a_changed_value_and_on_another_objectives_records() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut suite = decisive_suite(root);
+    // One calibration sample (and the held-out outcomes): every sampled calibration record then
+    // comes from the files doctored below.
+    suite.seeds = vec![1];
+    let store = copy_of_shipped_store(root, "decisive-audit-store");
+    let clean = depthprune::study::audit::audit(&suite, &audit_options(&store, 12)).unwrap();
+    assert!(clean.failures().is_empty(), "the copy is the shipped store");
+
+    // A changed value.
+    let target = clean.audited.iter().find(|r| !r.heldout).unwrap();
+    let text = std::fs::read_to_string(&target.file).unwrap();
+    let doctored: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let mut record: serde_json::Value = serde_json::from_str(line).unwrap();
+            let same = record["removed"] == serde_json::json!(target.removed);
+            if same && record.get("value").is_some() {
+                let v = record["value"].as_f64().unwrap();
+                record["value"] = serde_json::json!(v * (1.0 + 1e-4));
+            }
+            record.to_string()
+        })
+        .collect();
+    std::fs::write(&target.file, doctored.join("\n") + "\n").unwrap();
+    let changed = depthprune::study::audit::audit(&suite, &audit_options(&store, 12)).unwrap();
+    let failed: Vec<_> = changed.failures();
+    assert_eq!(failed.len(), 1, "exactly the changed record differs");
+    assert_eq!(failed[0].removed, target.removed);
+    std::fs::write(&target.file, text).unwrap();
+
+    // Another objective definition: seed 0's perplexity records under seed 1's key.
+    let spec = |seed| suite.objective_for_seed("ppl", seed).key();
+    let model_dir = target.file.parent().unwrap();
+    std::fs::copy(
+        model_dir.join(format!("{}.jsonl", spec(0))),
+        model_dir.join(format!("{}.jsonl", spec(1))),
+    )
+    .unwrap();
+    let swapped = depthprune::study::audit::audit(&suite, &audit_options(&store, 12)).unwrap();
+    let failed: Vec<_> = swapped.failures();
+    assert!(
+        !failed.is_empty() && failed.iter().all(|r| r.outcome == "ppl" && !r.heldout),
+        "records of another calibration sample must differ when recomputed: {:?}",
+        swapped.audited
+    );
 }

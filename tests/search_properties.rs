@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use anyhow::Result;
 use depthprune::search::{
-    self, sieve, single_removal_scores, Direction, Found, Oracle, Problem, ScoreFn, Screening,
-    SearchResult, Searcher, SearcherKind, SearcherParams, Source, TraceStep, Verdict,
+    self, sieve, Direction, Problem, ScoreFn, Screening, SearchResult, Searcher, SearcherKind,
+    SearcherParams, Source, TraceStep, Verdict,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -403,34 +403,6 @@ proptest! {
     }
 }
 
-/// A searcher built to lose: one-shot's scan, then the k blocks whose removal hurts most. The
-/// control that shows the comparison with random search can fail.
-struct Contrarian;
-
-impl Searcher for Contrarian {
-    fn name(&self) -> &'static str {
-        "contrarian"
-    }
-    fn default_budget(&self, problem: &Problem) -> usize {
-        problem.removable().len() + 1
-    }
-    fn min_budget(&self, problem: &Problem) -> usize {
-        self.default_budget(problem)
-    }
-    fn run(&self, problem: &Problem, oracle: &mut Oracle, _seed: u64) -> Result<Found> {
-        let mut ranking =
-            search::order_by_scores(problem, &single_removal_scores(problem, oracle)?);
-        ranking.reverse();
-        let removed = ranking[..problem.k].to_vec();
-        let score = oracle.score(&removed)?;
-        Ok(Found {
-            removed,
-            score,
-            ranking,
-        })
-    }
-}
-
 /// How far `searcher`'s mean score over 30 seeds trails random search's given the same number
 /// of evaluations, in units of the objective's spread over all k-subsets (positive: worse).
 fn shortfall_against_random(searcher: &dyn Searcher, obj: &Synthetic, p: &Problem) -> f64 {
@@ -500,7 +472,8 @@ fn every_searcher_beats_random_search_with_its_budget() {
                 "instance {instance}: {name} trails random search with its budget by {shortfall:.3} of the spread"
             );
         }
-        control_caught |= shortfall_against_random(&Contrarian, &obj, &p) > 0.02;
+        control_caught |=
+            shortfall_against_random(&depthprune::search::contrarian::Contrarian, &obj, &p) > 0.02;
     }
     assert!(
         control_caught,

@@ -2,6 +2,7 @@
 //! and printing a typed result (a line or a table for people, `--json` for programs). The
 //! argument groups several commands share live here.
 
+pub mod audit;
 pub mod eval;
 pub mod export;
 pub mod fetch;
@@ -84,6 +85,10 @@ pub struct EngineArgs {
     /// Memory budget of the prefix cache, in MiB.
     #[arg(long, default_value_t = 3072)]
     pub cache_mib: usize,
+    /// Serve every evaluation from the store (--store) and fail on the first it lacks: no
+    /// score is computed (block influence's one forward with every block is).
+    #[arg(long, conflicts_with = "no_memo")]
+    pub replay: bool,
 }
 
 impl EngineArgs {
@@ -93,6 +98,7 @@ impl EngineArgs {
             memo: !self.no_memo,
             cache_budget_bytes: self.cache_mib << 20,
             sieve: true,
+            replay: self.replay,
         }
     }
 

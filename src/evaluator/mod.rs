@@ -53,6 +53,9 @@ pub struct EvaluatorOptions {
     pub cache_budget_bytes: usize,
     /// Whether [`ScoreFn::screen`] sieves (otherwise searchers score every candidate fully).
     pub sieve: bool,
+    /// Serve every evaluation from the store and fail on one it lacks instead of computing
+    /// it: a shipped store is replayed, never silently extended.
+    pub replay: bool,
 }
 
 impl Default for EvaluatorOptions {
@@ -62,6 +65,7 @@ impl Default for EvaluatorOptions {
             memo: true,
             cache_budget_bytes: prefix_cache::DEFAULT_BUDGET_BYTES,
             sieve: true,
+            replay: false,
         }
     }
 }
@@ -263,6 +267,20 @@ impl<'a> Evaluator<'a> {
 
     /// Runs batches `items.batches..to` of `mask`, adding to `items`; returns the tokens run.
     fn extend(&mut self, mask: &BlockMask, items: &mut Items, to: usize) -> Result<u64> {
+        if self.options.replay {
+            let store = self
+                .store
+                .as_ref()
+                .map_or("no store".to_string(), |s| s.path().display().to_string());
+            bail!(
+                "replay: the store ({store}) lacks blocks {:?} removed (batches {}..{to} of the \
+                 objective {}): it does not hold this suite's evaluations; run without --replay \
+                 to compute what is missing",
+                mask.removed(),
+                items.batches,
+                self.objective.spec().key()
+            );
+        }
         let started = Instant::now();
         let mut tokens = 0;
         for b in items.batches..to {

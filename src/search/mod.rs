@@ -9,8 +9,9 @@
 //! [`annealing`], [`random`], [`local`]; and two references that are not among them:
 //! [`exhaustive`] (the optimum, for small problems) and two baselines that search nothing:
 //! [`block_influence`] (ShortGPT's objective-free proxy, whose per-block influences arrive as
-//! data) and [`last_k`] (the deepest blocks before the final one). [`SearcherKind`] is the one
-//! list of them that suites and the command line share.
+//! data) and [`last_k`] (the deepest blocks before the final one); and a control that must
+//! lose, [`contrarian`]. [`SearcherKind`] is the one list of them that suites and the command
+//! line share.
 //!
 //! This layer knows nothing of models or data: it sees block sets and the numbers a score
 //! function gives them, so it is tested on synthetic objectives.
@@ -22,6 +23,7 @@
 pub mod annealing;
 pub mod beam;
 pub mod block_influence;
+pub mod contrarian;
 pub mod evolutionary;
 pub mod exhaustive;
 pub mod greedy;
@@ -377,6 +379,8 @@ pub enum SearcherKind {
     BlockInfluence,
     /// The k deepest blocks before the final one: no search, no measurement.
     LastK,
+    /// A control: the k blocks whose single removal scores worst (one-shot turned round).
+    Contrarian,
 }
 
 impl SearcherKind {
@@ -413,6 +417,7 @@ impl SearcherKind {
             Self::Exhaustive => "exhaustive",
             Self::BlockInfluence => "block_influence",
             Self::LastK => "last_k",
+            Self::Contrarian => "contrarian",
         }
     }
 
@@ -453,6 +458,7 @@ impl SearcherKind {
                 }
             },
             Self::LastK => Box::new(last_k::LastK),
+            Self::Contrarian => Box::new(contrarian::Contrarian),
         })
     }
 }

@@ -3,6 +3,7 @@
 //! `depthprune run` and `tests/claims.rs` both call; [`shard`] runs a share of a suite's groups
 //! and [`merge`] combines the shares into the files one run writes.
 
+pub mod audit;
 pub mod merge;
 pub mod shard;
 

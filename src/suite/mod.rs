@@ -219,10 +219,18 @@ impl Suite {
             if self.objectives.len() < 2 {
                 bail!("the claims compare objectives: name at least two under `objectives`");
             }
-            if !self
-                .searchers
-                .iter()
-                .any(|s| s.name == SearcherKind::OneShot)
+            // The primary claims compare chosen sets only; everything else measures gains
+            // over, or the reliability of, one-shot's ranking.
+            let needs_one_shot = self.claims.as_ref().is_some_and(|c| {
+                c.test
+                    .as_ref()
+                    .is_none_or(|t| t.iter().any(|claim| !claim.is_primary()))
+            });
+            if needs_one_shot
+                && !self
+                    .searchers
+                    .iter()
+                    .any(|s| s.name == SearcherKind::OneShot)
             {
                 bail!("the claims measure gains over one-shot: add `{{name: one_shot}}` to `searchers`");
             }

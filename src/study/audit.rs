@@ -1,0 +1,351 @@
+//! Audit of a shipped evaluation store: a seeded, stratified sample of its records recomputed
+//! from scratch and compared with what it holds.
+//!
+//! A store computed once and kept in the repository is evidence only where it can be checked.
+//! The audit takes every full record that belongs to a suite (each model × each objective at
+//! each seed × each held-out outcome, found where the evaluator would look for it), draws a
+//! sample that covers every (model, outcome) with shallow and deep removals (the mean removed
+//! block below or above the middle of the model) and single blocks as well as k-sets, and
+//! recomputes each as `objective::evaluate` does: a plain forward with the blocks skipped, no
+//! memo, no prefix cache, no sieve, so it shares no code path with how the record was made
+//! beyond the model and the objective themselves. A record agrees when its value, every
+//! metric and every per-item log-likelihood are within `tolerance` relative of the recomputed
+//! ones; the audit fails on the first record that does not (it reports all of them).
+//!
+//! A store from another objective definition fails too: the objective is rebuilt from the
+//! suite, so values stored under one sample (or size, or task) and filed under another's key
+//! differ when recomputed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use rand::seq::SliceRandom;
+use serde::Serialize;
+
+use crate::evaluator::store::{read_records, Record};
+use crate::load::open_model;
+use crate::model::{BlockMask, LoadOptions, Model};
+use crate::objective::{Objective, ObjectiveSpec};
+use crate::rng::rng_for;
+use crate::suite::Suite;
+
+/// What the audit samples and how close a recomputation must be.
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    pub store_dir: PathBuf,
+    pub data_dir: PathBuf,
+    /// Records recomputed, at least one from every stratum that has any.
+    pub sample: usize,
+    pub seed: u64,
+    /// Largest relative difference accepted (value, metrics, items).
+    pub tolerance: f64,
+}
+
+/// One recomputed record.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditedRecord {
+    pub model: String,
+    /// The objective's or held-out outcome's name in the suite.
+    pub outcome: String,
+    pub heldout: bool,
+    /// The suite seed (`None` for a held-out outcome, which has its own fixed sample).
+    pub seed: Option<u64>,
+    pub removed: Vec<usize>,
+    /// The store file the record is in.
+    pub file: PathBuf,
+    pub stratum: String,
+    pub stored: f64,
+    pub recomputed: f64,
+    /// The largest relative difference over the value, the metrics and the items.
+    pub max_relative: f64,
+    pub agrees: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport {
+    pub store: PathBuf,
+    /// Full records of the suite's objectives the store holds, by (model, outcome).
+    pub records: BTreeMap<String, usize>,
+    pub strata: usize,
+    pub tolerance: f64,
+    pub audited: Vec<AuditedRecord>,
+    pub seconds: f64,
+}
+
+impl AuditReport {
+    pub fn failures(&self) -> Vec<&AuditedRecord> {
+        self.audited.iter().filter(|r| !r.agrees).collect()
+    }
+
+    pub fn max_relative(&self) -> f64 {
+        self.audited
+            .iter()
+            .map(|r| r.max_relative)
+            .fold(0.0, f64::max)
+    }
+}
+
+/// One of a suite's objectives on one model, as the evaluator files it.
+struct Outcome {
+    name: String,
+    heldout: bool,
+    seed: Option<u64>,
+    spec: ObjectiveSpec,
+}
+
+/// A record with where it belongs.
+struct Candidate {
+    outcome: usize,
+    file: PathBuf,
+    stratum: String,
+    record: Record,
+}
+
+/// Audits `options.store_dir` against `suite`.
+pub fn audit(suite: &Suite, options: &AuditOptions) -> Result<AuditReport> {
+    let started = std::time::Instant::now();
+    let mut records = BTreeMap::new();
+    let mut audited = Vec::new();
+    let mut strata_seen = 0;
+    // Strata per model are sampled within the model, so the sample is spread over models too.
+    let per_model = options.sample.div_ceil(suite.models.len().max(1));
+    for model_id in &suite.models {
+        let model = open_model(
+            model_id,
+            &LoadOptions {
+                layer_types: suite.layer_types,
+                device: suite.device,
+                dtype: suite.dtype,
+            },
+        )?;
+        let outcomes = suite_outcomes(suite);
+        let mut built: Vec<Box<dyn Objective>> = Vec::with_capacity(outcomes.len());
+        let mut candidates = Vec::new();
+        for (i, outcome) in outcomes.iter().enumerate() {
+            let objective = outcome
+                .spec
+                .build(&model, &options.data_dir)
+                .with_context(|| format!("{model_id}: objective '{}'", outcome.name))?;
+            let path = store_file(&options.store_dir, &model, objective.as_ref());
+            let full: Vec<Record> = match path.exists() {
+                true => read_records(&path)?
+                    .0
+                    .into_iter()
+                    .filter(|r| r.value.is_some())
+                    .collect(),
+                false => Vec::new(),
+            };
+            *records
+                .entry(format!("{model_id}/{}", outcome.name))
+                .or_insert(0) += full.len();
+            for record in full {
+                candidates.push(Candidate {
+                    outcome: i,
+                    file: path.clone(),
+                    stratum: stratum(&outcomes[i], &record.removed, model.n_blocks()),
+                    record,
+                });
+            }
+            built.push(objective);
+        }
+        let sample = stratified_sample(candidates, per_model, options.seed, model_id);
+        strata_seen += sample.strata;
+        for c in sample.chosen {
+            let outcome = &outcomes[c.outcome];
+            let objective = built[c.outcome].as_ref();
+            let mask = BlockMask::with_removed(model.n_blocks(), &c.record.removed)?;
+            let items = objective.workload().run(&model, &mask)?;
+            let fresh = objective.finish(&items);
+            let mut worst = relative(c.record.value.unwrap_or(f64::NAN), fresh.value);
+            for (name, v) in &fresh.metrics {
+                let stored = c.record.metrics.get(name).copied().unwrap_or(f64::NAN);
+                worst = worst.max(relative(stored, *v));
+            }
+            if let Some(stored_items) = &c.record.items {
+                let (order, _) = objective.workload().item_order();
+                if stored_items.len() != order.len() {
+                    worst = f64::INFINITY;
+                }
+                for (&item, &v) in order.iter().zip(stored_items) {
+                    worst = worst.max(relative(v, items[item]));
+                }
+            }
+            audited.push(AuditedRecord {
+                model: model_id.clone(),
+                outcome: outcome.name.clone(),
+                heldout: outcome.heldout,
+                seed: outcome.seed,
+                removed: c.record.removed.clone(),
+                file: c.file,
+                stratum: c.stratum,
+                stored: c.record.value.unwrap_or(f64::NAN),
+                recomputed: fresh.value,
+                max_relative: worst,
+                agrees: worst <= options.tolerance,
+            });
+        }
+    }
+    Ok(AuditReport {
+        store: options.store_dir.clone(),
+        records,
+        strata: strata_seen,
+        tolerance: options.tolerance,
+        audited,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Every objective of the suite at every seed, then every held-out outcome.
+fn suite_outcomes(suite: &Suite) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    for &seed in &suite.seeds {
+        for name in suite.objectives.keys() {
+            out.push(Outcome {
+                name: name.clone(),
+                heldout: false,
+                seed: Some(seed),
+                spec: suite.objective_for_seed(name, seed),
+            });
+        }
+    }
+    for (name, spec) in &suite.heldout {
+        out.push(Outcome {
+            name: name.clone(),
+            heldout: true,
+            seed: None,
+            spec: spec.clone(),
+        });
+    }
+    out
+}
+
+/// Where the evaluator files `objective`'s records on `model` (see [`crate::evaluator::Store`]).
+fn store_file(dir: &Path, model: &Model, objective: &dyn Objective) -> PathBuf {
+    dir.join(model.scores_key())
+        .join(format!("{}.jsonl", objective.spec().key()))
+}
+
+/// (outcome name, depth, size): depth is where the removed blocks sit (their mean below the
+/// model's middle: shallow), size whether one block or several are removed.
+fn stratum(outcome: &Outcome, removed: &[usize], n_blocks: usize) -> String {
+    let kind = match outcome.heldout {
+        true => format!("heldout:{}", outcome.name),
+        false => outcome.name.clone(),
+    };
+    if removed.is_empty() {
+        return format!("{kind}/full model");
+    }
+    let mean = removed.iter().sum::<usize>() as f64 / removed.len() as f64;
+    let depth = if mean < (n_blocks as f64 - 1.0) / 2.0 {
+        "shallow"
+    } else {
+        "deep"
+    };
+    let size = if removed.len() == 1 {
+        "one block"
+    } else {
+        "several"
+    };
+    format!("{kind}/{depth}/{size}")
+}
+
+struct Sample {
+    chosen: Vec<Candidate>,
+    strata: usize,
+}
+
+/// `n` candidates (at least one per stratum), strata taken in turn, each shuffled by a seeded
+/// generator: the sample is a function of the store's contents and the seed.
+fn stratified_sample(candidates: Vec<Candidate>, n: usize, seed: u64, model: &str) -> Sample {
+    let mut strata: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
+    for c in candidates {
+        strata.entry(c.stratum.clone()).or_default().push(c);
+    }
+    let mut rng = rng_for(seed, &format!("audit/{model}"));
+    for members in strata.values_mut() {
+        // File order first, so the shuffle does not depend on how the records were read.
+        members.sort_by(|a, b| (a.outcome, &a.record.removed).cmp(&(b.outcome, &b.record.removed)));
+        members.shuffle(&mut rng);
+    }
+    let n_strata = strata.len();
+    let mut queues: Vec<std::vec::IntoIter<Candidate>> =
+        strata.into_values().map(Vec::into_iter).collect();
+    let mut chosen = Vec::new();
+    while chosen.len() < n.max(n_strata) {
+        let before = chosen.len();
+        for q in &mut queues {
+            if chosen.len() >= n.max(n_strata) {
+                break;
+            }
+            chosen.extend(q.next());
+        }
+        if chosen.len() == before {
+            break;
+        }
+    }
+    Sample {
+        chosen,
+        strata: n_strata,
+    }
+}
+
+/// `|a − b| / max(|a|, |b|)`, 0 when both are 0, infinite when either is not finite.
+fn relative(a: f64, b: f64) -> f64 {
+    if !(a.is_finite() && b.is_finite()) {
+        return if a == b { 0.0 } else { f64::INFINITY };
+    }
+    let scale = a.abs().max(b.abs());
+    if scale == 0.0 {
+        0.0
+    } else {
+        (a - b).abs() / scale
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_differences() {
+        assert_eq!(relative(0.0, 0.0), 0.0);
+        assert_eq!(relative(2.0, 1.0), 0.5);
+        assert_eq!(relative(f64::NAN, 1.0), f64::INFINITY);
+        assert_eq!(relative(f64::INFINITY, f64::INFINITY), 0.0);
+        assert!(relative(1.0, 1.0 + 1e-9) < 1e-8);
+    }
+
+    #[test]
+    fn every_stratum_is_sampled_before_any_twice() {
+        let outcome = |name: &str| Outcome {
+            name: name.into(),
+            heldout: false,
+            seed: Some(0),
+            spec: serde_yaml_ng::from_str("{kind: perplexity, n_seqs: 1, seq_len: 8}").unwrap(),
+        };
+        let outcomes = [outcome("ppl"), outcome("acc")];
+        let mut candidates = Vec::new();
+        for (o, removed) in [
+            (0, vec![1]),
+            (0, vec![2]),
+            (0, vec![3]),
+            (0, vec![8]),
+            (0, vec![1, 2, 3]),
+            (1, vec![7, 8]),
+        ] {
+            candidates.push(Candidate {
+                outcome: o,
+                file: PathBuf::new(),
+                stratum: stratum(&outcomes[o], &removed, 10),
+                record: Record::partial(&removed, 1, &[0.0], 0.0),
+            });
+        }
+        let sample = stratified_sample(candidates, 4, 0, "m");
+        // ppl/shallow/one block, ppl/deep/one block, ppl/shallow/several, acc/deep/several.
+        assert_eq!(sample.strata, 4);
+        let strata: std::collections::BTreeSet<&str> =
+            sample.chosen.iter().map(|c| c.stratum.as_str()).collect();
+        assert_eq!(strata.len(), 4, "{strata:?}");
+    }
+}
