@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::procedure::{put_spread, Test};
+use super::procedure::{put_spread, Test, Tested, Units};
 use super::shares::share_differences;
 use super::table::RunTable;
 use super::ClaimSettings;
@@ -16,7 +16,7 @@ pub(super) fn accuracy_share_comparable(
     table: &RunTable,
     s: &ClaimSettings,
     stats: &mut BTreeMap<String, f64>,
-) -> Result<Test, String> {
+) -> Tested {
     let acc = table
         .heldout_of(Direction::Maximize)
         .ok_or("needs a held-out accuracy outcome (`heldout:` in the suite)")?;
@@ -41,12 +41,16 @@ pub(super) fn accuracy_share_comparable(
         sign_flip_greater(&d.iter().map(|x| -m - x).collect::<Vec<_>>()).ok_or("undefined")?;
     // Holds: both one-sided tests of the equivalence reject (the larger p); fails: either
     // tail does (Bonferroni over the two).
-    Ok(Test {
+    let test = Test {
         holds: below.p.max(above.p),
         fails: Some((2.0 * over.p.min(under.p)).min(1.0)),
         floor_holds: below.floor,
         floor_fails: (2.0 * below.floor).min(1.0),
-    })
+    };
+    // The units are compared with the nearer bound of the equivalence interval: the binding
+    // one of its two one-sided tests, and the one `power` sizes.
+    let nearer = if crate::stats::mean(&d) >= 0.0 { m } else { -m };
+    Ok((test, Units::per_seed(&table.seeds, &d, nearer)))
 }
 
 #[cfg(test)]

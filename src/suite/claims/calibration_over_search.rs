@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use super::procedure::{put_spread, Test};
+use super::procedure::{put_spread, Test, Tested, Units};
 use super::table::{pairs, RunTable};
 use super::ClaimSettings;
 use crate::stats::sign_flip_greater;
@@ -39,7 +39,7 @@ pub(super) fn calibration_over_search(
     table: &RunTable,
     s: &ClaimSettings,
     stats: &mut BTreeMap<String, f64>,
-) -> Result<(Test, Vec<(u64, f64)>), String> {
+) -> Tested {
     if table.objectives.len() < 2 || table.searchers.len() < 2 {
         return Err("needs two objectives (two calibrations per seed) and two searchers".into());
     }
@@ -71,7 +71,11 @@ pub(super) fn calibration_over_search(
     let up = sign_flip_greater(&d).ok_or("an agreement is not finite")?;
     let down = sign_flip_greater(&d.iter().map(|x| -x).collect::<Vec<_>>())
         .ok_or("an agreement is not finite")?;
-    Ok((Test::simple(up.p, down.p, up.floor), per_seed))
+    let units = Units {
+        points: per_seed,
+        threshold: Some(0.0),
+    };
+    Ok((Test::simple(up.p, down.p, up.floor), units))
 }
 
 /// Cohen's d_z of per-unit differences: mean over standard deviation (∞ with no spread).

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::procedure::{put_spread, Test};
+use super::procedure::{put_spread, Test, Tested, Units};
 use super::table::RunTable;
 use super::{ClaimSettings, ONE_SHOT};
 use crate::objective::Direction;
@@ -25,7 +25,8 @@ pub(super) fn marginal_gains(
     table: &RunTable,
     s: &ClaimSettings,
     stats: &mut BTreeMap<String, f64>,
-) -> Result<Test, String> {
+) -> Tested {
+    let mut gains_of = Vec::new();
     let mut holds = Vec::new();
     let mut fails = Vec::new();
     let mut floor = f64::NAN;
@@ -71,6 +72,7 @@ pub(super) fn marginal_gains(
             floor = below.floor;
             holds.push(below.p);
             fails.push(above.p);
+            gains_of.push(gains);
         }
     }
     if holds.is_empty() {
@@ -81,12 +83,24 @@ pub(super) fn marginal_gains(
     // fails when any is not (Bonferroni over the searcher × objective tests).
     let p_holds = holds.iter().copied().fold(0.0, f64::max);
     let p_fails = (fails.iter().copied().fold(1.0, f64::min) * fails.len() as f64).min(1.0);
-    Ok(Test {
+    let test = Test {
         holds: p_holds,
         fails: Some(p_fails),
         floor_holds: floor,
         floor_fails: (floor * fails.len() as f64).min(1.0),
-    })
+    };
+    // The units shown and sized are the binding searcher × objective's gains: the one with the
+    // largest p for "holds" (every cell must be marginal), or the smallest for "fails" when
+    // the data lean that way.
+    let by = |ps: &[f64], better: fn(f64, f64) -> bool| {
+        (0..ps.len()).fold(0, |best, i| if better(ps[i], ps[best]) { i } else { best })
+    };
+    let binding = match p_fails < p_holds {
+        true => by(&fails, |a, b| a < b),
+        false => by(&holds, |a, b| a > b),
+    };
+    let units = Units::per_seed(&table.seeds, &gains_of[binding], s.max_relative_gain);
+    Ok((test, units))
 }
 
 #[cfg(test)]

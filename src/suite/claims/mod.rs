@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use super::run::RunRecord;
 use crate::objective::Direction;
 use crate::rng::rng_for;
-use procedure::{finish, Pending, Test};
+use procedure::{finish, Pending, Test, Tested, Units};
 use reliability::{reliability, Reliability};
 pub use table::{Key, RunTable};
 
@@ -250,13 +250,13 @@ pub fn evaluate_claims(
         let mut rng = rng_for(seed, &format!("claims/{model}"));
         let reliability = reliability(&table, settings, &mut rng);
         for claim in Claim::ALL.into_iter().filter(|c| settings.decides(*c)) {
-            let (test, statistics, per_seed) = decide(claim, &table, settings, &reliability);
+            let (test, statistics, units) = decide(claim, &table, settings, &reliability);
             pending.push(Pending {
                 model: model.to_string(),
                 claim,
                 test,
                 statistics,
-                per_seed,
+                units,
             });
         }
         reports.extend(reports::model_reports(
@@ -273,7 +273,7 @@ pub fn evaluate_claims(
     results
 }
 
-type Decision = (Result<Test, String>, BTreeMap<String, f64>, Vec<(u64, f64)>);
+type Decision = (Result<Test, String>, BTreeMap<String, f64>, Units);
 
 fn decide(
     claim: Claim,
@@ -286,34 +286,27 @@ fn decide(
         return (
             Err("needs at least two seeds (calibration resamples)".into()),
             stats,
-            Vec::new(),
+            Units::default(),
         );
     }
     if !table.complete() {
         return (
             Err("the runs do not cover every objective × searcher × seed".into()),
             stats,
-            Vec::new(),
+            Units::default(),
         );
     }
     let gate = reliability.gate(table, s.alpha);
     // The primary claims are not gated on reliability: an unreliable objective is part of what
     // "calibration" means for them (its sample decides its set), and the reliability report
     // stands beside them.
-    let mut per_seed = Vec::new();
-    let mut with_points = |r: Result<(Test, Vec<(u64, f64)>), String>| {
-        r.map(|(t, points)| {
-            per_seed = points;
-            t
-        })
-    };
-    let test = match claim {
-        Claim::CalibrationOverSearch => with_points(
-            calibration_over_search::calibration_over_search(table, s, &mut stats),
-        ),
-        Claim::ObjectiveOverSearch => with_points(objective_over_search::objective_over_search(
-            table, s, &mut stats,
-        )),
+    let tested: Tested = match claim {
+        Claim::CalibrationOverSearch => {
+            calibration_over_search::calibration_over_search(table, s, &mut stats)
+        }
+        Claim::ObjectiveOverSearch => {
+            objective_over_search::objective_over_search(table, s, &mut stats)
+        }
         Claim::SearchersConverge => searchers_converge::searchers_converge(table, s, &mut stats),
         Claim::MarginalGains => marginal_gains::marginal_gains(table, s, &mut stats),
         Claim::ObjectiveShapesPatterns => gate.and_then(|()| {
@@ -331,5 +324,8 @@ fn decide(
             objective_beyond_resampling::objective_beyond_resampling(table, s, &mut stats)
         }),
     };
-    (test, stats, per_seed)
+    match tested {
+        Ok((test, units)) => (Ok(test), stats, units),
+        Err(reason) => (Err(reason), stats, Units::default()),
+    }
 }

@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 
 use super::calibration_over_search::effect_size;
-use super::procedure::{put_spread, Test};
+use super::procedure::{put_spread, Test, Tested, Units};
 use super::table::RunTable;
 use super::ClaimSettings;
 use crate::stats::sign_flip_greater;
@@ -64,7 +64,7 @@ pub(super) fn objective_over_search(
     table: &RunTable,
     s: &ClaimSettings,
     stats: &mut BTreeMap<String, f64>,
-) -> Result<(Test, Vec<(u64, f64)>), String> {
+) -> Tested {
     if table.objectives.len() < 2 || table.searchers.len() < 2 {
         return Err("needs two objectives and two searchers".into());
     }
@@ -99,7 +99,11 @@ pub(super) fn objective_over_search(
     let up = sign_flip_greater(&d).ok_or("an agreement is not finite")?;
     let down = sign_flip_greater(&d.iter().map(|x| -x).collect::<Vec<_>>())
         .ok_or("an agreement is not finite")?;
-    Ok((Test::simple(up.p, down.p, up.floor), per_unit))
+    let units = Units {
+        points: per_unit,
+        threshold: Some(0.0),
+    };
+    Ok((Test::simple(up.p, down.p, up.floor), units))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::procedure::Test;
+use super::procedure::Tested;
 use super::shares::share_beyond_margin;
 use super::table::RunTable;
 use super::ClaimSettings;
@@ -13,7 +13,7 @@ pub(super) fn objective_shapes_calibration_ppl(
     table: &RunTable,
     s: &ClaimSettings,
     stats: &mut BTreeMap<String, f64>,
-) -> Result<Test, String> {
+) -> Tested {
     let ppl = table
         .perplexity_objective()
         .ok_or("needs a perplexity objective (calibration perplexity is its score)")?;

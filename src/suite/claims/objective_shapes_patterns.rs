@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::procedure::Test;
+use super::procedure::Tested;
 use super::shares::{pattern_distance, share_beyond_margin};
 use super::table::RunTable;
 use super::ClaimSettings;
@@ -14,7 +14,7 @@ pub(super) fn objective_shapes_patterns(
     table: &RunTable,
     s: &ClaimSettings,
     stats: &mut BTreeMap<String, f64>,
-) -> Result<Test, String> {
+) -> Tested {
     share_beyond_margin(table, s, stats, "patterns", pattern_distance)
 }
 

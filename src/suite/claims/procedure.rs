@@ -29,6 +29,28 @@ impl Test {
     }
 }
 
+/// The per-unit statistic a claim's test ran over, and the value each is compared with: what
+/// the verdict figure draws and what `power` sizes the claim from.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Units {
+    /// (first seed of the unit, value).
+    pub(super) points: Vec<(u64, f64)>,
+    pub(super) threshold: Option<f64>,
+}
+
+impl Units {
+    /// One value per seed of `seeds`, compared with `threshold`.
+    pub(super) fn per_seed(seeds: &[u64], values: &[f64], threshold: f64) -> Self {
+        Units {
+            points: seeds.iter().copied().zip(values.iter().copied()).collect(),
+            threshold: Some(threshold),
+        }
+    }
+}
+
+/// A claim's test and the units it ran over, or why it has none.
+pub(super) type Tested = Result<(Test, Units), String>;
+
 /// A claim before Holm's correction: its one-sided p-values (or why it has none).
 pub(super) struct Pending {
     pub(super) model: String,
@@ -36,8 +58,8 @@ pub(super) struct Pending {
     /// `Err(reason)`: undefined or not decidable, whatever the correction.
     pub(super) test: Result<Test, String>,
     pub(super) statistics: BTreeMap<String, f64>,
-    /// The per-unit statistic the test ran over: (first seed of the unit, value).
-    pub(super) per_seed: Vec<(u64, f64)>,
+    /// The per-unit statistic the test ran over.
+    pub(super) units: Units,
 }
 
 /// From the claims' tests to verdicts, controlling the family-wise error at α over every
@@ -144,8 +166,8 @@ fn unadjusted(p: Pending) -> ClaimResult {
         p_adjusted: None,
         p_floor: None,
         statistics: p.statistics,
-        per_seed: p.per_seed,
-        threshold: None,
+        per_seed: p.units.points,
+        threshold: p.units.threshold,
     };
     match p.test {
         Err(reason) => result.reason = reason,
@@ -212,8 +234,8 @@ fn holm_step(pending: Vec<Pending>, settings: &ClaimSettings, gate: usize) -> Ve
                 p_adjusted: None,
                 p_floor: None,
                 statistics: p.statistics,
-                per_seed: p.per_seed,
-                threshold: None,
+                per_seed: p.units.points,
+                threshold: p.units.threshold,
             };
             match p.test {
                 Err(reason) => result.reason = reason,
@@ -372,5 +394,34 @@ mod tests {
             assert!(c.reason.contains("past the gate of 2"), "{}", c.reason);
             assert!(c.verdict != Verdict::Inconclusive, "{c:?}");
         }
+    }
+
+    /// Every claim tested over units reports them, with the value they are compared with, so
+    /// that the verdict figure can draw them and `power` size the claim: a value per seed, or
+    /// per seed pair for objective_over_search. objective_beyond_resampling has none.
+    #[test]
+    fn claims_report_their_units_and_threshold() {
+        let v = verdicts(&objective_decides(12), &settings());
+        for claim in Claim::ALL {
+            let c = &v[claim.as_str()];
+            let expected = match claim {
+                Claim::ObjectiveBeyondResampling => 0,
+                Claim::ObjectiveOverSearch => 6,
+                _ => 12,
+            };
+            assert_eq!(c.per_seed.len(), expected, "{c:?}");
+            assert_eq!(c.threshold.is_some(), expected > 0, "{c:?}");
+        }
+        let s = settings();
+        assert_eq!(
+            v["searchers_converge"].threshold,
+            Some(s.min_cross_searcher_agreement)
+        );
+        assert_eq!(v["marginal_gains"].threshold, Some(s.max_relative_gain));
+        assert_eq!(v["rankings_disagree"].threshold, Some(s.max_ranking_tau));
+        assert_eq!(
+            v["objective_shapes_patterns"].threshold,
+            Some(s.share_margin)
+        );
     }
 }

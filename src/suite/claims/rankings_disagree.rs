@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::procedure::{put_spread, Test};
+use super::procedure::{put_spread, Test, Tested, Units};
 use super::reliability::Reliability;
 use super::table::{pairs, positions, tau_between, RunTable};
 use super::{ClaimSettings, MIN_CEILING, ONE_SHOT};
@@ -14,7 +14,7 @@ pub(super) fn rankings_disagree(
     s: &ClaimSettings,
     stats: &mut BTreeMap<String, f64>,
     reliability: &Reliability,
-) -> Result<Test, String> {
+) -> Tested {
     let taus: Vec<f64> = table
         .seeds
         .iter()
@@ -79,7 +79,9 @@ pub(super) fn rankings_disagree(
         sign_flip_greater(&below).ok_or("a ranking correlation is undefined")?,
         sign_flip_greater(&above).ok_or("a ranking correlation is undefined")?,
     );
-    Ok(Test::simple(holds.p, fails.p, holds.floor))
+    // The units drawn and sized: the disattenuated τ, which "disagree" is tested on.
+    let units = Units::per_seed(&table.seeds, &disattenuated, s.max_ranking_tau);
+    Ok((Test::simple(holds.p, fails.p, holds.floor), units))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::procedure::{put_spread, two_sided, Test};
+use super::procedure::{put_spread, two_sided, Test, Tested, Units};
 use super::table::RunTable;
 use super::ClaimSettings;
 use crate::stats::chance_corrected;
@@ -12,7 +12,7 @@ pub(super) fn searchers_converge(
     table: &RunTable,
     s: &ClaimSettings,
     stats: &mut BTreeMap<String, f64>,
-) -> Result<Test, String> {
+) -> Tested {
     let kappas: Option<Vec<f64>> = table
         .seeds
         .iter()
@@ -35,7 +35,10 @@ pub(super) fn searchers_converge(
                 .collect();
             two_sided(&d)
                 .ok_or_else(|| "agreement is undefined".to_string())
-                .map(|(h, f, floor)| Test::simple(h, f, floor))
+                .map(|(h, f, floor)| {
+                    let units = Units::per_seed(&table.seeds, &k, s.min_cross_searcher_agreement);
+                    (Test::simple(h, f, floor), units)
+                })
         }
         _ => Err("needs at least two searchers".into()),
     }

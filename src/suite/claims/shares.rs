@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::procedure::{put_spread, two_sided, Test};
+use super::procedure::{put_spread, two_sided, Test, Tested, Units};
 use super::table::RunTable;
 use super::ClaimSettings;
 use crate::stats::{jaccard, permanova, Design};
@@ -69,7 +69,7 @@ pub(super) fn share_beyond_margin(
     stats: &mut BTreeMap<String, f64>,
     outcome: &str,
     distance: impl Fn(&RunRecord, &RunRecord) -> Option<f64>,
-) -> Result<Test, String> {
+) -> Tested {
     let d = share_differences(table, distance)?;
     put_spread(
         stats,
@@ -80,7 +80,8 @@ pub(super) fn share_beyond_margin(
     stats.insert("margin".into(), s.share_margin);
     let shifted: Vec<f64> = d.iter().map(|x| x - s.share_margin).collect();
     let (h, f, floor) = two_sided(&shifted).ok_or("undefined")?;
-    Ok(Test::simple(h, f, floor))
+    let units = Units::per_seed(&table.seeds, &d, s.share_margin);
+    Ok((Test::simple(h, f, floor), units))
 }
 
 /// The distance between two runs' outcomes (`None` when either lacks it).
