@@ -1,11 +1,12 @@
-//! The study's claims on the real models and data: runs `suites/claims.yaml` end to end, checks
-//! each claim's verdict against the one the suite pins (`expected`), runs the three control
-//! suites that must not confirm a claim, replays the decisive suite from its shipped store and
-//! audits that store, and compares every run's chosen set, ranking, rounded
-//! score and held-out outcomes with the goldens in `golden/`: the check `depthprune run
-//! --check` makes, through the same code (tests/suite.rs runs that command with a golden line
-//! edited). Goldens are produced by running:
-//! `DEPTHPRUNE_UPDATE_GOLDENS=1 cargo test --release --test claims` (or
+//! The study's claims on the real models and data: runs `suites/claims.yaml` end to end and
+//! checks each claim's verdict against the one the suite pins (`expected`); replays the four
+//! control suites, which must not confirm what they are built to refute, from their shipped
+//! store (`evidence/controls/store`) and the decisive suite from its own
+//! (`evidence/decisive/store`), and audits a sample of each store by recomputing it from
+//! scratch; and compares every run's chosen set, ranking, rounded score and held-out outcomes
+//! with the goldens in `golden/`: the check `depthprune run --check` makes, through the same
+//! code (tests/suite.rs runs that command with a golden line edited). Goldens are produced by
+//! running: `DEPTHPRUNE_UPDATE_GOLDENS=1 cargo test --release --test claims` (or
 //! `depthprune run suites/claims.yaml --check --update-goldens`), then reviewed in the diff.
 //!
 //! Outputs (report.md, plots) are left in `target/tmp/<suite>/` for inspection.
@@ -75,12 +76,10 @@ fn run(root: &Path, suite: &str, store: &Path) -> (Suite, SuiteOutcome, f64) {
     (suite, outcome, started.elapsed().as_secs_f64())
 }
 
-/// The CI claims suite, then the three controls on the same store (they reuse its
-/// evaluations): the same objective under two names must not give "the objective matters more
-/// than the search", a searcher that can only guess must not give "the searchers converge", and
-/// a contrarian beside greedy must make both primary claims fail.
+/// The CI claims suite, every evaluation computed: its verdicts against `expected`, every
+/// statistic in range, every claim and report present, and its runs against the goldens.
 #[test]
-fn claims_suite_and_its_controls() {
+fn claims_suite() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let store = match std::env::var_os("DEPTHPRUNE_CLAIMS_STORE") {
         Some(dir) => PathBuf::from(dir),
@@ -133,47 +132,6 @@ fn claims_suite_and_its_controls() {
         }
     }
 
-    // The same objective under two names is two calibration resamples of one objective: it must
-    // not show an objective moving the sets beyond what resampling does. A searcher that can only
-    // guess must not converge with the others. A contrarian beside greedy moves the set more
-    // than any calibration change: neither primary claim may hold.
-    for (control, claims) in [
-        (
-            "suites/control-same-objective.yaml",
-            &[Claim::ObjectiveBeyondResampling][..],
-        ),
-        (
-            "suites/control-weak-searcher.yaml",
-            &[Claim::SearchersConverge][..],
-        ),
-        (
-            "suites/control-contrarian.yaml",
-            &[Claim::CalibrationOverSearch, Claim::ObjectiveOverSearch][..],
-        ),
-    ] {
-        let (control_suite, control_outcome, seconds) = run(root, control, &store);
-        let control_settings = control_suite.claims.clone().unwrap();
-        let control_verdicts = control_outcome.verdicts.unwrap();
-        eprintln!(
-            "{control}: {seconds:.0} s\n{}",
-            depthprune::report::claims_table(&control_verdicts, &control_settings)
-        );
-        for claim in claims {
-            let v = control_verdicts
-                .iter()
-                .find(|v| v.claim == claim.as_str())
-                .expect("the control decides its claim");
-            if v.verdict == Verdict::Holds {
-                problems.push(format!(
-                    "{control}: {} holds on a control built so that it must not ({})",
-                    claim.as_str(),
-                    v.reason
-                ));
-            }
-        }
-        problems.extend(verdict_problems(&control_verdicts, &control_settings));
-    }
-
     // Goldens are compared after the verdicts are known, so a failing golden still shows them.
     let golden_dir = root.join("golden");
     let on_mismatch = match std::env::var_os("DEPTHPRUNE_UPDATE_GOLDENS") {
@@ -204,12 +162,13 @@ fn decisive_suite(root: &Path) -> Suite {
     suite
 }
 
-/// A private copy of the shipped store, so neither a replay nor a doctored copy can touch it.
-fn copy_of_shipped_store(root: &Path, name: &str) -> PathBuf {
+/// A private copy of a shipped store (`evidence/<evidence>/store`), so neither a replay nor a
+/// doctored copy can touch it.
+fn copy_of_shipped_store(root: &Path, evidence: &str, name: &str) -> PathBuf {
     let to = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&to);
-    let from = root.join("evidence/decisive/store");
-    for model in std::fs::read_dir(&from).expect("evidence/decisive/store ships") {
+    let from = root.join("evidence").join(evidence).join("store");
+    for model in std::fs::read_dir(&from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
         let model = model.unwrap().path();
         let dest = to.join(model.file_name().unwrap());
         std::fs::create_dir_all(&dest).unwrap();
@@ -219,6 +178,22 @@ fn copy_of_shipped_store(root: &Path, name: &str) -> PathBuf {
         }
     }
     to
+}
+
+/// Options that compute no evaluation: a record missing from `store` is an error.
+fn replay_options(out_dir: PathBuf, store: &Path) -> RunOptions {
+    RunOptions {
+        out_dir,
+        data_dir: common::data_dir(),
+        store_dir: store.to_path_buf(),
+        engine: EvaluatorOptions {
+            replay: true,
+            ..EvaluatorOptions::default()
+        },
+        quiet: true,
+        jobs: 2,
+        log_samples: false,
+    }
 }
 
 fn audit_options(store: &Path, sample: usize) -> depthprune::study::audit::AuditOptions {
@@ -239,23 +214,12 @@ fn audit_options(store: &Path, sample: usize) -> depthprune::study::audit::Audit
 fn decisive_suite_replays_from_its_shipped_store_and_passes_its_audit() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let suite = decisive_suite(root);
-    let store = copy_of_shipped_store(root, "decisive-replay-store");
+    let store = copy_of_shipped_store(root, "decisive", "decisive-replay-store");
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("decisive");
     let _ = std::fs::remove_dir_all(&out);
-    let options = RunOptions {
-        out_dir: out,
-        data_dir: common::data_dir(),
-        store_dir: store.clone(),
-        engine: EvaluatorOptions {
-            replay: true,
-            ..EvaluatorOptions::default()
-        },
-        quiet: true,
-        jobs: 2,
-        log_samples: false,
-    };
     let started = std::time::Instant::now();
-    let outcome = execute(&suite, &options).expect("the shipped store replays the suite");
+    let outcome =
+        execute(&suite, &replay_options(out, &store)).expect("the shipped store replays the suite");
     let settings = suite.claims.clone().unwrap();
     let verdicts = outcome.verdicts.expect("the suite has claims");
     eprintln!(
@@ -325,6 +289,85 @@ fn decisive_suite_replays_from_its_shipped_store_and_passes_its_audit() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The four controls, replayed from their shipped store and each kept from confirming what it
+/// is built to refute: the same objective under two names must not move the sets beyond
+/// resampling; one objective under two names must not "matter more than the search"; a
+/// searcher that can only guess must not converge with the others; a contrarian beside greedy
+/// must make both primary claims fail. Then 12 records of each, recomputed from scratch.
+#[test]
+fn controls_replay_from_their_shipped_store_refute_what_they_must_and_pass_an_audit() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let store = copy_of_shipped_store(root, "controls", "controls-replay-store");
+    let mut problems = Vec::new();
+    for (control, claims) in [
+        (
+            "suites/control-same-objective.yaml",
+            &[Claim::ObjectiveBeyondResampling][..],
+        ),
+        (
+            "suites/control-one-objective-two-names.yaml",
+            &[Claim::ObjectiveOverSearch][..],
+        ),
+        (
+            "suites/control-weak-searcher.yaml",
+            &[Claim::SearchersConverge][..],
+        ),
+        (
+            "suites/control-contrarian.yaml",
+            &[Claim::CalibrationOverSearch, Claim::ObjectiveOverSearch][..],
+        ),
+    ] {
+        let suite = Suite::load(&root.join(control)).unwrap();
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(&suite.name);
+        let _ = std::fs::remove_dir_all(&out);
+        let started = std::time::Instant::now();
+        let outcome = execute(&suite, &replay_options(out, &store))
+            .unwrap_or_else(|e| panic!("{control} replays from evidence/controls/store: {e:#}"));
+        let settings = suite.claims.clone().unwrap();
+        let verdicts = outcome.verdicts.unwrap();
+        eprintln!(
+            "{control} replayed in {:.1} s\n{}",
+            started.elapsed().as_secs_f64(),
+            depthprune::report::claims_table(&verdicts, &settings)
+        );
+        for claim in claims {
+            let v = verdicts
+                .iter()
+                .find(|v| v.claim == claim.as_str())
+                .expect("the control decides its claim");
+            if v.verdict == Verdict::Holds {
+                problems.push(format!(
+                    "{control}: {} holds on a control built so that it must not ({})",
+                    claim.as_str(),
+                    v.reason
+                ));
+            }
+        }
+        problems.extend(verdict_problems(&verdicts, &settings));
+
+        let report = depthprune::study::audit::audit(&suite, &audit_options(&store, 12)).unwrap();
+        eprintln!(
+            "{control} audit: {} records in {:.0} s, largest relative difference {:.2e}",
+            report.audited.len(),
+            report.seconds,
+            report.max_relative()
+        );
+        if report.audited.len() < 8 {
+            problems.push(format!(
+                "{control} audit: only {} records sampled",
+                report.audited.len()
+            ));
+        }
+        for r in report.failures() {
+            problems.push(format!(
+                "{control} audit: {} / {} blocks {:?}: stored {} vs recomputed {}",
+                r.model, r.outcome, r.removed, r.stored, r.recomputed
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// The audit is able to fail: on a store with one value changed by 1e-4 relative, and on a
 /// store whose records of one calibration sample are filed under another's key.
 #[test]
@@ -334,7 +377,7 @@ fn the_audit_fails_on_a_changed_value_and_on_another_objectives_records() {
     // One calibration sample (and the held-out outcomes): every sampled calibration record then
     // comes from the files doctored below.
     suite.seeds = vec![1];
-    let store = copy_of_shipped_store(root, "decisive-audit-store");
+    let store = copy_of_shipped_store(root, "decisive", "decisive-audit-store");
     let clean = depthprune::study::audit::audit(&suite, &audit_options(&store, 12)).unwrap();
     assert!(clean.failures().is_empty(), "the copy is the shipped store");
 
