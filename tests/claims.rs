@@ -19,8 +19,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use depthprune::evaluator::EvaluatorOptions;
+use depthprune::report::power_table;
 use depthprune::study::{execute, SuiteOutcome};
 use depthprune::suite::check::{golden_problems, verdict_problems, OnMismatch};
+use depthprune::suite::claims::sizing::{seeds_needed, SizingOptions};
 use depthprune::suite::claims::{Claim, Verdict};
 use depthprune::suite::run::RunOptions;
 use depthprune::suite::Suite;
@@ -228,6 +230,8 @@ fn decisive_suite_replays_from_its_shipped_store_and_passes_its_audit() {
         started.elapsed().as_secs_f64(),
         depthprune::report::claims_table(&verdicts, &settings)
     );
+    let sized = seeds_needed(&verdicts, &SizingOptions::defaults(settings.alpha));
+    eprintln!("seeds each claim would need:\n{}", power_table(&sized, 0.8));
     let mut problems = verdict_problems(&verdicts, &settings);
     for v in &verdicts {
         problems.extend(check_bounds(&v.claim, &v.statistics));

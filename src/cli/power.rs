@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use depthprune::suite::claims::sizing::{seeds_needed, SeedsNeeded, SizingOptions};
+use depthprune::report::power_table;
+use depthprune::suite::claims::sizing::{seeds_needed, SizingOptions};
 use depthprune::suite::claims::ClaimResult;
-use tabled::{builder::Builder, settings::Style};
 
 use super::{print_json, Global};
 
@@ -65,44 +65,6 @@ pub fn run(args: Args, _global: Global) -> Result<()> {
     if args.json {
         return print_json(&sized);
     }
-    print!("{}", table(&sized, args.target));
+    print!("{}", power_table(&sized, args.target));
     Ok(())
-}
-
-fn table(sized: &[SeedsNeeded], target: f64) -> String {
-    let mut builder = Builder::default();
-    builder.push_record([
-        "model".to_string(),
-        "claim".into(),
-        "test".into(),
-        "pilot units".into(),
-        "mean".into(),
-        "d_z".into(),
-        format!("seeds for power {target}"),
-        "note".into(),
-    ]);
-    for s in sized {
-        let curve = s.curve.as_ref();
-        builder.push_record([
-            s.model.clone(),
-            s.claim.clone(),
-            format!(
-                "{} at {:.4}",
-                if s.two_sided {
-                    "two-sided"
-                } else {
-                    "one-sided"
-                },
-                s.level
-            ),
-            curve.map_or("-".into(), |c| c.pilot_units.to_string()),
-            curve.map_or("-".into(), |c| format!("{:.4}", c.mean)),
-            curve.map_or("-".into(), |c| format!("{:.2}", c.effect_size)),
-            s.seeds_needed.map_or("-".into(), |n| n.to_string()),
-            s.note.clone(),
-        ]);
-    }
-    let mut table = builder.build();
-    table.with(Style::markdown());
-    format!("{table}\n")
 }

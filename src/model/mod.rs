@@ -160,24 +160,75 @@ impl Head {
 
 /// `log softmax(row)[target]`. Exponentials in f32 (each term is in (0, 1]), their sum in
 /// f64: a vocabulary of 262k terms would lose digits in an f32 sum.
+///
+/// The crate is compiled for baseline x86-64 (SSE2), so the arithmetic below runs 4 lanes wide
+/// unless a wider instruction set is enabled for it: on AVX2 or AVX-512 machines the same
+/// code is compiled again with those features and chosen at run time. The two compilations
+/// do the same f32 operations in the same order (Rust never contracts `a * b + c` into an FMA),
+/// so the result is the same bits on every machine.
 fn log_softmax_at(row: &[f32], target: usize) -> f64 {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, the only requirement of the compiled code.
+            return unsafe { log_softmax_at_avx512(row, target) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above, for AVX2.
+            return unsafe { log_softmax_at_avx2(row, target) };
+        }
+    }
+    log_softmax_at_portable(row, target)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn log_softmax_at_avx512(row: &[f32], target: usize) -> f64 {
+    log_softmax_at_portable(row, target)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn log_softmax_at_avx2(row: &[f32], target: usize) -> f64 {
+    log_softmax_at_portable(row, target)
+}
+
+#[inline(always)]
+fn log_softmax_at_portable(row: &[f32], target: usize) -> f64 {
+    // Sixteen running maxima vectorise where one fold over `f32::max` does not; the maximum
+    // of a set does not depend on the order it is taken in.
+    let mut maxima = [f32::NEG_INFINITY; 16];
+    let mut parts = row.chunks_exact(16);
+    for part in &mut parts {
+        for (m, &x) in maxima.iter_mut().zip(part) {
+            *m = m.max(x);
+        }
+    }
+    let max = parts
+        .remainder()
+        .iter()
+        .chain(&maxima)
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
     // Eight independent f32 partial sums over short stretches vectorise; folding each stretch
     // into the f64 total keeps the rounding error at the level of a 512-term f32 sum.
+    // The exponentials of a stretch go to a buffer first, in a loop of independent iterations
+    // that vectorises at the full width; the sums then add them in the order above.
     let mut total = 0f64;
+    let mut terms = [0f32; 512];
     for stretch in row.chunks(512) {
+        let terms = &mut terms[..stretch.len()];
+        for (term, &x) in terms.iter_mut().zip(stretch) {
+            *term = exp_nonpositive(x - max);
+        }
         let mut lanes = [0f32; 8];
-        let mut parts = stretch.chunks_exact(8);
+        let mut parts = terms.chunks_exact(8);
         for part in &mut parts {
-            for (lane, &x) in lanes.iter_mut().zip(part) {
-                *lane += exp_nonpositive(x - max);
+            for (lane, &e) in lanes.iter_mut().zip(part) {
+                *lane += e;
             }
         }
-        let tail: f32 = parts
-            .remainder()
-            .iter()
-            .map(|&x| exp_nonpositive(x - max))
-            .sum();
+        let tail: f32 = parts.remainder().iter().sum();
         total += lanes.iter().map(|&l| l as f64).sum::<f64>() + tail as f64;
     }
     (row[target] - max) as f64 - total.ln()
@@ -192,10 +243,13 @@ fn exp_nonpositive(x: f32) -> f32 {
     const LOG2_E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
-    // Adding and subtracting 1.5·2^23 rounds to the nearest integer without a libm call.
+    // Adding and subtracting 1.5·2^23 rounds to the nearest integer without a libm call, and
+    // leaves that integer in the low bits of the sum (its ulp is 1 between 2^23 and 2^24), where
+    // it is read without a float-to-int conversion.
     const ROUND: f32 = 12_582_912.0;
     let x = x.max(-87.0);
-    let n = (x * LOG2_E + ROUND) - ROUND;
+    let shifted = x * LOG2_E + ROUND;
+    let n = shifted - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     let p = 1.0
         + r * (1.0
@@ -203,7 +257,8 @@ fn exp_nonpositive(x: f32) -> f32 {
                 + r * (1.0 / 6.0
                     + r * (1.0 / 24.0
                         + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    f32::from_bits(((n as i32 + 127) << 23) as u32) * p
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
+    f32::from_bits((n_bits.wrapping_add(127) << 23) as u32) * p
 }
 
 /// The number of blocks of the model at `path` (a GGUF file or a checkpoint folder), from its
@@ -500,6 +555,32 @@ mod tests {
         for t in [0, 17, 999] {
             let expected = row[t] as f64 - denom.ln();
             assert!((log_softmax_at(&row, t) - expected).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn every_instruction_set_gives_the_same_bits() {
+        // Lengths that leave remainders for the 16-lane maxima, the 8-lane sums and the
+        // 512-term stretches; values spread over the exponential's range.
+        for len in [1, 7, 16, 513, 49_152 + 5] {
+            let row: Vec<f32> = (0..len)
+                .map(|i| ((i * 7919) % 4099) as f32 * 0.021 - 70.0)
+                .collect();
+            for t in [0, len / 2, len - 1] {
+                let portable = log_softmax_at_portable(&row, t);
+                assert_eq!(
+                    log_softmax_at(&row, t).to_bits(),
+                    portable.to_bits(),
+                    "{len} {t}"
+                );
+                #[cfg(target_arch = "x86_64")]
+                {
+                    if std::arch::is_x86_feature_detected!("avx2") {
+                        let avx2 = unsafe { log_softmax_at_avx2(&row, t) };
+                        assert_eq!(avx2.to_bits(), portable.to_bits(), "{len} {t}");
+                    }
+                }
+            }
         }
     }
 }

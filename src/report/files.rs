@@ -20,6 +20,7 @@ use anyhow::{Context, Result};
 use super::svg::{self, Grid, GridRow, Panel};
 use crate::objective::Direction;
 use crate::search::SearcherKind;
+use crate::suite::claims::sizing::{seeds_needed, SizingOptions};
 use crate::suite::claims::{ClaimResult, ClaimSettings, RunTable, Verdict};
 use crate::suite::manifest::Manifest;
 use crate::suite::run::{RunRecord, SuiteRuns, Timing};
@@ -300,6 +301,7 @@ fn single_removal_curves(suite: &Suite, model: &str, runs: &SuiteRuns) -> String
                 y_label: score,
                 log_y,
                 reference: Some(full),
+                y_floor: None,
                 panels: vec![Some(Panel {
                     x: mine
                         .first()
@@ -380,12 +382,30 @@ fn budget_curves(model: &str, runs: &[&RunRecord]) -> String {
     };
     let rows: Vec<GridRow> = objectives
         .iter()
-        .map(|o| GridRow {
-            title: format!("{o}: best calibration score so far, as a gain over the seed's one-shot answer (above 0: better)"),
-            y_label: format!("{o}: relative gain"),
-            log_y: false,
-            reference: Some(0.0),
-            panels: searchers.iter().map(|s| panel(o, s)).collect(),
+        .map(|o| {
+            let panels: Vec<Option<Panel>> = searchers.iter().map(|s| panel(o, s)).collect();
+            // A search's first evaluations can be catastrophic (a perplexity 1,000 times the
+            // one-shot answer's is a gain of -1,000): the floor keeps the axis on the range
+            // where the searchers differ, twice the best gain below zero and at least -0.5.
+            let values = || panels.iter().flatten().flat_map(|p| p.series.iter().flatten());
+            let best = values().copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
+            let floor = -(2.0 * best).max(0.5);
+            let clipped = values().any(|&v| v < floor);
+            GridRow {
+                title: format!(
+                    "{o}: best calibration score so far, as a gain over the seed's one-shot answer (above 0: better){}",
+                    if clipped {
+                        format!("; gains below {floor:.2} drawn on the bottom edge")
+                    } else {
+                        String::new()
+                    }
+                ),
+                y_label: format!("{o}: relative gain"),
+                log_y: false,
+                reference: Some(0.0),
+                y_floor: clipped.then_some(floor),
+                panels,
+            }
         })
         .collect();
     let any_starts = searchers.iter().any(|s| starts(s));
@@ -544,6 +564,17 @@ fn markdown(
     if let (Some(verdicts), Some(settings)) = (verdicts, &suite.claims) {
         md.push_str("## Verdicts\n\n");
         md.push_str(&verdict_markdown(verdicts, settings));
+        md.push('\n');
+        let sizing = SizingOptions::defaults(settings.alpha);
+        let _ = writeln!(
+            md,
+            "## Seeds for power {}\n\nWhat each claim would need, simulated from this run's per-unit statistics under the claim's own test and level (`depthprune power` on this folder for another target):\n",
+            sizing.target
+        );
+        md.push_str(&super::power_table(
+            &seeds_needed(verdicts, &sizing),
+            sizing.target,
+        ));
         md.push('\n');
     }
     if !suite.heldout.is_empty() {

@@ -221,3 +221,42 @@ fn textwrap(text: &str, width: usize) -> String {
     }
     out
 }
+
+/// The seeds each claim needs for `target` power (`depthprune power`, and report.md).
+pub fn power_table(sized: &[crate::suite::claims::sizing::SeedsNeeded], target: f64) -> String {
+    let mut builder = Builder::default();
+    builder.push_record([
+        "model".to_string(),
+        "claim".into(),
+        "test".into(),
+        "pilot units".into(),
+        "mean".into(),
+        "d_z".into(),
+        format!("seeds for power {target}"),
+        "note".into(),
+    ]);
+    for s in sized {
+        let curve = s.curve.as_ref();
+        builder.push_record([
+            s.model.clone(),
+            s.claim.clone(),
+            format!(
+                "{} at {:.4}",
+                if s.two_sided {
+                    "two-sided"
+                } else {
+                    "one-sided"
+                },
+                s.level
+            ),
+            curve.map_or("-".into(), |c| c.pilot_units.to_string()),
+            curve.map_or("-".into(), |c| format!("{:.4}", c.mean)),
+            curve.map_or("-".into(), |c| format!("{:.2}", c.effect_size)),
+            s.seeds_needed.map_or("-".into(), |n| n.to_string()),
+            s.note.clone(),
+        ]);
+    }
+    let mut table = builder.build();
+    table.with(Style::markdown());
+    format!("{table}\n")
+}

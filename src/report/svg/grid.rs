@@ -24,6 +24,9 @@ pub struct GridRow {
     pub log_y: bool,
     /// A dashed horizontal level in every panel of the row (the full model, one-shot's answer).
     pub reference: Option<f64>,
+    /// Values below it are drawn on the panel's bottom edge, so that a few catastrophic
+    /// first evaluations do not flatten every curve the row is read for (the title says so).
+    pub y_floor: Option<f64>,
     /// One per column; `None` draws an empty frame.
     pub panels: Vec<Option<Panel>>,
 }
@@ -87,6 +90,7 @@ fn row_axis(row: &GridRow, height: f64) -> Axis {
     let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+    let lo = row.y_floor.map_or(lo, |floor| lo.max(floor));
     fitted_y_axis(lo, hi, height, row.log_y)
 }
 
@@ -206,7 +210,7 @@ pub fn line_grid(grid: &Grid) -> String {
             let place = |points: Vec<(f64, f64)>| -> Vec<(f64, f64)> {
                 points
                     .into_iter()
-                    .map(|(a, b)| (x_pos(a), y_pos(b)))
+                    .map(|(a, b)| (x_pos(a), y_pos(row.y_floor.map_or(b, |f| b.max(f)))))
                     .collect()
             };
             for s in &panel.series {
@@ -262,6 +266,7 @@ mod tests {
             y_label: "perplexity".into(),
             log_y: true,
             reference: Some(5.0),
+            y_floor: None,
             panels: vec![Some(panel()), None],
         }]);
         // Per panel: series 1 (one run), series 2 (two runs around the NaN), the mean; plus
@@ -287,10 +292,31 @@ mod tests {
             y_label: "gain".into(),
             log_y: false,
             reference: Some(0.0),
+            y_floor: None,
             panels: vec![panel(0.1), panel(0.4)],
         }]);
         // The y tick labels are drawn once for the row, up to the larger panel's maximum.
         assert_eq!(svg.matches(">0.4</text>").count(), 1, "{svg}");
         assert_eq!(svg.matches(">0.0</text>").count(), 1);
+    }
+
+    #[test]
+    fn a_floor_keeps_one_catastrophic_value_from_setting_the_axis() {
+        let row = |y_floor| GridRow {
+            title: "ppl".into(),
+            y_label: "gain".into(),
+            log_y: false,
+            reference: Some(0.0),
+            y_floor,
+            panels: vec![Some(Panel {
+                x: vec![1.0, 2.0, 3.0],
+                series: vec![vec![-100.0, 0.1, 0.2]],
+            })],
+        };
+        let unfloored = grid(vec![row(None)]);
+        assert!(unfloored.contains(">-100</text>"), "{unfloored}");
+        let floored = grid(vec![row(Some(-0.5))]);
+        assert!(!floored.contains(">-100</text>"), "{floored}");
+        assert!(floored.contains(">-0.4</text>") || floored.contains(">-0.5</text>"));
     }
 }

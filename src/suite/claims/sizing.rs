@@ -27,6 +27,20 @@ pub struct SizingOptions {
     pub seed: u64,
 }
 
+impl SizingOptions {
+    /// `depthprune power`'s defaults: power 0.8, 2,000 simulated studies per size, up to 60
+    /// units, simulation seed 0 (what a suite's report.md shows).
+    pub fn defaults(alpha: f64) -> Self {
+        SizingOptions {
+            alpha,
+            target: 0.8,
+            draws: 2000,
+            max_units: 60,
+            seed: 0,
+        }
+    }
+}
+
 /// One claim on one model: the level its test runs at and the seeds it needs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SeedsNeeded {
