@@ -21,7 +21,7 @@ use super::svg::{self, Grid, GridRow, Panel};
 use crate::objective::Direction;
 use crate::search::SearcherKind;
 use crate::suite::claims::sizing::{seeds_needed, SizingOptions};
-use crate::suite::claims::{ClaimResult, ClaimSettings, RunTable, Verdict};
+use crate::suite::claims::{Claim, ClaimResult, ClaimSettings, RunTable, Verdict};
 use crate::suite::manifest::Manifest;
 use crate::suite::run::{RunRecord, SuiteRuns, Timing};
 use crate::suite::{file_stem, Suite};
@@ -467,9 +467,17 @@ pub fn verdict_figure(suite: &str, verdicts: &[ClaimResult]) -> String {
         .filter(|v| v.verdict != Verdict::Report)
         .map(|v| {
             let p = |x: Option<f64>| x.map_or("-".to_string(), super::format_p);
+            let claim = Claim::from_name(&v.claim);
+            // The primaries' adjusted p is the running maximum along the fixed sequence; the
+            // secondaries' is Holm's.
+            let adjusted = if claim.is_some_and(Claim::is_primary) {
+                "fixed sequence"
+            } else {
+                "Holm"
+            };
             let caption = match v.p_floor {
                 Some(floor) => format!(
-                    "p holds {} / fails {} (Holm {}), floor {}",
+                    "p holds {} / fails {} ({adjusted} {}), floor {}",
                     p(v.p_holds),
                     p(v.p_fails),
                     p(v.p_adjusted),
@@ -489,12 +497,17 @@ pub fn verdict_figure(suite: &str, verdicts: &[ClaimResult]) -> String {
                 verdict: v.verdict.as_str().to_string(),
                 caption,
                 per_seed: v.per_seed.clone(),
+                unit: if claim.map_or(1, Claim::seeds_per_unit) == 2 {
+                    "disjoint seed pairs"
+                } else {
+                    "seeds"
+                },
                 threshold: v.threshold,
             }
         })
         .collect();
     svg::verdict_plot(
-        &format!("Suite {suite}: each claim's per-seed statistic and verdict"),
+        &format!("Suite {suite}: each claim's per-unit statistic (a seed or a pair of seeds) and verdict"),
         &rows,
     )
 }

@@ -19,6 +19,8 @@ pub struct VerdictRow {
     /// The p-values and floor, e.g. "p holds 0.031 / fails 0.97 (Holm 0.44), floor 0.031".
     pub caption: String,
     pub per_seed: Vec<(u64, f64)>,
+    /// What one of those points is: "seeds", "disjoint seed pairs".
+    pub unit: &'static str,
     pub threshold: Option<f64>,
 }
 
@@ -78,9 +80,10 @@ pub fn verdict_plot(title: &str, rows: &[VerdictRow]) -> String {
         let mut caption = row.caption.clone();
         if let Some(m) = mean {
             caption.push_str(&format!(
-                "; mean {} over {} seeds",
+                "; mean {} over {} {}",
                 super::compact(m),
-                values.len()
+                values.len(),
+                row.unit
             ));
         }
         if let Some(t) = row.threshold {
@@ -169,6 +172,7 @@ mod tests {
                 verdict: "holds".into(),
                 caption: "p holds 0.031 / fails 1 (Holm 0.031), floor 0.031".into(),
                 per_seed: vec![(0, 0.1), (1, 0.2), (2, 0.3)],
+                unit: "seeds",
                 threshold: Some(0.0),
             },
             VerdictRow {
@@ -176,6 +180,7 @@ mod tests {
                 verdict: "inconclusive".into(),
                 caption: "no test".into(),
                 per_seed: vec![],
+                unit: "seeds",
                 threshold: None,
             },
         ];
