@@ -230,8 +230,11 @@ fn decisive_suite_replays_from_its_shipped_store_and_passes_its_audit() {
         started.elapsed().as_secs_f64(),
         depthprune::report::claims_table(&verdicts, &settings)
     );
-    let sized = seeds_needed(&verdicts, &SizingOptions::defaults(settings.alpha));
-    eprintln!("seeds each claim would need:\n{}", power_table(&sized, 0.8));
+    let sizing = SizingOptions::defaults(settings.alpha);
+    eprintln!(
+        "seeds each claim would need:\n{}",
+        power_table(&seeds_needed(&verdicts, &sizing), sizing.target)
+    );
     let mut problems = verdict_problems(&verdicts, &settings);
     for v in &verdicts {
         problems.extend(check_bounds(&v.claim, &v.statistics));

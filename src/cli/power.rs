@@ -18,16 +18,16 @@ pub struct Args {
     #[arg(long, default_value_t = 0.05)]
     alpha: f64,
     /// The power wanted.
-    #[arg(long, default_value_t = 0.8)]
+    #[arg(long, default_value_t = SizingOptions::TARGET)]
     target: f64,
     /// Simulated studies per number of units.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = SizingOptions::DRAWS)]
     draws: usize,
     /// The most units (seeds, or seed pairs) tried.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = SizingOptions::MAX_UNITS)]
     max_units: usize,
     /// Seed of the simulation.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = SizingOptions::SEED)]
     seed: u64,
     /// Print JSON (with every power curve) instead of a table.
     #[arg(long)]

@@ -28,15 +28,23 @@ pub struct SizingOptions {
 }
 
 impl SizingOptions {
-    /// `depthprune power`'s defaults: power 0.8, 2,000 simulated studies per size, up to 60
-    /// units, simulation seed 0 (what a suite's report.md shows).
+    /// The power `depthprune power` and a suite's report.md aim for by default.
+    pub const TARGET: f64 = 0.8;
+    /// Simulated studies per number of units.
+    pub const DRAWS: usize = 2000;
+    /// The most units tried.
+    pub const MAX_UNITS: usize = 60;
+    /// Seed of the simulation.
+    pub const SEED: u64 = 0;
+
+    /// `depthprune power`'s defaults at level `alpha` (what a suite's report.md shows).
     pub fn defaults(alpha: f64) -> Self {
         SizingOptions {
             alpha,
-            target: 0.8,
-            draws: 2000,
-            max_units: 60,
-            seed: 0,
+            target: Self::TARGET,
+            draws: Self::DRAWS,
+            max_units: Self::MAX_UNITS,
+            seed: Self::SEED,
         }
     }
 }
