@@ -61,6 +61,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // candle runs large element-wise maps on a pool of its own spinning threads; with
+    // `Model::run_block` already running one part of the batch per rayon thread, that pool only
+    // competes for the same cores (measured: a scan 1.2x slower with it). Set before any tensor
+    // op reads it; a value the user set is kept.
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
     let Cli { command, global } = Cli::parse();
     let result = match command {
         Command::Fetch(args) => cli::fetch::run(args),

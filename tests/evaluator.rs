@@ -80,6 +80,53 @@ fn prefix_cache_changes_no_accuracy_gemma3() {
     check_cached_equals_uncached("gemma3-270m", ObjectiveSpec::Accuracy(spec));
 }
 
+/// Every item's score, bit for bit, when the model runs each batch whole (one thread) and
+/// when `Model::run_block` cuts it into runs of sequences, one per thread (4 threads: uneven
+/// runs where the batch does not divide).
+fn check_cutting_the_batch_keeps_every_bit(model_id: &str, spec: ObjectiveSpec) {
+    let model = common::model(model_id, LayerTypeRule::Own);
+    let objective = spec.build(&model, &common::data_dir()).unwrap();
+    let workload = objective.workload();
+    assert!(
+        workload.batches.iter().any(|b| b.layout.batch() >= 3),
+        "no batch to cut"
+    );
+    let mask = BlockMask::with_removed(model.n_blocks(), &[2]).unwrap();
+    let with_threads = |n: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap();
+        pool.install(|| workload.run(&model, &mask).unwrap())
+    };
+    let whole = with_threads(1);
+    let cut = with_threads(4);
+    for (i, (a, b)) in whole.iter().zip(&cut).enumerate() {
+        assert_eq!(
+            a.to_bits(),
+            b.to_bits(),
+            "{model_id} item {i}: whole batch {a} vs cut {b}"
+        );
+    }
+}
+
+#[test]
+fn cutting_the_batch_keeps_every_bit_plain_smollm2() {
+    check_cutting_the_batch_keeps_every_bit("smollm2-135m", small_ppl());
+}
+
+#[test]
+fn cutting_the_batch_keeps_every_bit_packed_gemma3() {
+    let spec = AccuracySpec {
+        tasks: vec![Task::ArcEasy.into(), Task::Winogrande.into()],
+        n_per_task: 4,
+        split: Split::Calibration,
+        metric: depthprune::objective::AccMetric::GoldLogprob,
+        ..AccuracySpec::default()
+    };
+    check_cutting_the_batch_keeps_every_bit("gemma3-270m", ObjectiveSpec::Accuracy(spec));
+}
+
 #[test]
 fn early_abandonment_is_exact() {
     let model = common::model("smollm2-135m", LayerTypeRule::Own);

@@ -29,6 +29,8 @@ type RopeKey = (u32, usize, RopeStyle, RopeScaling);
 struct Built {
     masks: Vec<(Option<usize>, Tensor)>,
     ropes: Vec<(RopeKey, Rope)>,
+    /// [`Layout::split`]'s parts, by the number asked for.
+    splits: Vec<(usize, Vec<(usize, Layout)>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +88,37 @@ impl Layout {
 
     pub fn seq(&self) -> usize {
         self.seq
+    }
+
+    /// The batch cut into at most `parts` runs of consecutive sequences, each with its first
+    /// sequence's index and its own layout (same `seq`, so every row is computed exactly as in
+    /// the whole batch). Built once per `parts`, like masks and RoPE tables.
+    pub fn split(&self, parts: usize) -> Vec<(usize, Layout)> {
+        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, split)) = built.splits.iter().find(|(p, _)| *p == parts) {
+            return split.clone();
+        }
+        let per_part = self.batch.div_ceil(parts.max(1)).max(1);
+        let split: Vec<(usize, Layout)> = (0..self.batch)
+            .step_by(per_part)
+            .map(|start| {
+                let len = per_part.min(self.batch - start);
+                let rows = start * self.seq..(start + len) * self.seq;
+                let packed = self.packed.as_ref().map(|p| Packed {
+                    positions: p.positions[rows.clone()].to_vec(),
+                    segments: p.segments[rows].to_vec(),
+                });
+                let part = Self {
+                    batch: len,
+                    seq: self.seq,
+                    packed,
+                    built: Arc::default(),
+                };
+                (start, part)
+            })
+            .collect();
+        built.splits.push((parts, split.clone()));
+        split
     }
 
     /// RoPE tables for these positions, on the device and in the dtype of `like` (the

@@ -449,6 +449,13 @@ impl Model {
     }
 
     /// Runs block `index` as the `slot`-th block that runs (see [`Transformer::run_block`]).
+    ///
+    /// On the CPU with several threads, the batch's sequences are cut into one run per thread
+    /// and the runs go through the block side by side: a block's matmuls use every core on their
+    /// own, but its attention, norms and element-wise maps mostly do not, and they are a quarter
+    /// of a block's single-thread time. Each row is computed by the same operations in the same
+    /// order whatever batch it sits in (gemm's blocking depends on the inner dimension only), so
+    /// the scores keep their bits; `cutting_the_batch_keeps_every_bit_*` (tests/evaluator.rs) check it.
     pub fn run_block(
         &self,
         index: usize,
@@ -456,7 +463,19 @@ impl Model {
         x: &Tensor,
         layout: &Layout,
     ) -> Result<Tensor> {
-        Ok(self.net.run_block(index, slot, x, layout)?)
+        let parts = rayon::current_num_threads().min(layout.batch());
+        if parts < 2 || !self.device.is_cpu() {
+            return Ok(self.net.run_block(index, slot, x, layout)?);
+        }
+        let outputs = layout
+            .split(parts)
+            .par_iter()
+            .map(|(start, part)| {
+                let x = x.narrow(0, *start, part.batch())?;
+                self.net.run_block(index, slot, &x, part)
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Tensor::cat(&outputs, 0)?)
     }
 
     /// Runs the kept blocks `from..` of `mask` on a residual stream entering block `from`.
@@ -470,7 +489,7 @@ impl Model {
         self.check_mask(mask)?;
         let first_slot = mask.kept().filter(|&i| i < from).count();
         for (slot, i) in (first_slot..).zip(mask.kept().filter(|&i| i >= from)) {
-            x = self.net.run_block(i, slot, &x, layout)?;
+            x = self.run_block(i, slot, &x, layout)?;
         }
         Ok(x)
     }
