@@ -288,3 +288,40 @@ fn plan_refuses_an_assumed_model_without_a_cost() {
         "{stderr}"
     );
 }
+
+/// Issue #20's bar for the nightly suite: at the README's assumed per-token costs (6e-5 s for
+/// the 8B models, 9e-5 s for Gemma 3 12B, bf16 on an H100) and the checkpoints' block counts,
+/// `plan --shards 8` puts every shard under the 23-hour job limit. It fails as soon as the
+/// suite grows (more seeds, larger objectives, bigger budgets) past what a night holds, or the
+/// sieve is turned off (25.6 h per shard when measured).
+#[test]
+fn the_paper_suite_fits_a_night_on_eight_shards() {
+    let paper = concat!(env!("CARGO_MANIFEST_DIR"), "/suites/paper.yaml");
+    let out = depthprune(&[
+        "plan",
+        paper,
+        "--shards",
+        "8",
+        "--blocks",
+        "hf:meta-llama/Llama-3.1-8B=32",
+        "--blocks",
+        "hf:Qwen/Qwen3-8B=36",
+        "--blocks",
+        "hf:google/gemma-3-12b-pt=48",
+        "--cost",
+        "hf:meta-llama/Llama-3.1-8B=6e-5",
+        "--cost",
+        "hf:Qwen/Qwen3-8B=6e-5",
+        "--cost",
+        "hf:google/gemma-3-12b-pt=9e-5",
+        "--json",
+        "--quiet",
+    ]);
+    let plan = common::json_stdout(&out);
+    let shards = plan["shard_plans"].as_array().expect("shard_plans");
+    assert_eq!(shards.len(), 8);
+    for s in shards {
+        let hours = s["estimated_seconds"].as_f64().unwrap() / 3600.0;
+        assert!(hours < 23.0, "shard {} takes {hours:.1} h", s["shard"]);
+    }
+}

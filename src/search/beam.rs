@@ -116,6 +116,9 @@ fn insert_ranked(problem: &Problem, level: &mut Vec<Partial>, p: Partial, width:
     level.truncate(width);
 }
 
+/// Beam width when a suite or the command line gives none.
+pub const DEFAULT_WIDTH: usize = 4;
+
 pub fn binomial(n: usize, k: usize) -> usize {
     if k > n {
         return 0;

@@ -437,7 +437,7 @@ impl SearcherKind {
             Self::OneShot => Box::new(one_shot::OneShot),
             Self::Greedy => Box::new(greedy::Greedy),
             Self::Beam => Box::new(beam::BeamSearch {
-                width: params.beam_width.unwrap_or(4),
+                width: params.beam_width.unwrap_or(beam::DEFAULT_WIDTH),
             }),
             Self::Evolutionary => Box::new(evolutionary::Evolutionary {
                 offspring: params.offspring.unwrap_or(8),

@@ -87,9 +87,40 @@ pub fn successive_halving(
     Ok(reached)
 }
 
+/// Levels a sieved step computes in all, its candidates' last levels summed, when `n`
+/// candidates are sieved for `keep` over `levels` levels. How many candidates each rung keeps
+/// does not depend on their scores, so this is exact before any score is known (`n × levels`
+/// where the sieve cannot act): what `depthprune plan` charges a sieved step.
+pub fn levels_computed(n: usize, keep: usize, levels: usize) -> usize {
+    if levels < 2 || n <= min_survivors(keep) {
+        return n * levels.max(1);
+    }
+    successive_halving(
+        n,
+        keep,
+        levels,
+        Direction::Minimize,
+        |a, b| a.cmp(&b),
+        |_, _| Ok(0.0),
+    )
+    .expect("a constant score cannot fail")
+    .iter()
+    .map(|&(level, _)| level)
+    .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Greedy's 23 candidates (keep 1) on 8 levels: 15 stop at level 1, 5 at 2, 1 at 4 and
+    /// 2 reach all 8 (45 levels, 4.1x fewer than 184); no sieve below 2 levels or at 2 keep 1.
+    #[test]
+    fn levels_computed_counts_each_rung() {
+        assert_eq!(levels_computed(23, 1, 8), 15 + 5 * 2 + 4 + 2 * 8);
+        assert_eq!(levels_computed(23, 1, 1), 23);
+        assert_eq!(levels_computed(2, 1, 8), 16);
+    }
 
     #[test]
     fn rungs_double_up_to_every_level() {

@@ -49,7 +49,7 @@ pub struct PlanOptions {
 }
 
 /// Evaluations of one group.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvaluationCount {
     /// Every searcher's budget, plus the single-removal curve's full model: no sharing at all.
     pub bound: usize,
@@ -57,6 +57,37 @@ pub struct EvaluationCount {
     pub estimate: usize,
     /// Chosen sets of the other objectives' runs scored under this group's objective (at most).
     pub cross_scoring: usize,
+    /// The steps of `estimate` that the sieve screens (greedy's rounds, beam's levels).
+    #[serde(skip)]
+    pub sieved_steps: Vec<SievedStep>,
+}
+
+/// One sieved step: `candidates` sieved for `keep`, of which `computed` are not already known
+/// (the others take part in the halving for free).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SievedStep {
+    pub candidates: usize,
+    pub computed: usize,
+    pub keep: usize,
+}
+
+impl EvaluationCount {
+    /// `estimate` in full evaluations when the sieve screens its steps over an objective of
+    /// `levels` batches: a step's computed candidates cost their share of the levels the
+    /// halving computes ([`crate::search::sieve::levels_computed`]) instead of `levels` each.
+    pub fn sieved_estimate(&self, levels: usize) -> f64 {
+        let saved: f64 = self
+            .sieved_steps
+            .iter()
+            .map(|s| {
+                let sieved = crate::search::sieve::levels_computed(s.candidates, s.keep, levels)
+                    as f64
+                    / levels.max(1) as f64;
+                s.computed as f64 * (1.0 - sieved / s.candidates.max(1) as f64)
+            })
+            .sum();
+        self.estimate as f64 - saved
+    }
 }
 
 /// Counts a group's evaluations for a model of `n_blocks` blocks.
@@ -84,6 +115,7 @@ pub fn evaluation_count(suite: &Suite, model_id: &str, n_blocks: usize) -> Resul
     // asks again for every candidate greedy asks for, and the other way round.
     let greedy_later_rounds: usize = (1..k).map(|r| n - r).sum();
     let mut greedy_path_known = false;
+    let mut sieved_steps = Vec::new();
     for entry in &suite.searchers {
         let budget = match (entry.budget_for(model_id), entry.name) {
             (Some(b), _) => b,
@@ -104,6 +136,32 @@ pub fn evaluation_count(suite: &Suite, model_id: &str, n_blocks: usize) -> Resul
             matches!(entry.name, SearcherKind::Evolutionary | SearcherKind::Local);
         let mut shared = 0;
         let walks_greedy_path = matches!(entry.name, SearcherKind::Greedy | SearcherKind::Beam);
+        if walks_greedy_path && suite.sieve {
+            // Greedy keeps 1 of each round's candidates, beam `width` of each level's; the
+            // round after greedy's path (or the singles) is known costs nothing to sieve.
+            let keep = match entry.name {
+                SearcherKind::Beam => entry
+                    .params
+                    .beam_width
+                    .unwrap_or(crate::search::beam::DEFAULT_WIDTH)
+                    .max(1),
+                _ => 1,
+            };
+            for r in 0..k {
+                let candidates = (keep * (n - r)).min(crate::search::beam::binomial(n, r + 1));
+                let known = match r {
+                    0 if singles_known => candidates,
+                    0 => 0,
+                    _ if greedy_path_known => n - r,
+                    _ => 0,
+                };
+                sieved_steps.push(SievedStep {
+                    candidates,
+                    computed: candidates - known.min(candidates),
+                    keep,
+                });
+            }
+        }
         if walks_greedy_path && greedy_path_known {
             shared += greedy_later_rounds;
         }
@@ -127,6 +185,7 @@ pub fn evaluation_count(suite: &Suite, model_id: &str, n_blocks: usize) -> Resul
         bound,
         estimate,
         cross_scoring,
+        sieved_steps,
     })
 }
 
@@ -136,6 +195,8 @@ pub struct ModelFacts {
     pub n_blocks: usize,
     /// Tokens per evaluation of each (seed, objective) and of each held-out outcome.
     pub tokens: BTreeMap<(u64, String), usize>,
+    /// Batches of each (seed, objective): the sieve's fidelity levels.
+    pub batches: BTreeMap<(u64, String), usize>,
     pub heldout_tokens: BTreeMap<String, usize>,
     /// Seconds to prepare each objective (read, sample, tokenise), per group, as measured.
     pub build_seconds: BTreeMap<(u64, String), f64>,
@@ -153,28 +214,32 @@ pub fn model_facts(
     let mut facts = ModelFacts {
         n_blocks,
         tokens: BTreeMap::new(),
+        batches: BTreeMap::new(),
         heldout_tokens: BTreeMap::new(),
         build_seconds: BTreeMap::new(),
         heldout_build_seconds: BTreeMap::new(),
     };
-    let tokens_of = |spec: &ObjectiveSpec| -> Result<(usize, f64)> {
+    let tokens_of = |spec: &ObjectiveSpec| -> Result<(usize, usize, f64)> {
         let started = Instant::now();
         let objective = spec.build(model, data_dir)?;
+        let workload = objective.workload();
         Ok((
-            objective.workload().n_tokens(),
+            workload.n_tokens(),
+            workload.batches.len(),
             started.elapsed().as_secs_f64(),
         ))
     };
     for &seed in &suite.seeds {
         for name in suite.objectives.keys() {
-            let (tokens, seconds) = tokens_of(&suite.objective_for_seed(name, seed))
+            let (tokens, batches, seconds) = tokens_of(&suite.objective_for_seed(name, seed))
                 .with_context(|| format!("objective '{name}', seed {seed}"))?;
             facts.tokens.insert((seed, name.clone()), tokens);
+            facts.batches.insert((seed, name.clone()), batches);
             facts.build_seconds.insert((seed, name.clone()), seconds);
         }
     }
     for (name, spec) in &suite.heldout {
-        let (tokens, seconds) =
+        let (tokens, _, seconds) =
             tokens_of(spec).with_context(|| format!("held-out outcome '{name}'"))?;
         facts.heldout_tokens.insert(name.clone(), tokens);
         facts.heldout_build_seconds.insert(name.clone(), seconds);
@@ -191,8 +256,10 @@ pub fn group_work(suite: &Suite, model_id: &str, facts: &ModelFacts) -> Result<V
         .into_iter()
         .filter(|g| g.model == model_id)
         .map(|g| {
-            let tokens = facts.tokens[&(g.seed, g.objective.clone())];
-            let evals = (count.estimate + count.cross_scoring) as f64 * tokens as f64
+            let key = (g.seed, g.objective.clone());
+            let tokens = facts.tokens[&key];
+            let searched = count.sieved_estimate(facts.batches[&key]);
+            let evals = (searched + count.cross_scoring as f64) * tokens as f64
                 + (suite.searchers.len() * heldout) as f64;
             evals * facts.n_blocks as f64
         })
@@ -298,7 +365,12 @@ pub struct GroupPlan {
     pub seed: u64,
     pub objective: String,
     pub tokens_per_evaluation: usize,
+    /// The objective's batches: the sieve's fidelity levels.
+    pub batches: usize,
     pub evaluations: EvaluationCount,
+    /// `evaluations.estimate` in full evaluations once the sieve screens greedy's and beam's
+    /// steps (equal to it when the suite turns the sieve off or the objective is one batch).
+    pub sieved_estimate: f64,
     pub work: f64,
     pub estimated_seconds: f64,
     pub shard: usize,
@@ -533,8 +605,11 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
         let (m, facts) = (&models[at], &all_facts[at]);
         let count = evaluation_count(suite, &g.model, facts.n_blocks)?;
         let seconds = group_seconds(suite, &g, m, facts, &count, ratio(m.n_blocks, m.k));
+        let key = (g.seed, g.objective.clone());
         groups.push(GroupPlan {
-            tokens_per_evaluation: facts.tokens[&(g.seed, g.objective.clone())],
+            tokens_per_evaluation: facts.tokens[&key],
+            batches: facts.batches[&key],
+            sieved_estimate: count.sieved_estimate(facts.batches[&key]),
             model: g.model,
             seed: g.seed,
             objective: g.objective,
@@ -642,7 +717,8 @@ fn group_seconds(
     } else {
         0.0
     };
-    builds + (count.estimate + count.cross_scoring) as f64 * per_eval + influence
+    let searched = count.sieved_estimate(facts.batches[&key]);
+    builds + (searched + count.cross_scoring as f64) * per_eval + influence
 }
 
 /// The plan as tables: per (model, objective) over its seeds, per shard, and the totals.
@@ -658,6 +734,8 @@ pub fn plan_table(plan: &Plan) -> String {
         "tokens/eval",
         "evals/group (bound)",
         "evals/group (est.)",
+        "batches",
+        "est., sieved",
         "s/token (eval)",
         "cost",
         "h/group",
@@ -690,6 +768,15 @@ pub fn plan_table(plan: &Plan) -> String {
             tokens.to_string(),
             (g.evaluations.bound + g.evaluations.cross_scoring).to_string(),
             (g.evaluations.estimate + g.evaluations.cross_scoring).to_string(),
+            g.batches.to_string(),
+            format!(
+                "{:.0}",
+                these
+                    .iter()
+                    .map(|x| x.sieved_estimate + x.evaluations.cross_scoring as f64)
+                    .sum::<f64>()
+                    / these.len() as f64
+            ),
             format!("{:.2e}", m.evaluation_seconds_per_token),
             m.cost.source.clone(),
             format!("{:.2}", hours / these.len() as f64),
@@ -777,6 +864,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.estimate, 81 + 40 - 28 + 1);
+    }
+
+    /// Greedy after one-shot, k = 3 of 28 removable blocks: its first round is one-shot's
+    /// singles; rounds 2 and 3 (27 and 26 candidates, keep 1) are sieved over 8 batches: 27
+    /// stop at levels 1 (18), 2 (6), 4 (1), 8 (2), i.e. 50 levels or 6.25 full evaluations;
+    /// 26 at 17, 6, 1, 2, i.e. 49 levels.
+    #[test]
+    fn the_sieve_charges_greedy_the_levels_its_rungs_compute() {
+        let s = suite("[{name: one_shot}, {name: greedy}]");
+        let c = evaluation_count(&s, "m", 30).unwrap();
+        assert_eq!(c.estimate, 29 + 81 - 28 + 1);
+        assert_eq!(c.sieved_estimate(1), c.estimate as f64);
+        let sieved = c.estimate as f64 - 27.0 - 26.0 + 50.0 / 8.0 + 49.0 / 8.0;
+        assert!((c.sieved_estimate(8) - sieved).abs() < 1e-9, "{c:?}");
+        // A suite that turns the sieve off is charged every level.
+        let mut off = s.clone();
+        off.sieve = false;
+        let c = evaluation_count(&off, "m", 30).unwrap();
+        assert_eq!(c.sieved_estimate(8), c.estimate as f64);
     }
 
     #[test]
