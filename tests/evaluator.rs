@@ -68,16 +68,20 @@ fn prefix_cache_changes_no_perplexity_smollm2() {
     check_cached_equals_uncached("smollm2-135m", small_ppl());
 }
 
-#[test]
-fn prefix_cache_changes_no_accuracy_gemma3() {
-    let spec = AccuracySpec {
+/// Four questions of each of two tasks (ARC-Easy, WinoGrande), options packed per question.
+fn small_acc() -> ObjectiveSpec {
+    ObjectiveSpec::Accuracy(AccuracySpec {
         tasks: vec![Task::ArcEasy.into(), Task::Winogrande.into()],
         n_per_task: 4,
         split: Split::Calibration,
         metric: depthprune::objective::AccMetric::GoldLogprob,
         ..AccuracySpec::default()
-    };
-    check_cached_equals_uncached("gemma3-270m", ObjectiveSpec::Accuracy(spec));
+    })
+}
+
+#[test]
+fn prefix_cache_changes_no_accuracy_gemma3() {
+    check_cached_equals_uncached("gemma3-270m", small_acc());
 }
 
 /// Every item's score, bit for bit, when the model runs each batch whole (one thread) and
@@ -117,14 +121,7 @@ fn cutting_the_batch_keeps_every_bit_plain_smollm2() {
 
 #[test]
 fn cutting_the_batch_keeps_every_bit_packed_gemma3() {
-    let spec = AccuracySpec {
-        tasks: vec![Task::ArcEasy.into(), Task::Winogrande.into()],
-        n_per_task: 4,
-        split: Split::Calibration,
-        metric: depthprune::objective::AccMetric::GoldLogprob,
-        ..AccuracySpec::default()
-    };
-    check_cutting_the_batch_keeps_every_bit("gemma3-270m", ObjectiveSpec::Accuracy(spec));
+    check_cutting_the_batch_keeps_every_bit("gemma3-270m", small_acc());
 }
 
 #[test]

@@ -269,13 +269,14 @@ fn sharded_runs_merge_to_the_bytes_of_one_run() {
     );
 }
 
+const PAPER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/suites/paper.yaml");
+
 /// A model the plan does not open needs its cost, and says so before loading anything.
 #[test]
 fn plan_refuses_an_assumed_model_without_a_cost() {
-    let paper = concat!(env!("CARGO_MANIFEST_DIR"), "/suites/paper.yaml");
     let out = depthprune(&[
         "plan",
-        paper,
+        PAPER,
         "--blocks",
         "hf:Qwen/Qwen3-8B=36",
         "--cost",
@@ -296,10 +297,9 @@ fn plan_refuses_an_assumed_model_without_a_cost() {
 /// sieve is turned off (25.6 h per shard when measured).
 #[test]
 fn the_paper_suite_fits_a_night_on_eight_shards() {
-    let paper = concat!(env!("CARGO_MANIFEST_DIR"), "/suites/paper.yaml");
     let out = depthprune(&[
         "plan",
-        paper,
+        PAPER,
         "--shards",
         "8",
         "--blocks",
