@@ -162,7 +162,7 @@ impl Head {
 
 thread_local! {
     /// The head's logits chunk (up to 128 MB), kept between chunks and evaluations.
-    static LOGITS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    static LOGITS: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 impl Head {
@@ -201,39 +201,42 @@ impl Head {
         } else {
             gemm::Parallelism::None
         };
-        Ok(Some(LOGITS.with_borrow_mut(|dst| {
-            // Every element is written by gemm (read_dst false), so stale values never show.
-            if dst.len() < m * n {
-                dst.resize(m * n, 0.0);
-            }
-            // SAFETY: dst holds m × n f32 (row stride n), lhs m × k (row stride k), rhs the
-            // [n, k] weight read as its k × n transpose (row stride 1, column stride k), all
-            // in bounds; nothing else aliases dst.
-            unsafe {
-                gemm::gemm(
-                    m,
-                    n,
-                    k,
-                    dst.as_mut_ptr(),
-                    1,
-                    n as isize,
-                    false,
-                    lhs.as_ptr(),
-                    1,
-                    k as isize,
-                    rhs.as_ptr(),
-                    k as isize,
-                    1,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    parallelism,
-                );
-            }
-            f(&dst[..m * n])
-        })))
+        // Taken out of the cell while in use: gemm and `f` run rayon jobs, and a thread
+        // waiting on them may steal work that calls the head again.
+        let mut dst = LOGITS.take();
+        // Every element is written by gemm (read_dst false), so stale values never show.
+        if dst.len() < m * n {
+            dst.resize(m * n, 0.0);
+        }
+        // SAFETY: dst holds m × n f32 (row stride n), lhs m × k (row stride k), rhs the
+        // [n, k] weight read as its k × n transpose (row stride 1, column stride k), all
+        // in bounds; nothing else aliases dst.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                dst.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                lhs.as_ptr(),
+                1,
+                k as isize,
+                rhs.as_ptr(),
+                k as isize,
+                1,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+        let result = f(&dst[..m * n]);
+        LOGITS.set(dst);
+        Ok(Some(result))
     }
 }
 
@@ -543,7 +546,8 @@ impl Model {
         layout: &Layout,
     ) -> Result<Tensor> {
         let parts = rayon::current_num_threads().min(layout.batch());
-        if parts < 2 || !self.device.is_cpu() {
+        // A run of a single one-token row would take gemm's matrix-vector path instead.
+        if parts < 2 || layout.seq() < 2 || !self.device.is_cpu() {
             return Ok(self.net.run_block(index, slot, x, layout)?);
         }
         let outputs = layout
