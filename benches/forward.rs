@@ -6,7 +6,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use depthprune::load::open_model;
-use depthprune::model::{BlockMask, LoadOptions, Model};
+use depthprune::model::{BlockMask, LoadOptions, Model, Tokenization};
 use depthprune::perplexity::{cut_windows, window_workload};
 
 const BATCH: usize = 4;

@@ -8,7 +8,7 @@
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use crate::model::{BlockMask, Layout, Model};
+use crate::model::{BlockMask, Layout, Model, Tokenization};
 use crate::workload::{WorkBatch, Workload};
 
 /// Windows processed per forward pass.
@@ -59,7 +59,7 @@ impl PerplexityReport {
 
 /// Plain causal batches of windows, `DEFAULT_BATCH` at a time; every next-token prediction
 /// scored, one item per window.
-pub fn window_workload(model: &Model, windows: &[Vec<u32>]) -> Result<Workload> {
+pub fn window_workload(model: &dyn Tokenization, windows: &[Vec<u32>]) -> Result<Workload> {
     let mut batches = Vec::new();
     for (first, chunk) in (0..)
         .step_by(DEFAULT_BATCH)

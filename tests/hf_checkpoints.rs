@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use common::tiny_hf::*;
-use depthprune::model::{BlockMask, LayerTypeRule, LoadOptions, Model, Precision};
+use depthprune::model::{BlockMask, LayerTypeRule, LoadOptions, Model, Precision, Tokenization};
 use serde_json::json;
 
 const TOKENS: [u32; 9] = [1, 17, 5, 42, 9, 33, 2, 60, 11];

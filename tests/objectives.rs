@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use depthprune::data::tasks::Request;
 use depthprune::data::{Split, Task};
-use depthprune::model::{BlockMask, LayerTypeRule, Model};
+use depthprune::model::{BlockMask, LayerTypeRule, Model, Tokenization};
 use depthprune::objective::accuracy::{encode_request, AccuracyObjective};
 use depthprune::objective::perplexity::PerplexityObjective;
 use depthprune::objective::{evaluate, AccMetric, AccuracySpec, Objective, PerplexitySpec};
@@ -35,7 +35,7 @@ fn calibration_and_evaluation_splits_never_overlap() {
                 split,
                 ..PerplexitySpec::default()
             };
-            PerplexityObjective::new(spec, &model, &data)
+            PerplexityObjective::new(spec, &*model, &data)
                 .unwrap()
                 .articles
         };
@@ -49,7 +49,7 @@ fn calibration_and_evaluation_splits_never_overlap() {
     // Task records: calibration samples under many seeds never meet the evaluation sample.
     let ids = |seed, split| -> BTreeSet<String> {
         let spec = acc_spec(&[Task::Openbookqa, Task::Winogrande], 100, seed, split);
-        let obj = AccuracyObjective::new(spec, &model, &data).unwrap();
+        let obj = AccuracyObjective::new(spec, &*model, &data).unwrap();
         obj.questions().iter().map(|q| q.id.clone()).collect()
     };
     let eval = ids(0, Split::Evaluation);
@@ -92,7 +92,7 @@ fn check_packing(model_id: &str) {
         Task::Boolq,
     ];
     let obj =
-        AccuracyObjective::new(acc_spec(&tasks, 2, 3, Split::Calibration), &model, &data).unwrap();
+        AccuracyObjective::new(acc_spec(&tasks, 2, 3, Split::Calibration), &*model, &data).unwrap();
     let packed = obj
         .workload()
         .run(&model, &BlockMask::full(model.n_blocks()))
@@ -159,7 +159,7 @@ fn winogrande_picks_the_context_not_the_continuation() {
         metric: AccMetric::Acc,
         ..acc_spec(&[Task::Winogrande], 1, 11, Split::Evaluation)
     };
-    let obj = AccuracyObjective::new(spec, &model, &data).unwrap();
+    let obj = AccuracyObjective::new(spec, &*model, &data).unwrap();
     let q = &obj.questions()[0];
     let records = Task::Winogrande.load(&data).unwrap();
     let record = records.iter().find(|r| r.id == q.id).unwrap();
@@ -186,7 +186,7 @@ fn smollm2_accuracy_is_plausible() {
         0,
         Split::Evaluation,
     );
-    let obj = AccuracyObjective::new(spec, &model, &common::data_dir()).unwrap();
+    let obj = AccuracyObjective::new(spec, &*model, &common::data_dir()).unwrap();
     let full = evaluate(&obj, &model, &BlockMask::full(model.n_blocks())).unwrap();
     // Chance: ARC-Easy ~0.25, PIQA 0.5, HellaSwag 0.25 → macro ~0.33.
     assert!(full.value > 0.42, "full model acc_norm {}", full.value);
@@ -202,4 +202,51 @@ fn smollm2_accuracy_is_plausible() {
         broken.value
     );
     assert!(broken.value < full.value - 0.05);
+}
+
+/// Weighing a suite's groups (`run --shard`, `plan`'s token proxy) reads a model's tokenizer,
+/// not its weights: a `Vocabulary` must give the same block count and the same workload
+/// (tokens, rows, targets, items, batch by batch) as the loaded model, for both objectives and
+/// both tokenizer kinds (SmolLM2's byte-level BPE, Gemma 3's SentencePiece with BOS).
+#[test]
+fn a_vocabulary_builds_the_same_workload_as_its_model() {
+    use depthprune::objective::ObjectiveSpec;
+    let data = common::data_dir();
+    for id in ["smollm2-135m", "gemma3-270m"] {
+        let model = common::model(id, LayerTypeRule::Own);
+        let vocabulary = depthprune::load::open_vocabulary(id).unwrap();
+        assert_eq!(vocabulary.n_blocks, model.n_blocks(), "{id}");
+        assert_eq!(vocabulary.bos(), model.bos(), "{id}");
+        let specs = [
+            ObjectiveSpec::Perplexity(PerplexitySpec {
+                n_seqs: 6,
+                seq_len: 64,
+                ..PerplexitySpec::default()
+            }),
+            ObjectiveSpec::Accuracy(acc_spec(
+                &[Task::ArcEasy, Task::Piqa],
+                3,
+                1,
+                Split::Calibration,
+            )),
+        ];
+        for spec in specs {
+            let loaded = spec.build(&model, &data).unwrap();
+            let read = spec.build_for(&vocabulary, &data).unwrap();
+            let (a, b) = (loaded.workload(), read.workload());
+            assert_eq!(a.n_items, b.n_items, "{id}");
+            assert_eq!(a.batches.len(), b.batches.len(), "{id}");
+            for (x, y) in a.batches.iter().zip(&b.batches) {
+                assert_eq!(
+                    x.tokens.to_vec2::<u32>().unwrap(),
+                    y.tokens.to_vec2::<u32>().unwrap(),
+                    "{id}"
+                );
+                assert_eq!(
+                    (&x.rows, &x.targets, &x.items),
+                    (&y.rows, &y.targets, &y.items)
+                );
+            }
+        }
+    }
 }

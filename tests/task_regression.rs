@@ -68,7 +68,7 @@ fn measure() -> Value {
     let data = common::data_dir();
     let mut samples = Vec::new();
     for spec in specs() {
-        let obj = AccuracyObjective::new(spec.clone(), &model, &data).unwrap();
+        let obj = AccuracyObjective::new(spec.clone(), &*model, &data).unwrap();
         let mut runs = Vec::new();
         for removed in MASKS {
             let mask = BlockMask::with_removed(model.n_blocks(), removed).unwrap();
@@ -101,7 +101,7 @@ fn measure() -> Value {
             split,
             ..PerplexitySpec::default()
         };
-        let obj = PerplexityObjective::new(spec.clone(), &model, &data).unwrap();
+        let obj = PerplexityObjective::new(spec.clone(), &*model, &data).unwrap();
         let ll = obj
             .workload()
             .run(&model, &BlockMask::full(model.n_blocks()))

@@ -4,6 +4,7 @@
 //! - [`weights`]: the one interface both formats give the architectures;
 //! - [`llama`], [`gemma3`], [`qwen`]: one file per architecture, each a readable forward pass;
 //! - [`layers`]: the pieces they share (linear, RMSNorm, RoPE, attention);
+//! - [`vocabulary`]: the tokenization objectives are built from, with or without the weights;
 //!
 //! [`Model`] ties an architecture to its tokenizer. Its forward is split at block boundaries
 //! (`embed` → `run_block` … → `Head`) so callers can start from a cached residual stream, and the
@@ -16,6 +17,7 @@ pub mod layout;
 pub mod llama;
 pub mod placement;
 pub mod qwen;
+pub mod vocabulary;
 pub mod weights;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +31,7 @@ use crate::gguf;
 use crate::tokenizer::{SpecialTokens, Tokenizer};
 pub use layout::{Layout, PackedSeq};
 pub use placement::{DeviceSpec, Precision};
+pub use vocabulary::{Tokenization, Vocabulary};
 
 /// Logits computed at once by the output head: bounds the `rows × vocab` buffer (128 MB) while
 /// keeping the matmul large (682 rows for SmolLM2's 49k vocabulary, 128 for Gemma's 262k).
@@ -386,6 +389,18 @@ pub struct Model {
     options: LoadOptions,
 }
 
+impl Tokenization for Model {
+    fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+    fn bos(&self) -> Option<u32> {
+        self.special.bos
+    }
+    fn device(&self) -> &Device {
+        &self.device
+    }
+}
+
 impl Model {
     /// Loads a GGUF file of a supported architecture; `sha256` identifies its weights.
     pub fn load_gguf(
@@ -463,21 +478,7 @@ impl Model {
             )?),
         };
         let tokenizer = Tokenizer::from_json_file(&ckpt.tokenizer)?;
-        let bos = if ckpt.wants_bos()? {
-            let id = c.bos_token_id.or_else(|| {
-                ckpt.bos_token
-                    .as_deref()
-                    .and_then(|t| tokenizer.token_id(t))
-            });
-            Some(id.ok_or_else(|| {
-                anyhow::anyhow!(
-                    "{}: inputs need a BOS token but neither config.json (bos_token_id) nor tokenizer_config.json (bos_token) names one",
-                    dir.display()
-                )
-            })?)
-        } else {
-            None
-        };
+        let special = vocabulary::hf_special_tokens(&ckpt, &tokenizer)?;
         Ok(Self {
             info: ModelInfo {
                 name: name.to_string(),
@@ -486,7 +487,7 @@ impl Model {
             },
             net,
             tokenizer,
-            special: SpecialTokens { bos },
+            special,
             device,
             options: *options,
         })
@@ -512,18 +513,6 @@ impl Model {
             key.push_str("-cuda");
         }
         key
-    }
-
-    /// Token ids `[batch][seq]` as a tensor, shorter sequences right-padded with token 0
-    /// (padding is never attended to by real tokens, and never scored).
-    pub fn token_tensor(&self, batch: &[Vec<u32>]) -> Result<Tensor> {
-        let seq = batch.iter().map(|s| s.len()).max().unwrap_or(0);
-        let mut flat = Vec::with_capacity(batch.len() * seq);
-        for s in batch {
-            flat.extend(s);
-            flat.extend(std::iter::repeat_n(0, seq - s.len()));
-        }
-        Ok(Tensor::from_vec(flat, (batch.len(), seq), &self.device)?)
     }
 
     pub fn embed(&self, tokens: &Tensor) -> Result<Tensor> {

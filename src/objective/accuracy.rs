@@ -21,7 +21,7 @@ use super::{Evaluation, Objective, ObjectiveSpec, WorkBatch, Workload};
 use crate::data::split::{pool, sample, DEFAULT_PARTITION_SEED};
 use crate::data::tasks::{load_task, task_order, Doc, LoadedTask, Request, SampleInfo};
 use crate::data::{Split, Task, TaskRef};
-use crate::model::{Layout, Model, PackedSeq};
+use crate::model::{Layout, PackedSeq, Tokenization};
 use crate::tokenizer::Tokenizer;
 
 /// Packed questions are grouped into batches of at most this many tokens (padding included).
@@ -128,7 +128,7 @@ pub struct AccuracyObjective {
 }
 
 impl AccuracyObjective {
-    pub fn new(spec: AccuracySpec, model: &Model, data_dir: &Path) -> Result<Self> {
+    pub fn new(spec: AccuracySpec, model: &dyn Tokenization, data_dir: &Path) -> Result<Self> {
         if spec.tasks.is_empty() {
             bail!("the accuracy objective needs at least one task");
         }
@@ -157,7 +157,7 @@ impl AccuracyObjective {
                 let options = doc
                     .requests
                     .iter()
-                    .map(|req| encode_request(&model.tokenizer, model.special.bos, req))
+                    .map(|req| encode_request(model.tokenizer(), model.bos(), req))
                     .collect::<Result<Vec<_>>>()
                     .map_err(|e| e.context(format!("{name} record {}", doc.id)))?;
                 sequences.push(pack_question(&options, n_items));
@@ -295,7 +295,7 @@ fn pack_question(options: &[EncodedOption], first_item: usize) -> PackedQuestion
 
 /// Groups packed questions (sorted by length, to limit padding) into batches.
 fn packed_workload(
-    model: &Model,
+    model: &dyn Tokenization,
     mut questions: Vec<PackedQuestion>,
     n_items: usize,
 ) -> Result<Workload> {

@@ -133,6 +133,16 @@ impl ObjectiveSpec {
 
     /// Prepares the objective's inputs for `model`.
     pub fn build(&self, model: &Model, data_dir: &Path) -> Result<Box<dyn Objective>> {
+        self.build_for(model, data_dir)
+    }
+
+    /// Prepares the objective's inputs for a model's tokenization (a [`Model`], or a
+    /// [`crate::model::Vocabulary`] when only its tokens are counted).
+    pub fn build_for(
+        &self,
+        model: &dyn crate::model::Tokenization,
+        data_dir: &Path,
+    ) -> Result<Box<dyn Objective>> {
         Ok(match self {
             Self::Perplexity(spec) => {
                 Box::new(PerplexityObjective::new(spec.clone(), model, data_dir)?)

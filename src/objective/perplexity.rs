@@ -11,7 +11,7 @@ use super::{Evaluation, Objective, ObjectiveSpec, Workload};
 use crate::data::corpus::{load_corpus, CorpusRef};
 use crate::data::split::{pool, sample, DEFAULT_PARTITION_SEED};
 use crate::data::Split;
-use crate::model::Model;
+use crate::model::Tokenization;
 use crate::perplexity::{cut_windows, window_workload};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,15 +74,15 @@ pub struct PerplexityObjective {
 impl PerplexityObjective {
     /// Tokenises the split's units (articles), cuts each into windows by the fixture's rule,
     /// and draws `n_seqs` of them with the seed.
-    pub fn new(spec: PerplexitySpec, model: &Model, data_dir: &Path) -> Result<Self> {
+    pub fn new(spec: PerplexitySpec, model: &dyn Tokenization, data_dir: &Path) -> Result<Self> {
         let corpus = load_corpus(&spec.source, data_dir)?;
         let articles = &corpus.units;
         let source = corpus.label.as_str();
         let mut candidates: Vec<(usize, Vec<u32>)> = Vec::new();
         for a in pool(articles.len(), source, spec.partition_seed, spec.split) {
-            let ids = model.tokenizer.encode(&articles[a].text)?;
+            let ids = model.tokenizer().encode(&articles[a].text)?;
             // Articles shorter than one window contribute nothing.
-            if let Ok(windows) = cut_windows(&ids, spec.seq_len, usize::MAX, model.special.bos) {
+            if let Ok(windows) = cut_windows(&ids, spec.seq_len, usize::MAX, model.bos()) {
                 candidates.extend(windows.into_iter().map(|w| (a, w)));
             }
         }

@@ -25,7 +25,7 @@ use serde::Serialize;
 
 use super::run::{all_groups, GroupKey};
 use super::Suite;
-use crate::model::{LoadOptions, Model};
+use crate::model::{LoadOptions, Model, Tokenization, Vocabulary};
 use crate::objective::{ObjectiveSpec, Workload};
 use crate::progress::Progress;
 use crate::search::{Problem, SearcherKind};
@@ -207,7 +207,7 @@ pub struct ModelFacts {
 /// records its tokens; `n_blocks` is the model's unless assumed.
 pub fn model_facts(
     suite: &Suite,
-    model: &Model,
+    model: &dyn Tokenization,
     n_blocks: usize,
     data_dir: &Path,
 ) -> Result<ModelFacts> {
@@ -221,7 +221,7 @@ pub fn model_facts(
     };
     let tokens_of = |spec: &ObjectiveSpec| -> Result<(usize, usize, f64)> {
         let started = Instant::now();
-        let objective = spec.build(model, data_dir)?;
+        let objective = spec.build_for(model, data_dir)?;
         let workload = objective.workload();
         Ok((
             workload.n_tokens(),
@@ -266,12 +266,13 @@ pub fn group_work(suite: &Suite, model_id: &str, facts: &ModelFacts) -> Result<V
         .collect())
 }
 
-/// Every group's work, opening each model in turn (what `run --shard` balances by).
+/// Every group's work, reading each model's tokenizer in turn, not its weights (what
+/// `run --shard` balances by).
 pub fn suite_work(suite: &Suite, data_dir: &Path) -> Result<Vec<f64>> {
     let mut work = Vec::new();
     for model_id in &suite.models {
-        let model = crate::load::open_model(model_id, &load_options(suite))?;
-        let facts = model_facts(suite, &model, model.n_blocks(), data_dir)?;
+        let vocabulary = crate::load::open_vocabulary(model_id)?;
+        let facts = model_facts(suite, &vocabulary, vocabulary.n_blocks, data_dir)?;
         work.extend(group_work(suite, model_id, &facts)?);
     }
     Ok(work)
@@ -495,7 +496,7 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
             (n_blocks - k) as f64 / n_blocks as f64
         }
     };
-    let mut proxy: Option<Model> = None;
+    let mut proxy: Option<Vocabulary> = None;
     let mut models = Vec::new();
     let mut all_facts = Vec::new();
     let mut notes = Vec::new();
@@ -516,12 +517,11 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
             options.assumed_blocks.get(model_id)
         {
             if proxy.is_none() {
-                // Only its tokenizer is used: on the CPU, whatever the suite's device.
+                // Only its tokenizer is used.
                 proxy = Some(
-                    crate::load::open_model(&options.token_proxy, &LoadOptions::default())
-                        .with_context(|| {
-                            format!("the token proxy '{}' (--token-proxy)", options.token_proxy)
-                        })?,
+                    crate::load::open_vocabulary(&options.token_proxy).with_context(|| {
+                        format!("the token proxy '{}' (--token-proxy)", options.token_proxy)
+                    })?,
                 );
             }
             let p = proxy.as_ref().expect("just opened");
