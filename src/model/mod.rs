@@ -354,7 +354,11 @@ pub fn count_blocks(path: &Path) -> Result<usize> {
             .0
             .num_hidden_layers);
     }
-    let g = gguf::GgufFile::open(path)?;
+    gguf_block_count(&gguf::GgufFile::open(path)?)
+}
+
+/// The block count in an opened GGUF file's metadata.
+pub(crate) fn gguf_block_count(g: &gguf::GgufFile) -> Result<usize> {
     let architecture = g.architecture()?;
     Ok(g.u32(&format!("{architecture}.block_count"))? as usize)
 }

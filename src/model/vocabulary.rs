@@ -47,7 +47,7 @@ impl Vocabulary {
         Ok(Self {
             tokenizer: Tokenizer::from_gguf(&g)?,
             special: SpecialTokens::from_gguf(&g)?,
-            n_blocks: super::count_blocks(path)?,
+            n_blocks: super::gguf_block_count(&g)?,
             device: Device::Cpu,
         })
     }
