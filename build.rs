@@ -1,7 +1,11 @@
 //! Records the git commit the binary was built from, and whether the working tree had changes,
 //! for the manifest every result carries (`study::manifest`). Outside a git checkout (a
 //! source tarball) both are `unknown`.
+//!
+//! Also lists the files of `data/` for `include_bytes!` (`data::bundled`), so the binary carries
+//! its evaluation data wherever it is installed.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn git(args: &[&str]) -> Option<String> {
@@ -31,7 +35,43 @@ fn main() {
             println!("cargo:rerun-if-changed={ref_path}");
         }
     }
-    for path in ["src", "tasks", "tests", "Cargo.toml", "build.rs"] {
+    for path in ["src", "tasks", "tests", "data", "Cargo.toml", "build.rs"] {
         println!("cargo:rerun-if-changed={path}");
     }
+    bundle_data();
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|e| e.expect("a directory entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            files_under(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// `$OUT_DIR/bundled_data.rs`: every file of `data/` as (path relative to `data/`, bytes), in
+/// sorted order.
+fn bundle_data() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let mut files = Vec::new();
+    files_under(&root, &mut files);
+    let mut code = String::from("pub static FILES: &[(&str, &[u8])] = &[\n");
+    for file in &files {
+        let relative = file.strip_prefix(&root).expect("under data/");
+        let relative = relative.to_str().expect("data/ file names are UTF-8");
+        code.push_str(&format!(
+            "    ({relative:?}, include_bytes!({:?})),\n",
+            file.to_str().expect("a UTF-8 path")
+        ));
+    }
+    code.push_str("];\n");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    std::fs::write(out.join("bundled_data.rs"), code).expect("writing bundled_data.rs");
 }

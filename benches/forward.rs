@@ -13,11 +13,9 @@ const BATCH: usize = 4;
 const SEQ: usize = 128;
 
 fn windows(model: &Model) -> Vec<Vec<u32>> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/data/wikitext2/wiki.test.raw"
-    ))
-    .expect("WikiText-2 under ../shared/data");
+    let data = depthprune::data::data_dir(None).expect("the evaluation data");
+    let text = std::fs::read_to_string(data.join("wikitext2/wiki.test.raw"))
+        .expect("WikiText-2 in the evaluation data");
     let ids = model.tokenizer.encode(&text[..200_000]).unwrap();
     cut_windows(&ids, SEQ, BATCH, model.special.bos).unwrap()
 }

@@ -12,7 +12,7 @@
 //! - [`tokenizer`]: tokenizers rebuilt from GGUF metadata, or read from tokenizer.json;
 //! - [`workload`]: token batches, the rows to score and the items they sum into;
 //! - [`perplexity`]: windowed token-level perplexity;
-//! - [`data`]: the shared evaluation data and seeded, disjoint calibration/evaluation splits;
+//! - [`data`]: the evaluation data the binary carries (or a folder of the same layout) and seeded, disjoint calibration/evaluation splits;
 //! - [`objective`]: calibration objectives (perplexity, multiple-choice accuracy);
 //! - [`evaluator`]: the memoised, prefix-cached, resumable engine that scores block masks;
 //! - [`rng`]: seed derivation, so every random choice is reproducible;

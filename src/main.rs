@@ -27,6 +27,9 @@ struct Cli {
 enum Command {
     /// Download a catalogued model into the cache (done automatically on first use).
     Fetch(cli::fetch::Args),
+    /// Print the folder of the evaluation data (WikiText-2 and the seven tasks): $DEPTHPRUNE_DATA,
+    /// else the data built into depthprune, unpacked into the cache on first use.
+    Data(cli::data_dir::Args),
     /// Print the token ids of a text file as a JSON array (no BOS).
     Tokenize(cli::tokenize::Args),
     /// Perplexity of a text with some blocks removed.
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
     let Cli { command, global } = Cli::parse();
     let result = match command {
         Command::Fetch(args) => cli::fetch::run(args),
+        Command::Data(args) => cli::data_dir::run(args),
         Command::Tokenize(args) => cli::tokenize::run(args, global),
         Command::Ppl(args) => cli::ppl::run(args, global),
         Command::Eval(args) => cli::eval::run(args, global),

@@ -27,7 +27,7 @@ pub struct Args {
     /// Largest relative difference accepted (value, metrics and per-item values).
     #[arg(long, default_value_t = 1e-5)]
     tolerance: f64,
-    /// Folder with wikitext2/, arc_easy/, ... [default: $DEPTHPRUNE_DATA or ../shared/data]
+    /// Folder with wikitext2/, arc_easy/, ... [default: $DEPTHPRUNE_DATA, else the data built into depthprune]
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Print JSON instead of a table.

@@ -23,8 +23,8 @@ pub struct Args {
     /// Merge although groups are missing: no verdicts, report.md says so first.
     #[arg(long)]
     partial: bool,
-    /// Folder with wikitext2/, arc_easy/, ... the shards read [default: $DEPTHPRUNE_DATA or
-    /// ../shared/data]
+    /// Folder with wikitext2/, arc_easy/, ... the shards read [default: $DEPTHPRUNE_DATA, else
+    /// the data built into depthprune]
     #[arg(long)]
     data_dir: Option<PathBuf>,
     #[command(flatten)]

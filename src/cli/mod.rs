@@ -3,6 +3,7 @@
 //! argument groups several commands share live here.
 
 pub mod audit;
+pub mod data_dir;
 pub mod eval;
 pub mod export;
 pub mod fetch;
@@ -117,7 +118,7 @@ pub struct ObjectiveArgs {
     /// choice).
     #[arg(long, value_enum)]
     pub objective: ObjectiveKind,
-    /// Folder with wikitext2/, arc_easy/, ... [default: $DEPTHPRUNE_DATA or ../shared/data]
+    /// Folder with wikitext2/, arc_easy/, ... [default: $DEPTHPRUNE_DATA, else the data built into depthprune]
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Which pool the sample comes from; the two never share an article or a record.

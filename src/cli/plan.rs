@@ -31,7 +31,7 @@ pub struct Args {
     /// Tokens of each objective the measurement forward runs.
     #[arg(long, default_value_t = 2048)]
     measure_tokens: usize,
-    /// Folder with wikitext2/, arc_easy/, ... [default: $DEPTHPRUNE_DATA or ../shared/data]
+    /// Folder with wikitext2/, arc_easy/, ... [default: $DEPTHPRUNE_DATA, else the data built into depthprune]
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Print JSON instead of tables.

@@ -13,8 +13,10 @@ use super::{read_text, Global, ModelArgs};
 pub struct Args {
     #[command(flatten)]
     model: ModelArgs,
+    /// Text file to score [default: WikiText-2's raw test text, from the data built into
+    /// depthprune (or $DEPTHPRUNE_DATA)]
     #[arg(long)]
-    text: PathBuf,
+    text: Option<PathBuf>,
     #[arg(long, default_value_t = 128)]
     seq_len: usize,
     #[arg(long, default_value_t = 16)]
@@ -39,7 +41,11 @@ pub fn run(args: Args, global: Global) -> Result<()> {
     let removed = parse_block_list(&args.skip).context("--skip")?;
     let model = args.model.open(global)?;
     let mask = BlockMask::with_removed(model.n_blocks(), &removed).context("--skip")?;
-    let ids = model.tokenizer.encode(&read_text(&args.text)?)?;
+    let text = match args.text {
+        Some(path) => path,
+        None => depthprune::data::data_dir(None)?.join("wikitext2/wiki.test.raw"),
+    };
+    let ids = model.tokenizer.encode(&read_text(&text)?)?;
     let windows = cut_windows(&ids, args.seq_len, args.max_seqs, model.special.bos)?;
     let report = perplexity(&model, &windows, &mask)?;
     if args.json {

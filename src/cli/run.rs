@@ -19,7 +19,7 @@ pub struct Args {
     /// Output folder [default: results/<suite name>]
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Folder with wikitext2/, arc_easy/, ... [default: $DEPTHPRUNE_DATA or ../shared/data]
+    /// Folder with wikitext2/, arc_easy/, ... [default: $DEPTHPRUNE_DATA, else the data built into depthprune]
     #[arg(long)]
     data_dir: Option<PathBuf>,
     #[command(flatten)]

@@ -1,6 +1,6 @@
-//! Calibration and evaluation data as data: the shared data in `../shared/data/` (or
-//! `--data-dir` / `$DEPTHPRUNE_DATA`, described in that folder's README.md and FORMATS.md), and
-//! a user's own files.
+//! Calibration and evaluation data as data: the data the binary carries ([`bundled`]: the
+//! repository's `data/`, described in its README.md and FORMATS.md; or `--data-dir` /
+//! `$DEPTHPRUNE_DATA`, a folder of the same layout), and a user's own files.
 //!
 //! - [`tasks`]: multiple-choice tasks from task files in lm-evaluation-harness's schema (the
 //!   seven built-in ones in `tasks/`);
@@ -8,6 +8,7 @@
 //! - [`corpus`]: text for perplexity (WikiText-2, or a text or JSONL file) cut into units;
 //! - [`split`]: seeded, disjoint calibration / evaluation samples.
 
+pub mod bundled;
 pub mod corpus;
 pub mod split;
 pub mod tasks;
@@ -21,21 +22,14 @@ pub use corpus::{CorpusRef, Unit};
 pub use split::Split;
 pub use tasks::{Task, TaskRef};
 
-/// Resolves the data directory: the explicit one, else `$DEPTHPRUNE_DATA`, else `../shared/data`
-/// from the working directory, else `../shared/data` beside this crate's sources.
+/// Resolves the data directory: the explicit one, else `$DEPTHPRUNE_DATA`, else the data the
+/// binary carries, unpacked into the cache on first use. Never the working directory.
 pub fn data_dir(explicit: Option<&Path>) -> Result<PathBuf> {
     let candidate = match explicit {
         Some(p) => p.to_path_buf(),
         None => match std::env::var_os("DEPTHPRUNE_DATA").filter(|d| !d.is_empty()) {
             Some(d) => PathBuf::from(d),
-            None => {
-                let cwd = PathBuf::from("../shared/data");
-                if cwd.is_dir() {
-                    cwd
-                } else {
-                    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
-                }
-            }
+            None => return bundled::unpacked(),
         },
     };
     if !candidate.is_dir() {

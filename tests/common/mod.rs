@@ -1,5 +1,5 @@
-//! Helpers shared by the integration tests: where the shared data lives, and real models
-//! loaded once per test binary through the same cache the CLI uses.
+//! Helpers shared by the integration tests: where the data and the reference fixtures live, and
+//! real models loaded once per test binary through the same cache the CLI uses.
 
 #![allow(dead_code)]
 
@@ -11,22 +11,16 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use depthprune::model::{LayerTypeRule, LoadOptions, Model};
 
-/// `../shared` beside the repository (override with `DEPTHPRUNE_SHARED`).
-pub fn shared_dir() -> PathBuf {
-    match std::env::var_os("DEPTHPRUNE_SHARED") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join("shared"),
-    }
-}
-
+/// The reference outputs of independent implementations (`tests/fixtures/`, each folder's
+/// README.md says where they came from).
 pub fn fixtures_dir() -> PathBuf {
-    shared_dir().join("fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+/// The data the CLI uses: `$DEPTHPRUNE_DATA`, else the data the library carries, unpacked into
+/// the cache (the same path a user's first command takes).
 pub fn data_dir() -> PathBuf {
-    shared_dir().join("data")
+    depthprune::data::data_dir(None).unwrap_or_else(|e| panic!("the evaluation data: {e:#}"))
 }
 
 type Cache = Mutex<Vec<((String, LayerTypeRule), Arc<Model>)>>;
