@@ -2,15 +2,17 @@
 //! verdicts, the output files, and with `--check` the comparison with the expected verdicts and
 //! the goldens.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
+use depthprune::study::audit::{audit, AuditOptions};
+use depthprune::study::evidence::{audit_seed, content_hash, seed_store};
 use depthprune::study::shard::{default_store, run_shard, ShardSpec};
 use depthprune::suite::check::{check_outcome, OnMismatch};
 use depthprune::suite::run::RunOptions;
 use depthprune::suite::Suite;
 
-use super::{EngineArgs, Global};
+use super::{block_list, EngineArgs, Global};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -38,6 +40,14 @@ pub struct Args {
     /// --store), shard.json for `depthprune merge`.
     #[arg(long, value_name = "I/N")]
     shard: Option<ShardSpec>,
+    /// Ignore the suite's shipped evidence and any shared store: compute every evaluation into
+    /// <out>/store (unless --store). Rerun the same command to resume.
+    #[arg(long, conflicts_with = "replay")]
+    from_scratch: bool,
+    /// Records of the suite's shipped evidence recomputed from scratch before it is served (at
+    /// least one per stratum: model × outcome × shallow/deep × one block/several).
+    #[arg(long, default_value_t = 48)]
+    audit_sample: usize,
 }
 
 /// `--check` and where the goldens are (shared with `merge`).
@@ -80,17 +90,20 @@ pub fn run(args: Args, global: Global) -> Result<()> {
     let out_dir = args
         .out
         .unwrap_or_else(|| PathBuf::from("results").join(&suite.name));
+    let data_dir =
+        depthprune::data::data_dir(args.data_dir.as_deref().or(suite.data_dir.as_deref()))?;
     let options = RunOptions {
         // A shard keeps its own store beside its runs, so shards on a shared filesystem never
-        // write the same file.
-        store_dir: match (&args.shard, &args.engine.store) {
-            (Some(_), None) => default_store(&out_dir),
+        // write the same file; so does a run from scratch, which must not read a shared one.
+        store_dir: match (
+            args.shard.is_some() || args.from_scratch,
+            &args.engine.store,
+        ) {
+            (true, None) => default_store(&out_dir),
             _ => args.engine.store_dir()?,
         },
         out_dir,
-        data_dir: depthprune::data::data_dir(
-            args.data_dir.as_deref().or(suite.data_dir.as_deref()),
-        )?,
+        data_dir,
         engine: args.engine.options(),
         quiet: global.quiet,
         jobs: args.jobs,
@@ -105,6 +118,22 @@ pub fn run(args: Args, global: Global) -> Result<()> {
             options.out_dir.display()
         );
         return Ok(());
+    }
+    let evidence = match &suite.evidence {
+        Some(dir) if !args.from_scratch && !args.engine.replay => Some(dir.clone()),
+        _ => None,
+    };
+    if let Some(evidence) = &evidence {
+        verify_and_seed(&suite, evidence, &options, args.audit_sample, global.quiet)?;
+    }
+    if !global.quiet {
+        let phase = if evidence.is_some() { "[3/3] " } else { "" };
+        eprintln!(
+            "{phase}running suite {} (store {}): searches whose evaluations the store holds are \
+             served, the rest computed",
+            suite.name,
+            options.store_dir.display()
+        );
     }
     let outcome = depthprune::study::execute(&suite, &options)?;
     // A long table of runs would bury the verdicts; it is in report.md and runs.csv.
@@ -128,6 +157,92 @@ pub fn run(args: Args, global: Global) -> Result<()> {
             args.golden.on_mismatch(),
         )?;
         println!("check: every verdict as expected, every run as its golden file");
+    }
+    Ok(())
+}
+
+/// The suite's shipped evidence as a verified cache: a seeded sample of its records recomputed
+/// from scratch (refusing it on any difference), then every record copied into the run's store.
+fn verify_and_seed(
+    suite: &Suite,
+    evidence: &Path,
+    options: &RunOptions,
+    sample: usize,
+    quiet: bool,
+) -> Result<()> {
+    if !evidence.is_dir() {
+        bail!(
+            "suite {}'s evidence store {} is missing: restore it (git checkout evidence) or run \
+             with --from-scratch",
+            suite.name,
+            evidence.display()
+        );
+    }
+    let hash = content_hash(evidence)?;
+    let seed = audit_seed(&hash);
+    if !quiet {
+        eprintln!(
+            "[1/3] auditing the shipped evidence {} (content sha256 {}): recomputing {sample} \
+             sampled records from scratch (audit seed {seed}, from that hash)",
+            evidence.display(),
+            &hash[..16]
+        );
+    }
+    let report = audit(
+        suite,
+        &AuditOptions {
+            store_dir: evidence.to_path_buf(),
+            data_dir: options.data_dir.clone(),
+            sample,
+            seed,
+            tolerance: 1e-5,
+        },
+    )?;
+    let failures = report.failures();
+    if let Some(first) = failures.first() {
+        bail!(
+            "the shipped evidence {} disagrees with this build: {} of {} audited records differ \
+             beyond {:.0e} (first: {} {} blocks [{}], stored {} vs recomputed {}). Its records \
+             are not served; run with --from-scratch to compute every evaluation",
+            evidence.display(),
+            failures.len(),
+            report.audited.len(),
+            report.tolerance,
+            first.model,
+            first.outcome,
+            block_list(&first.removed),
+            first.stored,
+            first.recomputed
+        );
+    }
+    if report.audited.is_empty() {
+        bail!(
+            "the evidence store {} holds no record of suite {}: fix the suite's `evidence:` or \
+             run with --from-scratch",
+            evidence.display(),
+            suite.name
+        );
+    }
+    let held: usize = report.records.values().sum();
+    if !quiet {
+        eprintln!(
+            "[1/3] audit passed: {} of {held} records recomputed in {:.0} s, largest relative \
+             difference {:.1e}",
+            report.audited.len(),
+            report.seconds,
+            report.max_relative()
+        );
+        eprintln!(
+            "[2/3] serving the shipped evidence: copying its records into {}",
+            options.store_dir.display()
+        );
+    }
+    let seeded = seed_store(evidence, &options.store_dir)?;
+    if !quiet {
+        eprintln!(
+            "[2/3] {} records in {} files, {} new to the store",
+            seeded.records, seeded.files, seeded.added
+        );
     }
     Ok(())
 }

@@ -48,7 +48,10 @@ pub fn unpacked_under(root: &Path) -> Result<PathBuf> {
         let _ = fs::remove_dir_all(&staging);
         if !dir.join(COMPLETE).is_file() {
             return Err(e).with_context(|| {
-                format!("moving the unpacked data to {} (set DEPTHPRUNE_CACHE to a writable folder)", dir.display())
+                format!(
+                    "moving the unpacked data to {} (set DEPTHPRUNE_CACHE to a writable folder)",
+                    dir.display()
+                )
             });
         }
     }
@@ -60,7 +63,9 @@ fn manifest() -> Result<&'static [u8]> {
         .iter()
         .find(|(name, _)| *name == MANIFEST)
         .map(|(_, bytes)| *bytes)
-        .ok_or_else(|| anyhow!("this build carries no data/{MANIFEST}: rebuild from a checkout with data/"))
+        .ok_or_else(|| {
+            anyhow!("this build carries no data/{MANIFEST}: rebuild from a checkout with data/")
+        })
 }
 
 /// `SHA256SUMS` (`sha256sum`'s format: hash, two spaces, path) as path → hash.
@@ -135,9 +140,15 @@ mod tests {
             assert_eq!(&hex(&Sha256::digest(&content)), hash, "{path}");
         }
         // A second call finds the finished folder and unpacks nothing.
-        let stamp = fs::metadata(dir.join(COMPLETE)).unwrap().modified().unwrap();
+        let stamp = fs::metadata(dir.join(COMPLETE))
+            .unwrap()
+            .modified()
+            .unwrap();
         assert_eq!(unpacked_under(root.path()).unwrap(), dir);
-        let again = fs::metadata(dir.join(COMPLETE)).unwrap().modified().unwrap();
+        let again = fs::metadata(dir.join(COMPLETE))
+            .unwrap()
+            .modified()
+            .unwrap();
         assert_eq!(stamp, again);
     }
 

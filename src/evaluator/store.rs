@@ -288,6 +288,41 @@ impl Store {
         self.put_record(Record::partial(removed, batches, items, seconds))
     }
 
+    /// Appends every record that knows more than what is stored of its key, under one lock;
+    /// returns how many were appended. How a shipped store seeds a run's store.
+    pub fn put_records(&mut self, records: impl IntoIterator<Item = Record>) -> Result<usize> {
+        let mut file = self.open_file()?;
+        file.lock()
+            .with_context(|| format!("locking {}", self.path.display()))?;
+        let result = (|| {
+            self.catch_up(&mut file)?;
+            let mut lines = Vec::new();
+            let mut added = 0;
+            for record in records {
+                if let Some(k) = self.known.get(&record.removed) {
+                    if k.completeness() >= record.completeness() {
+                        continue;
+                    }
+                }
+                serde_json::to_writer(&mut lines, &record)?;
+                lines.push(b'\n');
+                self.learn(record);
+                added += 1;
+            }
+            let len = file.metadata()?.len();
+            if len > self.read_to {
+                // A writer died mid-line: end that line so these records start clean.
+                lines.insert(0, b'\n');
+            }
+            file.write_all(&lines)
+                .with_context(|| format!("appending to {}", self.path.display()))?;
+            self.read_to = len + lines.len() as u64;
+            Ok(added)
+        })();
+        let _ = file.unlock();
+        result
+    }
+
     fn put_record(&mut self, record: Record) -> Result<()> {
         let mut file = self.open_file()?;
         file.lock()
@@ -323,6 +358,26 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn put_records_appends_only_what_knows_more() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path(), "sha", "key", "{}").unwrap();
+        s.put(&[1], &eval(1.0), 0.5, Some(&[0.25])).unwrap();
+        let added = s
+            .put_records([
+                Record::full(&[1], &eval(9.0), 0.1, Some(&[9.0])),
+                Record::partial(&[2], 1, &[0.5], 0.1),
+                Record::full(&[3], &eval(3.0), 0.1, None),
+            ])
+            .unwrap();
+        assert_eq!(added, 2);
+        let again = Store::open(dir.path(), "sha", "key", "{}").unwrap();
+        assert_eq!(again.get(&[1]).unwrap().value, 1.0);
+        assert_eq!(again.record(&[2]).unwrap().batches, Some(1));
+        assert_eq!(again.get(&[3]).unwrap().value, 3.0);
+        assert_eq!(again.skipped_lines, 0);
+    }
 
     fn eval(v: f64) -> Evaluation {
         Evaluation {

@@ -71,6 +71,12 @@ pub struct Suite {
     /// `depthprune run --data-dir` overrides it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
+    /// A store of this suite's evaluations kept with it (relative to the suite's folder, e.g.
+    /// `../evidence/decisive/store`): `depthprune run` audits a sample of it, then serves it and
+    /// computes only what it lacks (`study::evidence`); `--from-scratch` ignores it. Not part of
+    /// what the suite is (its hash, its shards): it says how its results may be obtained.
+    #[serde(default, skip_serializing)]
+    pub evidence: Option<PathBuf>,
 }
 
 fn sieve_default() -> bool {
@@ -169,9 +175,18 @@ impl Suite {
         {
             spec.rebase(base);
         }
-        if let Some(d) = &mut suite.data_dir {
+        for d in [&mut suite.data_dir, &mut suite.evidence]
+            .into_iter()
+            .flatten()
+        {
             if d.is_relative() {
                 *d = base.join(&*d);
+            }
+        }
+        // Messages name the folder a person would find (not `suites/../evidence/...`).
+        if let Some(d) = &mut suite.evidence {
+            if let Ok(resolved) = std::fs::canonicalize(&*d) {
+                *d = resolved;
             }
         }
         suite
