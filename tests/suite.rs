@@ -194,7 +194,8 @@ fn a_first_checked_run_records_what_is_missing_and_checks_what_exists() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("first.yaml");
     let yaml = format!(
-        "{}claims:\n  alpha: 0.05\n",
+        "{}claims:\n  alpha: 0.05\n  permutations: 99\n  min_cross_searcher_agreement: 0.5\n  \
+         max_ranking_tau: 0.5\n  max_relative_gain: 0.05\n  share_margin: 0.1\n",
         SUITE.replace("name: tiny", "name: first")
     );
     std::fs::write(&path, yaml).unwrap();
