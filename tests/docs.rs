@@ -3,7 +3,7 @@
 //! and flags the built binary has (read from its `--help`), and every relative link or image in
 //! those pages (docs/plots/*.png among them) points at a file that exists.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -133,8 +133,17 @@ fn command_problems(
     problems
 }
 
-/// The relative link and image targets of a Markdown text: `](target)`, without `#fragment`.
-fn relative_links(doc: &str) -> Vec<(usize, String)> {
+/// A relative link or image of a Markdown page: its line, the path (empty for the page
+/// itself) and the `#fragment`, if any.
+#[derive(Debug, PartialEq)]
+struct Link {
+    line: usize,
+    path: String,
+    fragment: Option<String>,
+}
+
+/// The relative link and image targets of a Markdown text, `](target)`, outside code blocks.
+fn relative_links(doc: &str) -> Vec<Link> {
     let mut links = Vec::new();
     let mut fenced = false;
     for (i, line) in doc.lines().enumerate() {
@@ -150,14 +159,74 @@ fn relative_links(doc: &str) -> Vec<(usize, String)> {
             let tail = &rest[at + 2..];
             let Some(end) = tail.find(')') else { break };
             let target = tail[..end].split_whitespace().next().unwrap_or("");
-            let target = target.split('#').next().unwrap_or("");
             if !target.is_empty() && !target.contains("://") && !target.starts_with("mailto:") {
-                links.push((i + 1, target.to_string()));
+                let (path, fragment) = match target.split_once('#') {
+                    Some((path, fragment)) => (path, Some(fragment.to_string())),
+                    None => (target, None),
+                };
+                links.push(Link {
+                    line: i + 1,
+                    path: path.to_string(),
+                    fragment,
+                });
             }
             rest = &tail[end..];
         }
     }
     links
+}
+
+/// The anchors GitHub gives a page's headings: lower case, punctuation but `-` and `_`
+/// dropped, spaces as `-`.
+fn heading_anchors(doc: &str) -> BTreeSet<String> {
+    let mut anchors = BTreeSet::new();
+    let mut fenced = false;
+    for line in doc.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced || !line.starts_with('#') {
+            continue;
+        }
+        let title = line.trim_start_matches('#').trim().to_lowercase();
+        let anchor: String = title
+            .chars()
+            .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        anchors.insert(anchor);
+    }
+    anchors
+}
+
+/// What is wrong with the links of `doc`, the page at `path`: a file that does not exist, or
+/// an anchor that no heading of the Markdown page it names (`doc` itself for `#anchor`) gives.
+fn link_problems(path: &Path, doc: &str) -> Vec<String> {
+    let dir = path.parent().unwrap();
+    let mut problems = Vec::new();
+    for link in relative_links(doc) {
+        let shown = format!("{}:{}: {}", path.display(), link.line, link.path);
+        let text = if link.path.is_empty() {
+            doc.to_string()
+        } else {
+            let target = dir.join(&link.path);
+            if !target.exists() {
+                problems.push(format!("{shown} does not exist"));
+                continue;
+            }
+            if target.extension().is_none_or(|e| e != "md") {
+                continue;
+            }
+            std::fs::read_to_string(&target).unwrap()
+        };
+        if let Some(fragment) = link.fragment {
+            if !heading_anchors(&text).contains(&fragment) {
+                problems.push(format!("{shown}#{fragment}: no such heading"));
+            }
+        }
+    }
+    problems
 }
 
 /// README.md and every docs/*.md, with their text.
@@ -223,47 +292,47 @@ fn every_command_the_docs_show_exists() {
 #[test]
 fn every_link_and_image_the_docs_show_exists() {
     let mut problems = Vec::new();
-    let mut plots = 0;
+    let mut figures = 0;
     for (path, text) in pages() {
-        let dir = path.parent().unwrap();
-        for (line, target) in relative_links(&text) {
-            plots += usize::from(target.ends_with(".png"));
-            if !dir.join(&target).exists() {
-                problems.push(format!("{}:{line}: {target} does not exist", path.display()));
-            }
-        }
+        figures += relative_links(&text)
+            .iter()
+            .filter(|l| l.path.ends_with(".png"))
+            .count();
+        problems.extend(link_problems(&path, &text));
     }
-    assert!(plots >= 1, "README and docs/ show no figure");
+    assert!(figures >= 1, "README and docs/ show no figure");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// The check can fail: a misspelt flag, an unknown subcommand and a missing figure in a
-/// synthetic page are each named; the correct lines pass.
+/// The check can fail: a misspelt flag, an unknown subcommand, a missing figure and a wrong
+/// anchor in a synthetic page are each named; the correct lines pass.
 #[test]
 fn a_misspelt_flag_a_wrong_subcommand_and_a_missing_figure_are_found() {
-    let doc = "Some text `depthprune ppl --modle x` (not fenced: not checked).\n\
+    let doc = "# A page\n\
+               Some text `depthprune ppl --modle x` (not fenced: not checked).\n\
                ```sh\n\
                depthprune ppl --model smollm2-135m --text t.txt \\\n    --seq-lenn 64   # a typo\n\
                cargo run --release -- scan --model m --objective ppl --json\n\
                cargo run --release -- scna --model m\n\
                $ ./target/release/depthprune run suites/smoke.yaml [--out DIR] --chek\n\
                ```\n\
-               ![a figure](plots/no-such-figure.png) and [a page](README.md#anchor)\n";
+               ![a figure](plots/no-such-figure.png), [a page](README.md#no-such-heading),\n\
+               [here](#a-page), [there](#nowhere)\n";
     let mut help = binary_help();
     let problems = command_problems("synthetic.md", doc, &mut help);
     assert_eq!(problems.len(), 3, "{problems:#?}");
-    assert!(problems[0].contains("synthetic.md:3: `depthprune ppl` has no flag --seq-lenn"));
-    assert!(problems[1].contains("synthetic.md:6: `depthprune scna`: no such subcommand"));
+    assert!(problems[0].contains("synthetic.md:4: `depthprune ppl` has no flag --seq-lenn"));
+    assert!(problems[1].contains("synthetic.md:7: `depthprune scna`: no such subcommand"));
     assert!(problems[2].contains("`depthprune run` has no flag --chek"));
-    assert_eq!(
-        relative_links(doc),
-        [
-            (8, "plots/no-such-figure.png".to_string()),
-            (8, "README.md".to_string())
-        ]
-    );
-    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
-    assert!(!docs.join("plots/no-such-figure.png").exists());
+
+    let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/synthetic.md");
+    let problems = link_problems(&page, doc);
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert!(problems[0].ends_with("synthetic.md:10: plots/no-such-figure.png does not exist"));
+    assert!(problems[1].ends_with("synthetic.md:10: README.md#no-such-heading: no such heading"));
+    assert!(problems[2].ends_with("synthetic.md:11: #nowhere: no such heading"));
+
     assert!(lists("  --seq-len <SEQ_LEN>\n", "--seq-len"));
     assert!(!lists("  --seq-len <SEQ_LEN>\n", "--seq"));
+    assert!(heading_anchors("## Objective keys (suites)\n").contains("objective-keys-suites"));
 }
