@@ -111,7 +111,10 @@ fn command_problems(
     let mut problems = Vec::new();
     for shown in shown_commands(doc) {
         let Some(sub) = shown.words.first() else {
-            problems.push(format!("{name}:{}: depthprune without a subcommand", shown.line));
+            problems.push(format!(
+                "{name}:{}: depthprune without a subcommand",
+                shown.line
+            ));
             continue;
         };
         let Some(text) = help(sub) else {

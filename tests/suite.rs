@@ -221,7 +221,10 @@ fn a_first_checked_run_records_what_is_missing_and_checks_what_exists() {
 
     // The plain check fails on the missing golden and on the unpinned verdict.
     let err = check(OnMismatch::WriteNew).unwrap_err().to_string();
-    assert!(err.contains("first-smollm2-135m.snap does not exist"), "{err}");
+    assert!(
+        err.contains("first-smollm2-135m.snap does not exist"),
+        "{err}"
+    );
     assert!(err.contains("states no expected verdict"), "{err}");
     std::fs::remove_dir_all(&golden).unwrap();
 

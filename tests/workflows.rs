@@ -96,9 +96,10 @@ fn nightly_builds_with_cuda_shards_the_paper_suite_and_checks_the_merge() {
         "String(\"shard\")"
     );
     assert!(
-        runs.iter().any(|r| r.contains("depthprune merge suites/paper.yaml")
-            && r.contains("--check")
-            && r.contains("--record-missing")),
+        runs.iter()
+            .any(|r| r.contains("depthprune merge suites/paper.yaml")
+                && r.contains("--check")
+                && r.contains("--record-missing")),
         "{runs:?}"
     );
 }
