@@ -193,11 +193,13 @@ fn a_first_checked_run_records_what_is_missing_and_checks_what_exists() {
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("first.yaml");
-    let yaml = format!(
-        "{}claims:\n  alpha: 0.05\n  permutations: 99\n  min_cross_searcher_agreement: 0.5\n  \
-         max_ranking_tau: 0.5\n  max_relative_gain: 0.05\n  share_margin: 0.1\n",
-        SUITE.replace("name: tiny", "name: first")
-    );
+    // Claims compare objectives, so the tiny suite gets a second one.
+    let yaml = SUITE.replace("name: tiny", "name: first").replace(
+        "objectives:\n",
+        "objectives:\n  acc: {kind: accuracy, tasks: [arc_easy], n_per_task: 2}\n",
+    )
+        + "claims:\n  alpha: 0.05\n  permutations: 99\n  min_cross_searcher_agreement: 0.5\n  \
+         max_ranking_tau: 0.5\n  max_relative_gain: 0.05\n  share_margin: 0.1\n";
     std::fs::write(&path, yaml).unwrap();
     let suite = Suite::load(&path).unwrap();
     // Any claim will do; the last one is named through its enum, whatever it is called.
@@ -237,7 +239,8 @@ fn a_first_checked_run_records_what_is_missing_and_checks_what_exists() {
 
     // What exists is still checked: an edited golden fails the recording run too, and so does
     // a pinned verdict that differs.
-    std::fs::write(&snap, "# edited\n").unwrap();
+    let recorded = std::fs::read_to_string(&snap).unwrap();
+    std::fs::write(&snap, recorded + "ppl 0 one_shot | 1 2 | 10.00 |  | 1 2\n").unwrap();
     let err = check(OnMismatch::RecordMissing).unwrap_err().to_string();
     assert!(err.contains("first-smollm2-135m.snap differs"), "{err}");
     assert!(!err.contains("expected verdict"), "{err}");
