@@ -11,8 +11,9 @@ use super::golden::{diff, golden_path, golden_text, read_golden, write_golden};
 use super::run::RunRecord;
 use super::Suite;
 
-/// One line per claim whose verdict differs from the expected one, or that has no expected
-/// verdict although the suite states expectations for its model.
+/// One line per claim whose verdict differs from the expected one, or that the suite pins no
+/// verdict for (a suite's first run leaves out the models it pins none for:
+/// [`OnMismatch::RecordMissing`]).
 pub fn verdict_problems(verdicts: &[ClaimResult], settings: &ClaimSettings) -> Vec<String> {
     let mut problems = Vec::new();
     for v in verdicts.iter().filter(|v| v.verdict != Verdict::Report) {
