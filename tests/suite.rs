@@ -181,3 +181,83 @@ fn a_suite_runs_and_reruns_from_the_store() {
         "{stderr}"
     );
 }
+
+/// A suite's first checked run, as the nightly paper-scale job's first night is
+/// (`--check --record-missing`): a missing golden is written and passes, a model with no
+/// `expected` verdicts is not failed for it; what exists is still checked.
+#[test]
+fn a_first_checked_run_records_what_is_missing_and_checks_what_exists() {
+    use depthprune::suite::check::{check_outcome, OnMismatch};
+    use depthprune::suite::claims::{Claim, ClaimResult, Verdict};
+    use depthprune::suite::Suite;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("first.yaml");
+    // Claims compare objectives, so the tiny suite gets a second one.
+    let yaml = SUITE.replace("name: tiny", "name: first").replace(
+        "objectives:\n",
+        "objectives:\n  acc: {kind: accuracy, tasks: [arc_easy], n_per_task: 2}\n",
+    )
+        + "claims:\n  alpha: 0.05\n  permutations: 99\n  min_cross_searcher_agreement: 0.5\n  \
+         max_ranking_tau: 0.5\n  max_relative_gain: 0.05\n  share_margin: 0.1\n";
+    std::fs::write(&path, yaml).unwrap();
+    let suite = Suite::load(&path).unwrap();
+    // Any claim will do; the last one is named through its enum, whatever it is called.
+    let claim = Claim::ALL[Claim::ALL.len() - 1];
+    let verdict = |model: &str, verdict| ClaimResult {
+        model: model.into(),
+        claim: claim.as_str().into(),
+        verdict,
+        reason: String::new(),
+        p_holds: None,
+        p_fails: None,
+        p_adjusted: None,
+        p_floor: None,
+        statistics: Default::default(),
+        per_seed: Vec::new(),
+        threshold: None,
+    };
+    let verdicts = [verdict("smollm2-135m", Verdict::Holds)];
+    let golden = dir.path().join("golden");
+    let check = |mode| check_outcome(&golden, &suite, &[], Some(&verdicts), mode);
+
+    // The plain check fails on the missing golden and on the unpinned verdict.
+    let err = check(OnMismatch::WriteNew).unwrap_err().to_string();
+    assert!(
+        err.contains("first-smollm2-135m.snap does not exist"),
+        "{err}"
+    );
+    assert!(err.contains("states no expected verdict"), "{err}");
+    std::fs::remove_dir_all(&golden).unwrap();
+
+    // The first run records the golden and passes; the next plain check compares with it.
+    check(OnMismatch::RecordMissing).unwrap();
+    let snap = golden.join("first-smollm2-135m.snap");
+    assert!(snap.exists());
+    let err = check(OnMismatch::WriteNew).unwrap_err().to_string();
+    assert!(!err.contains("snap"), "{err}");
+
+    // What exists is still checked: an edited golden fails the recording run too, and so does
+    // a pinned verdict that differs.
+    let recorded = std::fs::read_to_string(&snap).unwrap();
+    std::fs::write(&snap, recorded + "ppl 0 one_shot | 1 2 | 10.00 |  | 1 2\n").unwrap();
+    let err = check(OnMismatch::RecordMissing).unwrap_err().to_string();
+    assert!(err.contains("first-smollm2-135m.snap differs"), "{err}");
+    assert!(!err.contains("expected verdict"), "{err}");
+    let mut pinned = suite.clone();
+    let claims = pinned.claims.as_mut().unwrap();
+    claims.expected.insert(
+        "smollm2-135m".into(),
+        [(claim, Verdict::Fails)].into_iter().collect(),
+    );
+    let err = check_outcome(
+        &golden,
+        &pinned,
+        &[],
+        Some(&verdicts),
+        OnMismatch::RecordMissing,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("expected fails, measured holds"), "{err}");
+}

@@ -89,14 +89,17 @@ fn nightly_builds_with_cuda_shards_the_paper_suite_and_checks_the_merge() {
                 && r.contains("--shard")),
         "{runs:?}"
     );
-    // The merge job waits for every shard and checks verdicts and goldens.
+    // The merge job waits for every shard and checks verdicts and goldens; until the paper
+    // suite's goldens and expected verdicts exist, it records them instead of failing.
     assert_eq!(
         format!("{:?}", w["jobs"]["merge"]["needs"]),
         "String(\"shard\")"
     );
     assert!(
         runs.iter()
-            .any(|r| r.contains("depthprune merge suites/paper.yaml") && r.contains("--check")),
+            .any(|r| r.contains("depthprune merge suites/paper.yaml")
+                && r.contains("--check")
+                && r.contains("--record-missing")),
         "{runs:?}"
     );
 }

@@ -62,6 +62,11 @@ pub struct Golden {
     /// reviewing why they changed). Verdicts are still checked.
     #[arg(long, requires = "check")]
     pub update_goldens: bool,
+    /// With --check: a golden file that does not exist is written from these runs (and said
+    /// so), and a model the suite pins no `expected` verdicts for gets its measured verdicts
+    /// printed to pin, instead of failing: a suite's first checked run. What exists is checked.
+    #[arg(long, requires = "check", conflicts_with = "update_goldens")]
+    pub record_missing: bool,
     /// Folder of the golden files `--check` compares with.
     #[arg(long, default_value = "golden")]
     pub golden_dir: PathBuf,
@@ -69,9 +74,10 @@ pub struct Golden {
 
 impl Golden {
     pub fn on_mismatch(&self) -> OnMismatch {
-        match self.update_goldens {
-            true => OnMismatch::Update,
-            false => OnMismatch::WriteNew,
+        match (self.update_goldens, self.record_missing) {
+            (true, _) => OnMismatch::Update,
+            (false, true) => OnMismatch::RecordMissing,
+            (false, false) => OnMismatch::WriteNew,
         }
     }
 }

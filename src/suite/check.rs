@@ -11,8 +11,9 @@ use super::golden::{diff, golden_path, golden_text, read_golden, write_golden};
 use super::run::RunRecord;
 use super::Suite;
 
-/// One line per claim whose verdict differs from the expected one, or that has no expected
-/// verdict although the suite states expectations for its model.
+/// One line per claim whose verdict differs from the expected one, or that the suite pins no
+/// verdict for (a suite's first run leaves out the models it pins none for:
+/// [`OnMismatch::RecordMissing`]).
 pub fn verdict_problems(verdicts: &[ClaimResult], settings: &ClaimSettings) -> Vec<String> {
     let mut problems = Vec::new();
     for v in verdicts.iter().filter(|v| v.verdict != Verdict::Report) {
@@ -47,6 +48,11 @@ pub enum OnMismatch {
     WriteNew,
     /// Overwrite the golden with the actual text (after a reviewed change), and report nothing.
     Update,
+    /// A suite's first run (`--record-missing`, the nightly paper-scale job's first night):
+    /// a golden that does not exist is written from the runs and said so on stderr, and a model
+    /// the suite pins no `expected` verdicts for has its measured verdicts printed to pin
+    /// instead of failing. A golden or a verdict that exists is checked as with `WriteNew`.
+    RecordMissing,
 }
 
 /// Compares every model's runs with its golden file (`<dir>/<suite>-<model>.snap`); each
@@ -63,6 +69,13 @@ pub fn golden_problems(
         let actual = golden_text(model, runs);
         let difference = if path.exists() {
             diff(&read_golden(&path)?, &actual).map(|d| format!("{} differs:\n{d}", path.display()))
+        } else if on_mismatch == OnMismatch::RecordMissing {
+            write_golden(&path, &actual)?;
+            eprintln!(
+                "recorded {} (no golden existed): commit it, and later checks compare with it",
+                path.display()
+            );
+            None
         } else {
             Some(format!("{} does not exist", path.display()))
         };
@@ -71,7 +84,7 @@ pub fn golden_problems(
         };
         match on_mismatch {
             OnMismatch::Update => write_golden(&path, &actual)?,
-            OnMismatch::WriteNew => {
+            OnMismatch::WriteNew | OnMismatch::RecordMissing => {
                 let new = PathBuf::from(format!("{}.new", path.display()));
                 write_golden(&new, &actual)?;
                 problems.push(format!(
@@ -94,6 +107,14 @@ pub fn check_outcome(
     on_mismatch: OnMismatch,
 ) -> Result<()> {
     let mut problems = match (verdicts, &suite.claims) {
+        (Some(v), Some(settings)) if on_mismatch == OnMismatch::RecordMissing => {
+            let (pinned, unpinned): (Vec<ClaimResult>, Vec<ClaimResult>) = v
+                .iter()
+                .cloned()
+                .partition(|r| settings.expected.contains_key(&r.model));
+            print_unpinned(&suite.name, &unpinned);
+            verdict_problems(&pinned, settings)
+        }
         (Some(v), Some(settings)) => verdict_problems(v, settings),
         _ => Vec::new(),
     };
@@ -106,4 +127,24 @@ pub fn check_outcome(
         );
     }
     Ok(())
+}
+
+/// The measured verdicts of models the suite pins none for, as the `expected:` block to paste
+/// under the suite's `claims:` once reviewed (`OnMismatch::RecordMissing`).
+fn print_unpinned(suite: &str, verdicts: &[ClaimResult]) {
+    let mut block = String::new();
+    let mut model = None;
+    for v in verdicts.iter().filter(|v| v.verdict != Verdict::Report) {
+        if model != Some(&v.model) {
+            block.push_str(&format!("    {}:\n", v.model));
+            model = Some(&v.model);
+        }
+        block.push_str(&format!("      {}: {}\n", v.claim, v.verdict.as_str()));
+    }
+    if !block.is_empty() {
+        eprintln!(
+            "{suite}: no expected verdicts pinned for these models, so they were not checked; \
+             the measured ones, to pin under `claims:` after review:\n  expected:\n{block}"
+        );
+    }
 }
