@@ -1,5 +1,5 @@
 //! A researcher's own data end to end, through the binary: a text corpus and a task file
-//! (`examples/own-data/`, the README's worked example) written to a fresh folder, a one-shot
+//! (`examples/own-data/`, the worked example of docs/objectives.md) written to a fresh folder, a one-shot
 //! scan on the corpus, a two-objective suite on both, the store keyed by content rather than
 //! path, and the errors a broken task file or a too-small corpus give. Toy sizes (SmolLM2,
 //! 1 × 32 tokens, one question).

@@ -290,7 +290,7 @@ fn plan_refuses_an_assumed_model_without_a_cost() {
     );
 }
 
-/// Issue #20's bar for the nightly suite: at the README's assumed per-token costs (6e-5 s for
+/// The nightly suite must fit a night: at the assumed per-token costs of docs/cluster.md (6e-5 s for
 /// the 8B models, 9e-5 s for Gemma 3 12B, bf16 on an H100) and the checkpoints' block counts,
 /// `plan --shards 8` puts every shard under the 23-hour job limit. It fails as soon as the
 /// suite grows (more seeds, larger objectives, bigger budgets) past what a night holds; the same

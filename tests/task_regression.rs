@@ -3,7 +3,7 @@
 //! WikiText-2 perplexity sample draws; the store keys of existing objective descriptions.
 //!
 //! `tests/regression/task_logliks_smollm2.json` was written by `regenerate` below running the
-//! hard-coded tasks (and the WikiText-2 text source) of `src/data/tasks.rs` (commit f18e99a), before the tasks became YAML files; regenerated the same way at ee20e98 (the commit that added this test) when the AVX-512 matmul kernels moved the summation order (README "AVX-512 matmuls").
+//! hard-coded tasks (and the WikiText-2 text source) of `src/data/tasks.rs` (commit f18e99a), before the tasks became YAML files; regenerated the same way at ee20e98 (the commit that added this test) when the AVX-512 matmul kernels moved the summation order (docs/performance.md).
 
 mod common;
 

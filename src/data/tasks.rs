@@ -278,7 +278,7 @@ pub struct LoadedTask {
 }
 
 /// Keys of lm-eval's task schema that change nothing in zero-shot log-likelihood scoring here:
-/// accepted, and listed in README.
+/// accepted, and listed in docs/objectives.md.
 pub const NO_EFFECT: &[&str] = &[
     "tag",
     "group",

@@ -419,7 +419,7 @@ seeds: [0, 1]
             }
         }
         assert!(n >= 3, "claims, paper and the pilot");
-        // And the README's worked example on a corpus and a task of one's own.
+        // And the worked example of docs/objectives.md on a corpus and a task of one's own.
         let own =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/own-data/suite.yaml");
         Suite::load(&own).unwrap_or_else(|e| panic!("{e:#}"));
