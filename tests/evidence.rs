@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// A copy of `evidence/controls/store` with every full record's value passed through `change`.
 fn copy_of_controls_store(to: &Path, change: impl Fn(f64) -> f64) {
@@ -51,17 +50,7 @@ fn suite_with_evidence(dir: &Path, evidence: &Path) -> PathBuf {
 }
 
 fn run(suite: &Path, out: &Path, store: &Path) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_depthprune"))
-        .arg("run")
-        .arg(suite)
-        .arg("--out")
-        .arg(out)
-        .arg("--store")
-        .arg(store)
-        .args(["--audit-sample", "3"])
-        .env("DEPTHPRUNE_DATA", common::data_dir())
-        .output()
-        .expect("running depthprune");
+    let output = common::run_suite(suite, out, store, &["--audit-sample", "3"]);
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stderr).into_owned(),

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Instant;
 
 const SUITE: &str = "
@@ -27,17 +26,10 @@ fn run_with(
     store: &std::path::Path,
     extra: &[&str],
 ) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_depthprune"))
-        .arg("run")
-        .arg(suite)
-        .arg("--out")
-        .arg(out)
-        .arg("--store")
-        .arg(store)
-        .arg("--quiet")
-        .args(extra)
-        .output()
-        .unwrap()
+    let extra: Vec<&str> = std::iter::once("--quiet")
+        .chain(extra.iter().copied())
+        .collect();
+    common::run_suite(suite, out, store, &extra)
 }
 
 fn run(

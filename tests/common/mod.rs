@@ -57,3 +57,22 @@ pub fn json_stdout(out: &std::process::Output) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// `depthprune run SUITE --out OUT --store STORE EXTRA...`, waited for.
+pub fn run_suite(
+    suite: &std::path::Path,
+    out: &std::path::Path,
+    store: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_depthprune"))
+        .arg("run")
+        .arg(suite)
+        .arg("--out")
+        .arg(out)
+        .arg("--store")
+        .arg(store)
+        .args(extra)
+        .output()
+        .expect("running depthprune")
+}
