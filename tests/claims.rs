@@ -28,7 +28,8 @@ use depthprune::suite::run::RunOptions;
 use depthprune::suite::Suite;
 
 /// Range checks on every statistic a claim reports: Jaccards, p-values and floors in [0, 1],
-/// correlations and chance-corrected agreements in [-1, 1], everything finite.
+/// correlations (disattenuated ones too: they are clamped) and chance-corrected agreements in
+/// [-1, 1], tetrads in [-2, 2], everything finite.
 fn check_bounds(claim: &str, stats: &BTreeMap<String, f64>) -> Vec<String> {
     let mut problems = Vec::new();
     for (name, &v) in stats {
@@ -38,13 +39,15 @@ fn check_bounds(claim: &str, stats: &BTreeMap<String, f64>) -> Vec<String> {
             || name.contains("p_floor")
         {
             Some((0.0, 1.0))
-        } else if name.contains("tau") && !name.contains("disattenuated")
+        } else if name.contains("tau")
             || name.contains("rho")
             || name.contains("chance_corrected")
             || name.contains("agreement")
             || name.contains("omega2")
         {
             Some((-1.0, 1.0))
+        } else if name.contains("tetrad") {
+            Some((-2.0, 2.0))
         } else {
             None
         };

@@ -28,6 +28,7 @@ mod procedure;
 mod rankings_disagree;
 mod reliability;
 mod reports;
+mod sample_over_search;
 mod searchers_converge;
 mod shares;
 pub mod sizing;
@@ -55,12 +56,19 @@ const MIN_CEILING: f64 = 0.2;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Claim {
-    /// Primary: changing the calibration (the objective with its sample) with the searcher
-    /// fixed moves the chosen set more than changing the searcher with the calibration fixed.
-    CalibrationOverSearch,
-    /// Primary: changing the objective moves the chosen set more than changing the searcher,
-    /// both measured across two independent calibration samples.
+    /// Primary 1: the same objective on a fresh calibration sample of the same size moves the
+    /// chosen set more than changing the searcher on one sample.
+    SampleOverSearch,
+    /// Primary 2: the objectives disagree beyond what their measured unreliability explains,
+    /// by more than the searchers do beyond theirs (vanishing-tetrad statistic across two
+    /// independent calibration samples).
     ObjectiveOverSearch,
+    /// Changing the calibration (the objective together with its sample) with the searcher
+    /// fixed moves the chosen set more than changing the searcher with the calibration fixed.
+    /// Confounds the sample with the objective (it holds for one objective under two names), so
+    /// it is a secondary claim; the study's "calibration matters more than search" is the
+    /// conjunction of the two primaries.
+    CalibrationOverSearch,
     /// Study statement 1a: no searcher beats one-shot on held-out data by more than
     /// `max_relative_gain`, under either objective (an equivalence statement).
     MarginalGains,
@@ -86,9 +94,10 @@ pub enum Claim {
 impl Claim {
     /// In the order they are tested: the primary claims first (a fixed sequence), then the
     /// secondary ones (Holm, once every primary is decided).
-    pub const ALL: [Claim; 9] = [
-        Claim::CalibrationOverSearch,
+    pub const ALL: [Claim; 10] = [
+        Claim::SampleOverSearch,
         Claim::ObjectiveOverSearch,
+        Claim::CalibrationOverSearch,
         Claim::MarginalGains,
         Claim::SearchersConverge,
         Claim::ObjectiveShapesPatterns,
@@ -100,6 +109,7 @@ impl Claim {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Claim::SampleOverSearch => "sample_over_search",
             Claim::CalibrationOverSearch => "calibration_over_search",
             Claim::ObjectiveOverSearch => "objective_over_search",
             Claim::MarginalGains => "marginal_gains",
@@ -119,16 +129,13 @@ impl Claim {
 
     /// The primary claims are decided first, each at the full α in a fixed sequence.
     pub fn is_primary(self) -> bool {
-        matches!(
-            self,
-            Claim::CalibrationOverSearch | Claim::ObjectiveOverSearch
-        )
+        matches!(self, Claim::SampleOverSearch | Claim::ObjectiveOverSearch)
     }
 
     /// Seeds (calibration resamples) in one unit of the claim's test.
     pub fn seeds_per_unit(self) -> usize {
         match self {
-            Claim::ObjectiveOverSearch => 2,
+            Claim::SampleOverSearch | Claim::ObjectiveOverSearch => 2,
             _ => 1,
         }
     }
@@ -301,6 +308,7 @@ fn decide(
     // "calibration" means for them (its sample decides its set), and the reliability report
     // stands beside them.
     let tested: Tested = match claim {
+        Claim::SampleOverSearch => sample_over_search::sample_over_search(table, s, &mut stats),
         Claim::CalibrationOverSearch => {
             calibration_over_search::calibration_over_search(table, s, &mut stats)
         }
