@@ -32,6 +32,7 @@ mod sample_over_search;
 mod searchers_converge;
 mod shares;
 pub mod sizing;
+mod statement;
 mod table;
 #[cfg(test)]
 mod testing;
@@ -45,6 +46,7 @@ use crate::objective::Direction;
 use crate::rng::rng_for;
 use procedure::{finish, Pending, Test, Tested, Units};
 use reliability::{reliability, Reliability};
+pub use statement::calibration_statement;
 pub use table::{Key, RunTable};
 
 const ONE_SHOT: &str = "one_shot";
@@ -130,6 +132,15 @@ impl Claim {
     /// The primary claims are decided first, each at the full α in a fixed sequence.
     pub fn is_primary(self) -> bool {
         matches!(self, Claim::SampleOverSearch | Claim::ObjectiveOverSearch)
+    }
+
+    /// The claim compares chosen sets only (no one-shot ranking, no held-out gain), so a suite
+    /// deciding only such claims needs no one-shot searcher.
+    pub fn compares_sets_only(self) -> bool {
+        matches!(
+            self,
+            Claim::SampleOverSearch | Claim::ObjectiveOverSearch | Claim::CalibrationOverSearch
+        )
     }
 
     /// Seeds (calibration resamples) in one unit of the claim's test.
