@@ -1,14 +1,18 @@
-//! The study's claims as verdicts computed from a suite's runs, per model.
+//! The study's claims as verdicts computed from a suite's runs, per model (the manual:
+//! `docs/claims.md`).
 //!
 //! **Unit of analysis: the calibration resample.** A suite seed draws one calibration sample per
 //! objective and seeds the stochastic searchers; every searcher of a (seed, objective) group
 //! sees the same sample. So runs of one seed are not independent, and every test here is over
-//! per-seed statistics: exact sign-flip tests (all `2ⁿ` sign assignments of n seeds), or exact
+//! per-unit statistics, a unit being a seed or a disjoint pair of seeds (when the statistic
+//! needs two samples): exact sign-flip tests (all `2ⁿ` sign assignments of n units), or exact
 //! permutations of whole calibration groups. p-values are exact, each with the smallest value
-//! its design can give (its floor), and Holm-adjusted over every test of the suite's decided
-//! claims × models. A verdict holds or fails only when its Holm-adjusted p is below α;
-//! otherwise, or when a statistic is undefined, or when it rests on an objective whose ranking
-//! does not reproduce across calibration resamples, it is inconclusive, with the reason.
+//! its design can give (its floor). The two primary claims (`sample_over_search`, then
+//! `objective_over_search`) are decided in a fixed sequence, the secondaries by Holm past that
+//! gate, each two-sided where it has two directions (`procedure.rs`). A verdict holds or fails
+//! only when its adjusted p is below α; otherwise, or when a statistic is undefined, or when it
+//! rests on an objective whose ranking does not reproduce across calibration resamples, it is
+//! inconclusive, with the reason.
 //!
 //! Agreement between two chosen sets is their Jaccard similarity, reported next to its chance
 //! level (two independent uniform k-subsets of the removable blocks) and chance-corrected;
@@ -156,7 +160,8 @@ impl Claim {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimSettings {
-    /// Family-wise significance level (Holm over every test of the decided claims × models).
+    /// Family-wise significance level (the fixed sequence of primaries, then Holm over the
+    /// secondaries × models).
     pub alpha: f64,
     /// Random permutations for tests with too many to enumerate.
     pub permutations: usize,
@@ -211,11 +216,14 @@ pub struct ClaimResult {
     /// Why the verdict is what it is, in a sentence.
     pub reason: String,
     /// One-sided exact p-values for "the claim holds" and for "the claim fails", and the
-    /// smaller of the two after Holm's correction over the suite's claims × models.
+    /// claim's p as the procedure tested it (two-sided where it has two directions) after its
+    /// adjustment: the running maximum of the fixed sequence for a primary, Holm's for a
+    /// secondary.
     pub p_holds: Option<f64>,
     pub p_fails: Option<f64>,
     pub p_adjusted: Option<f64>,
-    /// The smallest p-value the design can give one test.
+    /// The smallest p-value the design can give the claim's test as the procedure runs it
+    /// (two-sided where it has two directions).
     pub p_floor: Option<f64>,
     /// The numbers the verdict rests on.
     pub statistics: BTreeMap<String, f64>,

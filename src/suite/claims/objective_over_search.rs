@@ -292,7 +292,9 @@ mod tests {
                 ..Simulated::default()
             };
             let (rate, taus) = rate_of_holds(&sim, SUITES);
-            eprintln!("one target, τ {taus:?}, {blocks} blocks: holds in {rate:.3} of {SUITES} suites");
+            eprintln!(
+                "one target, τ {taus:?}, {blocks} blocks: holds in {rate:.3} of {SUITES} suites"
+            );
             for i in 0..2 {
                 assert!((taus[i] - tau[i]).abs() < 0.05, "{taus:?} vs {tau:?}");
             }
@@ -310,7 +312,9 @@ mod tests {
                 ..Simulated::default()
             };
             let (rate, _) = rate_of_holds(&sim, SUITES);
-            eprintln!("one objective under two names, τ {tau}: holds in {rate:.3} of {SUITES} suites");
+            eprintln!(
+                "one objective under two names, τ {tau}: holds in {rate:.3} of {SUITES} suites"
+            );
             assert!(rate <= 0.1, "false positives {rate} at τ {tau}");
         }
     }
@@ -331,6 +335,9 @@ mod tests {
         let mut stats = BTreeMap::new();
         let (_, units) = objective_over_search(&table, &s, &mut stats).unwrap();
         assert_eq!(units.points.len(), 12);
-        assert!(units.points.iter().all(|(_, d)| d.abs() <= 2.0), "{units:?}");
+        assert!(
+            units.points.iter().all(|(_, d)| d.abs() <= 2.0),
+            "{units:?}"
+        );
     }
 }
