@@ -35,10 +35,11 @@
 //! centred at or below 0 and "holds" is rejected at most at α/2. Validated by simulation in
 //! this file's tests, at the decisive suite's measured reliabilities (perplexity τ 0.56 / 0.66,
 //! accuracy τ 0.10 / 0.19 on SmolLM2 / Gemma 3): the simulated rate of "holds" stays at or
-//! below about α, where the previous definition (searcher change − objective change, both
-//! across samples) held in 0.385 of the simulated suites. The price: an objective near noise (κ ≈ 0) makes
-//! its tetrad ≈ 0 whatever its target, so the claim then has no power to hold, which is the
-//! honest answer ("not shown to differ beyond noise").
+//! below about α (0.015 to 0.035 over 200 suites per case), where the previous definition
+//! (searcher change − objective change, both across samples) held in 0.385 of them. The
+//! price: an objective near noise (κ ≈ 0) makes its tetrad ≈ 0 whatever its target, so the
+//! claim then has no power to hold, which is the honest answer ("not shown to differ beyond
+//! noise").
 
 use std::collections::BTreeMap;
 
