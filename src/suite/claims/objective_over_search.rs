@@ -328,7 +328,7 @@ mod tests {
                     let searcher = t
                         .mean_jaccard(both.iter().flat_map(|&(p, q)| {
                             ["ppl", "acc"].into_iter().flat_map(move |o| {
-                                [(("one_shot", "greedy")), ("greedy", "one_shot")]
+                                [("one_shot", "greedy"), ("greedy", "one_shot")]
                                     .into_iter()
                                     .map(move |(a, b)| ((o, a, p), (o, b, q)))
                             })
