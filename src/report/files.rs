@@ -578,6 +578,7 @@ fn markdown(
         md.push_str("## Verdicts\n\n");
         md.push_str(&verdict_markdown(verdicts, settings));
         md.push('\n');
+        md.push_str(&statement_markdown(verdicts, settings));
         let sizing = SizingOptions::defaults(settings.alpha);
         let _ = writeln!(
             md,
@@ -667,6 +668,58 @@ pub fn heldout_markdown(runs: &[RunRecord]) -> String {
     let mut table = b.build();
     table.with(tabled::settings::Style::markdown());
     format!("{table}\n")
+}
+
+/// The study's statement "calibration matters more than search" as the conjunction of the two
+/// primary claims, per model, with the part that carries it; then the pre-registered
+/// `predicted` verdicts beside the measured ones (a miss is a finding, not a failure).
+pub fn statement_markdown(verdicts: &[ClaimResult], settings: &ClaimSettings) -> String {
+    let mut md = String::new();
+    let statement = crate::suite::claims::calibration_statement(verdicts);
+    if !statement.is_empty() {
+        md.push_str(
+            "### \"Calibration matters more than search\"\n\nThe conjunction of the two primary claims: sample_over_search (a fresh calibration sample of the same size moves the chosen set more than a change of searcher) and objective_over_search (the objectives disagree beyond what their measured unreliability explains, more than the searchers do). calibration_over_search measures both at once and cannot say which part carries it.\n\n",
+        );
+        for (model, verdict, reason) in &statement {
+            let _ = writeln!(md, "- {model}: **{}**: {reason}", verdict.as_str());
+        }
+        md.push('\n');
+    }
+    let decided: Vec<&ClaimResult> = verdicts
+        .iter()
+        .filter(|v| v.verdict != Verdict::Report)
+        .collect();
+    let compared: Vec<(&ClaimResult, Verdict)> = decided
+        .iter()
+        .filter_map(|v| Some((*v, settings.predicted_verdict(&v.claim)?)))
+        .collect();
+    if !compared.is_empty() {
+        let misses: Vec<String> = compared
+            .iter()
+            .filter(|(v, p)| v.verdict != *p)
+            .map(|(v, p)| {
+                format!(
+                    "{} / {}: predicted {}, measured {}",
+                    v.model,
+                    v.claim,
+                    p.as_str(),
+                    v.verdict.as_str()
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            md,
+            "### Predicted beside measured\n\n{} of {} verdicts as predicted before the suite's first run (a miss is a finding, not a failure){}\n",
+            compared.len() - misses.len(),
+            compared.len(),
+            if misses.is_empty() {
+                ".".to_string()
+            } else {
+                format!("; the misses:\n\n- {}", misses.join("\n- "))
+            }
+        );
+    }
+    md
 }
 
 /// The verdicts as Markdown: one row per decided (model, claim) with its p-values and reason,

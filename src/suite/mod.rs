@@ -234,12 +234,12 @@ impl Suite {
             if self.objectives.len() < 2 {
                 bail!("the claims compare objectives: name at least two under `objectives`");
             }
-            // The primary claims compare chosen sets only; everything else measures gains
-            // over, or the reliability of, one-shot's ranking.
+            // The claims that compare chosen sets only need no one-shot; everything else
+            // measures gains over, or the reliability of, one-shot's ranking.
             let needs_one_shot = self.claims.as_ref().is_some_and(|c| {
                 c.test
                     .as_ref()
-                    .is_none_or(|t| t.iter().any(|claim| !claim.is_primary()))
+                    .is_none_or(|t| t.iter().any(|claim| !claim.compares_sets_only()))
             });
             if needs_one_shot
                 && !self

@@ -1,14 +1,18 @@
-//! The study's claims as verdicts computed from a suite's runs, per model.
+//! The study's claims as verdicts computed from a suite's runs, per model (the manual:
+//! `docs/claims.md`).
 //!
 //! **Unit of analysis: the calibration resample.** A suite seed draws one calibration sample per
 //! objective and seeds the stochastic searchers; every searcher of a (seed, objective) group
 //! sees the same sample. So runs of one seed are not independent, and every test here is over
-//! per-seed statistics: exact sign-flip tests (all `2ⁿ` sign assignments of n seeds), or exact
+//! per-unit statistics, a unit being a seed or a disjoint pair of seeds (when the statistic
+//! needs two samples): exact sign-flip tests (all `2ⁿ` sign assignments of n units), or exact
 //! permutations of whole calibration groups. p-values are exact, each with the smallest value
-//! its design can give (its floor), and Holm-adjusted over every test of the suite's decided
-//! claims × models. A verdict holds or fails only when its Holm-adjusted p is below α;
-//! otherwise, or when a statistic is undefined, or when it rests on an objective whose ranking
-//! does not reproduce across calibration resamples, it is inconclusive, with the reason.
+//! its design can give (its floor). The two primary claims (`sample_over_search`, then
+//! `objective_over_search`) are decided in a fixed sequence, the secondaries by Holm past that
+//! gate, each two-sided where it has two directions (`procedure.rs`). A verdict holds or fails
+//! only when its adjusted p is below α; otherwise, or when a statistic is undefined, or when it
+//! rests on an objective whose ranking does not reproduce across calibration resamples, it is
+//! inconclusive, with the reason.
 //!
 //! Agreement between two chosen sets is their Jaccard similarity, reported next to its chance
 //! level (two independent uniform k-subsets of the removable blocks) and chance-corrected;
@@ -28,9 +32,11 @@ mod procedure;
 mod rankings_disagree;
 mod reliability;
 mod reports;
+mod sample_over_search;
 mod searchers_converge;
 mod shares;
 pub mod sizing;
+mod statement;
 mod table;
 #[cfg(test)]
 mod testing;
@@ -44,6 +50,7 @@ use crate::objective::Direction;
 use crate::rng::rng_for;
 use procedure::{finish, Pending, Test, Tested, Units};
 use reliability::{reliability, Reliability};
+pub use statement::calibration_statement;
 pub use table::{Key, RunTable};
 
 const ONE_SHOT: &str = "one_shot";
@@ -55,12 +62,19 @@ const MIN_CEILING: f64 = 0.2;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Claim {
-    /// Primary: changing the calibration (the objective with its sample) with the searcher
-    /// fixed moves the chosen set more than changing the searcher with the calibration fixed.
-    CalibrationOverSearch,
-    /// Primary: changing the objective moves the chosen set more than changing the searcher,
-    /// both measured across two independent calibration samples.
+    /// Primary 1: the same objective on a fresh calibration sample of the same size moves the
+    /// chosen set more than changing the searcher on one sample.
+    SampleOverSearch,
+    /// Primary 2: the objectives disagree beyond what their measured unreliability explains,
+    /// by more than the searchers do beyond theirs (vanishing-tetrad statistic across two
+    /// independent calibration samples).
     ObjectiveOverSearch,
+    /// Changing the calibration (the objective together with its sample) with the searcher
+    /// fixed moves the chosen set more than changing the searcher with the calibration fixed.
+    /// Confounds the sample with the objective (it holds for one objective under two names), so
+    /// it is a secondary claim; the study's "calibration matters more than search" is the
+    /// conjunction of the two primaries.
+    CalibrationOverSearch,
     /// Study statement 1a: no searcher beats one-shot on held-out data by more than
     /// `max_relative_gain`, under either objective (an equivalence statement).
     MarginalGains,
@@ -86,9 +100,10 @@ pub enum Claim {
 impl Claim {
     /// In the order they are tested: the primary claims first (a fixed sequence), then the
     /// secondary ones (Holm, once every primary is decided).
-    pub const ALL: [Claim; 9] = [
-        Claim::CalibrationOverSearch,
+    pub const ALL: [Claim; 10] = [
+        Claim::SampleOverSearch,
         Claim::ObjectiveOverSearch,
+        Claim::CalibrationOverSearch,
         Claim::MarginalGains,
         Claim::SearchersConverge,
         Claim::ObjectiveShapesPatterns,
@@ -100,6 +115,7 @@ impl Claim {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Claim::SampleOverSearch => "sample_over_search",
             Claim::CalibrationOverSearch => "calibration_over_search",
             Claim::ObjectiveOverSearch => "objective_over_search",
             Claim::MarginalGains => "marginal_gains",
@@ -119,16 +135,22 @@ impl Claim {
 
     /// The primary claims are decided first, each at the full α in a fixed sequence.
     pub fn is_primary(self) -> bool {
+        matches!(self, Claim::SampleOverSearch | Claim::ObjectiveOverSearch)
+    }
+
+    /// The claim compares chosen sets only (no one-shot ranking, no held-out gain), so a suite
+    /// deciding only such claims needs no one-shot searcher.
+    pub fn compares_sets_only(self) -> bool {
         matches!(
             self,
-            Claim::CalibrationOverSearch | Claim::ObjectiveOverSearch
+            Claim::SampleOverSearch | Claim::ObjectiveOverSearch | Claim::CalibrationOverSearch
         )
     }
 
     /// Seeds (calibration resamples) in one unit of the claim's test.
     pub fn seeds_per_unit(self) -> usize {
         match self {
-            Claim::ObjectiveOverSearch => 2,
+            Claim::SampleOverSearch | Claim::ObjectiveOverSearch => 2,
             _ => 1,
         }
     }
@@ -138,7 +160,8 @@ impl Claim {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimSettings {
-    /// Family-wise significance level (Holm over every test of the decided claims × models).
+    /// Family-wise significance level (the fixed sequence of primaries, then Holm over the
+    /// secondaries × models).
     pub alpha: f64,
     /// Random permutations for tests with too many to enumerate.
     pub permutations: usize,
@@ -193,11 +216,14 @@ pub struct ClaimResult {
     /// Why the verdict is what it is, in a sentence.
     pub reason: String,
     /// One-sided exact p-values for "the claim holds" and for "the claim fails", and the
-    /// smaller of the two after Holm's correction over the suite's claims × models.
+    /// claim's p as the procedure tested it (two-sided where it has two directions) after its
+    /// adjustment: the running maximum of the fixed sequence for a primary, Holm's for a
+    /// secondary.
     pub p_holds: Option<f64>,
     pub p_fails: Option<f64>,
     pub p_adjusted: Option<f64>,
-    /// The smallest p-value the design can give one test.
+    /// The smallest p-value the design can give the claim's test as the procedure runs it
+    /// (two-sided where it has two directions).
     pub p_floor: Option<f64>,
     /// The numbers the verdict rests on.
     pub statistics: BTreeMap<String, f64>,
@@ -301,6 +327,7 @@ fn decide(
     // "calibration" means for them (its sample decides its set), and the reliability report
     // stands beside them.
     let tested: Tested = match claim {
+        Claim::SampleOverSearch => sample_over_search::sample_over_search(table, s, &mut stats),
         Claim::CalibrationOverSearch => {
             calibration_over_search::calibration_over_search(table, s, &mut stats)
         }

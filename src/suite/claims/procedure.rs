@@ -77,10 +77,19 @@ pub(super) struct Pending {
 ///    unadjusted p-values reported. Serial gatekeeping is a closed testing procedure too, so
 ///    the whole family keeps its error at α without dividing α by the number of claims.
 ///
-/// A secondary claim has two one-sided tests ("holds", "fails"); away from its threshold at
-/// most one of their null hypotheses is true, so it enters Holm's family once, with the smaller
-/// of its two p-values (Shaffer's logical restriction). A primary claim's threshold is "no
-/// difference", a null that may well be true, so it is tested two-sided instead.
+/// A claim with two one-sided tests ("holds", "fails") is tested two-sided wherever it is:
+/// p = 2 · min(p_holds, p_fails), floor doubled, so that choosing the direction after seeing
+/// the data costs its factor of two. A claim with one test (it can show an effect, not its
+/// absence: `objective_beyond_resampling`) is tested in its one direction, stated in the claim's
+/// definition before any run.
+///
+/// **The primaries and their order.** `sample_over_search` first, then `objective_over_search`,
+/// each over the models in name order. The sample claim comes first because it is the
+/// condition for reading the second: an objective comparison across samples means something
+/// only once a fresh sample is known to move the sets; and it is the one with the larger
+/// expected effect, so the sequence loses the least power by putting it first. Neither claim's
+/// p depends on the other's outcome, and the order was fixed before the shipped stores were
+/// replayed with these claims.
 pub(super) fn finish(pending: Vec<Pending>, settings: &ClaimSettings) -> Vec<ClaimResult> {
     let alpha = settings.alpha;
     let (mut primaries, secondaries): (Vec<Pending>, Vec<Pending>) =
@@ -105,8 +114,8 @@ pub(super) fn finish(pending: Vec<Pending>, settings: &ClaimSettings) -> Vec<Cla
                 stopped_at = Some(here);
             }
             (None, Some((holds, fails, floor))) => {
+                // The floor is already two-sided (`unadjusted`).
                 let two_sided = (2.0 * holds.min(fails)).min(1.0);
-                let floor = (2.0 * floor).min(1.0);
                 running_max = running_max.max(two_sided);
                 result.p_adjusted = Some(running_max);
                 result.p_floor = Some(floor);
@@ -174,10 +183,7 @@ fn unadjusted(p: Pending) -> ClaimResult {
         Ok(t) => {
             result.p_holds = Some(t.holds);
             result.p_fails = t.fails;
-            result.p_floor = Some(match t.fails {
-                Some(_) => t.floor_holds.min(t.floor_fails),
-                None => t.floor_holds,
-            });
+            result.p_floor = Some(tested_floor(&t));
         }
     }
     result
@@ -188,19 +194,36 @@ fn result_test(r: &ClaimResult) -> Option<(f64, f64, f64)> {
     Some((r.p_holds?, r.p_fails?, r.p_floor?))
 }
 
+/// The p a claim enters Holm's family with: two-sided when it has two directions, its one
+/// pre-stated direction's otherwise.
+fn tested_p(t: &Test) -> f64 {
+    match t.fails {
+        Some(f) => (2.0 * t.holds.min(f)).min(1.0),
+        None => t.holds,
+    }
+}
+
+/// The smallest p [`tested_p`] can give.
+fn tested_floor(t: &Test) -> f64 {
+    match t.fails {
+        Some(_) => (2.0 * t.floor_holds.min(t.floor_fails)).min(1.0),
+        None => t.floor_holds,
+    }
+}
+
 /// Holm's correction over the secondary claims × models, then verdicts (`gate`: the number of
 /// primary claims decided before them, for the reasons).
 ///
-/// Each claim has two complementary one-sided tests ("holds", "fails"); away from the threshold
-/// itself at most one of their null hypotheses is true, so a claim enters the family once,
-/// with the smaller of its two p-values (Shaffer's logical restriction of Holm's method).
+/// A claim enters the family once, with its two-sided p (or its one direction's, see
+/// [`tested_p`]); the direction of a rejection is the side with the smaller one-sided p, and
+/// the two-sided test keeps that directional error within α as well.
 fn holm_step(pending: Vec<Pending>, settings: &ClaimSettings, gate: usize) -> Vec<ClaimResult> {
     // A claim that could not be tested still counts in the family (p = 1), so the correction
     // does not shrink when the data make claims undecidable.
     let ps: Vec<f64> = pending
         .iter()
         .map(|p| match &p.test {
-            Ok(t) => t.holds.min(t.fails.unwrap_or(1.0)),
+            Ok(t) => tested_p(t),
             Err(_) => 1.0,
         })
         .collect();
@@ -215,10 +238,7 @@ fn holm_step(pending: Vec<Pending>, settings: &ClaimSettings, gate: usize) -> Ve
     let family_floor = pending
         .iter()
         .filter_map(|p| p.test.as_ref().ok())
-        .map(|t| match t.fails {
-            Some(_) => t.floor_holds.min(t.floor_fails),
-            None => t.floor_holds,
-        })
+        .map(tested_floor)
         .fold(1.0, f64::min);
     pending
         .into_iter()
@@ -243,10 +263,7 @@ fn holm_step(pending: Vec<Pending>, settings: &ClaimSettings, gate: usize) -> Ve
                     result.p_holds = Some(t.holds);
                     result.p_fails = t.fails;
                     result.p_adjusted = Some(adjusted);
-                    let floor = match t.fails {
-                        Some(_) => t.floor_holds.min(t.floor_fails),
-                        None => t.floor_holds,
-                    };
+                    let floor = tested_floor(&t);
                     result.p_floor = Some(floor);
                     // No Holm-adjusted p goes below m × the family's smallest p (its first
                     // step), nor below the test's own p: the bound uses both floors.
@@ -286,6 +303,24 @@ pub(super) fn two_sided(d: &[f64]) -> Option<(f64, f64, f64)> {
     Some((up.p, down.p, up.floor))
 }
 
+/// Cohen's d_z of per-unit differences: mean over standard deviation. With no spread it is 0
+/// when every unit is 0 (no effect, not an infinite one) and ±∞ otherwise; `NaN` with fewer
+/// than two units.
+pub(super) fn effect_size(d: &[f64]) -> f64 {
+    if d.len() < 2 {
+        return f64::NAN;
+    }
+    let m = mean(d);
+    let sd = (d.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (d.len() - 1) as f64).sqrt();
+    if sd > 0.0 {
+        m / sd
+    } else if m == 0.0 {
+        0.0
+    } else {
+        m.signum() * f64::INFINITY
+    }
+}
+
 pub(super) fn put_spread(stats: &mut BTreeMap<String, f64>, name: &str, xs: &[f64], alpha: f64) {
     stats.insert(format!("{name}/mean"), mean(xs));
     match spread(xs, alpha) {
@@ -306,6 +341,32 @@ mod tests {
     use crate::suite::claims::testing::{objective_decides, search_decides, settings, verdicts};
     use crate::suite::claims::{Claim, ClaimSettings, Verdict};
 
+    /// d_z of units that are all 0 is 0 (no effect), not +∞ as `0.0.signum()` (= 1) made it;
+    /// a constant nonzero effect is still ±∞, and one unit has no spread to divide by.
+    #[test]
+    fn effect_size_of_all_zero_units_is_zero() {
+        use super::effect_size;
+        assert_eq!(effect_size(&[0.0; 6]), 0.0);
+        assert_eq!(effect_size(&[0.0, -0.0, 0.0]), 0.0);
+        assert_eq!(effect_size(&[0.2; 4]), f64::INFINITY);
+        assert_eq!(effect_size(&[-0.2; 4]), f64::NEG_INFINITY);
+        assert!((effect_size(&[1.0, 2.0, 3.0]) - 2.0).abs() < 1e-12);
+        assert!(effect_size(&[1.0]).is_nan());
+    }
+
+    /// A secondary claim with two directions enters Holm two-sided: with one secondary decided
+    /// alone, its adjusted p is twice its smaller one-sided p.
+    #[test]
+    fn secondaries_enter_holm_two_sided() {
+        let one = ClaimSettings {
+            test: Some(vec![Claim::SearchersConverge]),
+            ..settings()
+        };
+        let c = &verdicts(&objective_decides(12), &one)["searchers_converge"];
+        let smaller = c.p_holds.unwrap().min(c.p_fails.unwrap());
+        assert_eq!(c.p_adjusted, Some(2.0 * smaller));
+    }
+
     /// The secondary claims alone: Holm over them, no gate.
     fn secondaries() -> ClaimSettings {
         ClaimSettings {
@@ -314,7 +375,7 @@ mod tests {
         }
     }
 
-    /// Five seeds and seven secondary claims: no Holm-adjusted p can fall below α, and the
+    /// Five seeds and eight secondary claims: no Holm-adjusted p can fall below α, and the
     /// reason says so.
     #[test]
     fn a_design_that_cannot_reach_alpha_is_inconclusive() {
@@ -323,19 +384,22 @@ mod tests {
         assert_eq!(c.verdict, Verdict::Inconclusive);
         assert_eq!(c.p_holds, Some(1.0 / 32.0));
         assert!(c.reason.contains("cannot reach"), "{}", c.reason);
-        // Deciding one claim alone, five seeds suffice.
+        // Deciding one claim alone, two-sided, six seeds suffice (floor 2 · 2⁻⁶), five do not.
         let one = ClaimSettings {
             test: Some(vec![Claim::SearchersConverge]),
             ..settings()
         };
         let v = verdicts(&objective_decides(5), &one);
+        assert_eq!(v["searchers_converge"].verdict, Verdict::Inconclusive);
+        assert_eq!(v["searchers_converge"].p_floor, Some(2.0 / 32.0));
+        let v = verdicts(&objective_decides(6), &one);
         assert_eq!(v["searchers_converge"].verdict, Verdict::Holds);
         assert!(!v.contains_key("objective_shapes_patterns"));
     }
 
     /// "Cannot reach α" bounds the adjusted p by the family's smallest floor as well as the
-    /// claim's own: with 5 seeds a sign-flip floor of 1/32 and 7 claims, a claim whose own
-    /// floor is larger still reads the bound it really has.
+    /// claim's own: with 5 seeds a two-sided sign-flip floor of 2/32 and 8 claims, a claim
+    /// whose own floor is larger still reads the bound it really has.
     #[test]
     fn the_unreachable_bound_uses_the_familys_smallest_floor() {
         let v = verdicts(&objective_decides(5), &secondaries());
@@ -346,7 +410,7 @@ mod tests {
         assert!(unreachable.len() >= 2, "{v:?}");
         for c in unreachable {
             let floor = c.p_floor.unwrap();
-            let bound = floor.clamp(7.0 / 32.0, 1.0);
+            let bound = floor.clamp(8.0 * 2.0 / 32.0, 1.0);
             assert!(
                 c.reason.contains(&format!("at least {bound:.3}")),
                 "{}: {}",
@@ -362,7 +426,7 @@ mod tests {
     #[test]
     fn an_undecided_primary_closes_the_gate() {
         let v = verdicts(&objective_decides(5), &settings());
-        let first = &v["calibration_over_search"];
+        let first = &v["sample_over_search"];
         assert_eq!(first.verdict, Verdict::Inconclusive);
         assert!(
             first.reason.contains("sequence stops here"),
@@ -379,7 +443,7 @@ mod tests {
     }
 
     /// Twelve seeds: both primaries decided (hold, or fail), so the gate opens and Holm runs
-    /// over the seven secondaries; the sequence's adjusted p is its running maximum.
+    /// over the eight secondaries; the sequence's adjusted p is its running maximum.
     #[test]
     fn decided_primaries_open_the_gate() {
         for (records, verdict) in [
@@ -387,11 +451,12 @@ mod tests {
             (search_decides(), Verdict::Fails),
         ] {
             let v = verdicts(&records, &settings());
-            let (a, b) = (&v["calibration_over_search"], &v["objective_over_search"]);
+            let (a, b) = (&v["sample_over_search"], &v["objective_over_search"]);
             assert_eq!((a.verdict, b.verdict), (verdict, verdict), "{a:?}\n{b:?}");
             assert!(b.p_adjusted >= a.p_adjusted);
             let c = &v["searchers_converge"];
             assert!(c.reason.contains("past the gate of 2"), "{}", c.reason);
+            assert!(c.reason.contains("over 8 claims"), "{}", c.reason);
             assert!(c.verdict != Verdict::Inconclusive, "{c:?}");
         }
     }
@@ -406,7 +471,7 @@ mod tests {
             let c = &v[claim.as_str()];
             let expected = match claim {
                 Claim::ObjectiveBeyondResampling => 0,
-                Claim::ObjectiveOverSearch => 6,
+                Claim::ObjectiveOverSearch | Claim::SampleOverSearch => 6,
                 _ => 12,
             };
             assert_eq!(c.per_seed.len(), expected, "{c:?}");
@@ -418,7 +483,8 @@ mod tests {
             Some(s.min_cross_searcher_agreement)
         );
         assert_eq!(v["marginal_gains"].threshold, Some(s.max_relative_gain));
-        assert_eq!(v["rankings_disagree"].threshold, Some(s.max_ranking_tau));
+        let r = &v["rankings_disagree"];
+        assert_eq!(r.threshold, Some(r.statistics["threshold_times_ceiling"]));
         assert_eq!(
             v["objective_shapes_patterns"].threshold,
             Some(s.share_margin)

@@ -216,10 +216,14 @@ mod tests {
         assert_eq!(agreement["cross_objective/jaccard"], 0.0);
         // Even seeds: all 6 searcher pairs agree; odd seeds: 3 pairs at 1, 3 at 1/2.
         assert!((agreement["cross_searcher/jaccard"] - 0.875).abs() < 1e-12);
-        assert!(agreement["cross_seed/jaccard"] > 0.9);
+        // The sample moves the third block: a third of seed pairs share it (J 1 for three
+        // searchers), the rest do not (J 1/2).
+        assert!(agreement["cross_seed/jaccard"] > 0.5, "{agreement:?}");
+        assert!(agreement["cross_seed/jaccard"] < 0.8, "{agreement:?}");
         assert!((agreement["chance_jaccard"] - expected_jaccard(N_BLOCKS, 3)).abs() < 1e-12);
         let shares = &v["variance_shares"].statistics;
-        assert!(shares["patterns/objective/omega2"] > 0.85, "{shares:?}");
+        // The objective decides two blocks of three, the sample the third.
+        assert!(shares["patterns/objective/omega2"] > 0.5, "{shares:?}");
         assert!(shares["patterns/searcher/omega2"] < 0.05, "{shares:?}");
         // 2^12 relabellings are more than the 199 drawn: sampled, floor 1/200.
         assert_eq!(shares["patterns/objective/p_floor"], 1.0 / 200.0);

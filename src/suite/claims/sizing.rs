@@ -3,9 +3,9 @@
 //! procedure tests it at.
 //!
 //! A primary claim is tested two-sided at the full α (its step in the fixed sequence); a
-//! secondary one-sided in the pilot's direction at α / m, where m is the number of secondary
-//! claims × models: the level of Holm's first step, which is where the claim with the smallest
-//! p is tested (a planning figure on the safe side for the others). A claim whose unit is a
+//! secondary two-sided at α / m, where m is the number of secondary claims × models: the level
+//! of Holm's first step, which is where the claim with the smallest p is tested (a planning
+//! figure on the safe side for the others). A claim whose unit is a
 //! pair of seeds needs twice its units in seeds.
 
 use serde::Serialize;
@@ -81,7 +81,9 @@ pub fn seeds_needed(results: &[ClaimResult], options: &SizingOptions) -> Vec<See
             let primary = claim.is_primary();
             let (level, two_sided) = match primary {
                 true => (options.alpha, true),
-                false => (options.alpha / secondaries.max(1) as f64, false),
+                // Secondaries are tested two-sided too (the one claim with a single direction,
+                // objective_beyond_resampling, has no per-unit statistics to size).
+                false => (options.alpha / secondaries.max(1) as f64, true),
             };
             let threshold = r.threshold.unwrap_or(0.0);
             let pilot: Vec<f64> = r.per_seed.iter().map(|(_, d)| d - threshold).collect();
@@ -180,18 +182,24 @@ mod tests {
     fn primaries_are_sized_two_sided_at_alpha_and_pairs_count_twice() {
         let strong = [1.0, 1.1, 0.9, 1.05, 0.95];
         let results = [
-            result("calibration_over_search", &strong, None),
+            result("sample_over_search", &strong, None),
             result("objective_over_search", &strong[..3], None),
             result("agreement", &strong, None),
         ];
         let sized = seeds_needed(&results, &options());
         // Reports are not claims: not sized.
         assert_eq!(sized.len(), 2);
-        // Two-sided at 0.05: 2⁻⁶ is the first floor below 0.025, so 6 units.
-        assert_eq!(sized[0].seeds_needed, Some(6));
+        // Two-sided at 0.05: 2⁻⁶ is the first floor below 0.025, so 6 units, and a claim over
+        // seed pairs needs twice as many seeds.
+        assert_eq!(sized[0].seeds_needed, Some(12));
         assert!(sized[0].two_sided && sized[0].level == 0.025);
-        // The same unit count for a claim over seed pairs is twice the seeds.
         assert_eq!(sized[1].seeds_needed, Some(12));
+        // A claim over single seeds needs as many seeds as units.
+        let single = seeds_needed(
+            &[result("calibration_over_search", &strong, None)],
+            &options(),
+        );
+        assert_eq!(single[0].seeds_needed, Some(6));
     }
 
     #[test]
@@ -203,9 +211,9 @@ mod tests {
             result("marginal_gains", &[], None),
         ];
         let sized = seeds_needed(&results, &options());
-        // Two secondaries: Holm's first step tests at 0.05 / 2, one-sided.
-        assert_eq!(sized[0].level, 0.025);
-        assert!(!sized[0].two_sided);
+        // Two secondaries: Holm's first step tests at 0.05 / 2, two-sided (each tail 0.0125).
+        assert_eq!(sized[0].level, 0.0125);
+        assert!(sized[0].two_sided);
         assert_eq!(sized[0].seeds_needed, None);
         assert!(sized[0].note.contains("too small"), "{}", sized[0].note);
         assert!(sized[1].curve.is_none());

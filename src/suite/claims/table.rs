@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::objective::Direction;
 use crate::search::SearcherKind;
-use crate::stats::{expected_jaccard, jaccard, kendall_tau_b, mean};
+use crate::stats::{chance_corrected, expected_jaccard, jaccard, kendall_tau_b, mean};
 use crate::suite::run::RunRecord;
 
 /// A run's place in the design: (objective, searcher, seed).
@@ -85,6 +85,13 @@ impl<'a> RunTable<'a> {
             &self.get(a.0, a.1, a.2)?.removed,
             &self.get(b.0, b.1, b.2)?.removed,
         ))
+    }
+
+    /// Chance-corrected Jaccard of two runs' chosen sets: 0 for unrelated sets, 1 for equal
+    /// ones. What the tetrad of `objective_over_search` multiplies: a product of agreements
+    /// needs a zero that means "no agreement", which raw Jaccard (chance > 0) has not.
+    pub(super) fn kappa(&self, a: Key, b: Key) -> Option<f64> {
+        Some(chance_corrected(self.j(a, b)?, self.chance))
     }
 
     /// Mean Jaccard over the pairs of runs named by `keys` (pairs with a missing run skipped).

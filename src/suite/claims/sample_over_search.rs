@@ -1,0 +1,154 @@
+//! Primary claim 1, about the calibration **sample**: the same objective on a fresh calibration
+//! sample of the same size moves the chosen set more than changing the searcher on one sample.
+//!
+//! The size is the suite's: the objectives as they are declared (a perplexity objective's
+//! `n_seqs × seq_len`, an accuracy objective's questions), since the claim is about what a
+//! sample of that size leaves to chance.
+//!
+//! **Unit: a disjoint pair of calibration resamples (s, s′).** The statistic crosses two samples
+//! (a sample change needs two), so a seed alone cannot be a unit, and overlapping pairs would
+//! share runs between units and break the independence the sign-flip test assumes. The suite's
+//! seeds, in order, are paired (s₀, s₁), (s₂, s₃), ... (an odd last seed is left out and said
+//! so). In a unit:
+//! - searcher change: two searchers, one objective, **one** sample, J(o, a, x ; o, b, x), over
+//!   x ∈ {s, s′}, every objective and every pair of searchers;
+//! - sample change: one searcher, one objective, two samples, J(o, a, s ; o, a, s′), over every
+//!   objective and searcher.
+//!
+//! `d = J(searcher change) − J(sample change)`. Here comparing an agreement that shares a
+//! sample with one that does not is the point, not a confound: the sample is exactly the factor
+//! the claim isolates, and nothing else differs between the two changes (same objective, same
+//! size, and the searcher change is averaged within each sample). Holds when `d > 0` (a fresh
+//! sample moves the set further than a change of searcher), fails when `d < 0`; exact two-sided
+//! sign-flip test over units (floor `2 · 2⁻ᵘ`), first in the fixed sequence of primaries.
+//!
+//! Controls: one objective under two names holds it (the sample moves the sets, the names do
+//! nothing); a suite whose seeds draw one and the same sample cannot hold it (the sample change
+//! is then J = 1 for a deterministic searcher).
+
+use std::collections::BTreeMap;
+
+use super::objective_over_search::seed_pairs;
+use super::procedure::{effect_size, put_spread, Test, Tested, Units};
+use super::table::{pairs, RunTable};
+use super::ClaimSettings;
+use crate::stats::sign_flip_greater;
+
+/// One unit's (searcher change on one sample, sample change for one searcher) mean Jaccards.
+pub(super) fn unit_agreements(table: &RunTable, s: u64, t: u64) -> Option<(f64, f64)> {
+    let searcher_change = table.mean_jaccard([s, t].into_iter().flat_map(|x| {
+        table.objectives.iter().flat_map(move |&o| {
+            pairs(&table.searchers)
+                .into_iter()
+                .map(move |(a, b)| ((o, a, x), (o, b, x)))
+        })
+    }))?;
+    let sample_change = table.mean_jaccard(
+        table
+            .objectives
+            .iter()
+            .flat_map(|&o| table.searchers.iter().map(move |&a| ((o, a, s), (o, a, t)))),
+    )?;
+    Some((searcher_change, sample_change))
+}
+
+pub(super) fn sample_over_search(
+    table: &RunTable,
+    s: &ClaimSettings,
+    stats: &mut BTreeMap<String, f64>,
+) -> Tested {
+    if table.searchers.len() < 2 {
+        return Err("needs two searchers".into());
+    }
+    let units = seed_pairs(&table.seeds);
+    if units.len() < 2 {
+        return Err(format!(
+            "needs at least two units, i.e. four seeds: its unit is a pair of calibration \
+             resamples ({} seeds given)",
+            table.seeds.len()
+        ));
+    }
+    if table.seeds.len() % 2 == 1 {
+        stats.insert("seed_left_out".into(), *table.seeds.last().unwrap() as f64);
+    }
+    let (mut sc, mut rs, mut per_unit) = (Vec::new(), Vec::new(), Vec::new());
+    for &(x, y) in &units {
+        let (a, b) =
+            unit_agreements(table, x, y).ok_or_else(|| format!("seeds {x}, {y} lack runs"))?;
+        sc.push(a);
+        rs.push(b);
+        per_unit.push((x, a - b));
+    }
+    let d: Vec<f64> = per_unit.iter().map(|(_, d)| *d).collect();
+    put_spread(stats, "searcher_change_jaccard", &sc, s.alpha);
+    put_spread(stats, "sample_change_jaccard", &rs, s.alpha);
+    put_spread(stats, "difference", &d, s.alpha);
+    stats.insert("effect_size_dz".into(), effect_size(&d));
+    stats.insert("units".into(), units.len() as f64);
+    stats.insert("chance_jaccard".into(), table.chance);
+    let up = sign_flip_greater(&d).ok_or("an agreement is not finite")?;
+    let down = sign_flip_greater(&d.iter().map(|x| -x).collect::<Vec<_>>())
+        .ok_or("an agreement is not finite")?;
+    let units = Units {
+        points: per_unit,
+        threshold: Some(0.0),
+    };
+    Ok((Test::simple(up.p, down.p, up.floor), units))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::suite::claims::testing::{
+        search_decides, settings, simulated_suite, verdicts, Simulated,
+    };
+    use crate::suite::claims::{Claim, ClaimSettings, Verdict};
+
+    fn only_this() -> ClaimSettings {
+        ClaimSettings {
+            test: Some(vec![Claim::SampleOverSearch]),
+            ..settings()
+        }
+    }
+
+    /// One objective under two names, as noisy as the decisive suite's perplexity objective
+    /// on SmolLM2 (cross-seed τ 0.56), two searchers that nearly agree on a sample: a fresh
+    /// sample moves the sets, a searcher change barely does.
+    #[test]
+    fn holds_for_one_objective_under_two_names() {
+        let sim = Simulated {
+            tau: [0.56, 0.56],
+            same_target: true,
+            ..Simulated::default()
+        };
+        let v = verdicts(&simulated_suite(&sim, 11), &only_this());
+        let c = &v["sample_over_search"];
+        assert_eq!(c.verdict, Verdict::Holds, "{c:?}");
+        assert_eq!(c.statistics["units"], 12.0);
+        assert!(c.statistics["effect_size_dz"] > 0.0, "{c:?}");
+    }
+
+    /// Every seed draws the same sample: a "fresh" sample is the old one, so the sample change
+    /// keeps one-shot's set exactly and the claim cannot hold.
+    #[test]
+    fn does_not_hold_when_every_seed_draws_the_same_sample() {
+        let sim = Simulated {
+            tau: [0.56, 0.56],
+            same_target: true,
+            same_sample: true,
+            ..Simulated::default()
+        };
+        let v = verdicts(&simulated_suite(&sim, 12), &only_this());
+        let c = &v["sample_over_search"];
+        assert_ne!(c.verdict, Verdict::Holds, "{c:?}");
+        assert!(c.statistics["difference/mean"] <= 0.0, "{c:?}");
+    }
+
+    /// Each searcher picks its own set whatever the sample: the searcher moves the set, a
+    /// sample does not.
+    #[test]
+    fn fails_when_the_searcher_decides() {
+        let v = verdicts(&search_decides(), &only_this());
+        let c = &v["sample_over_search"];
+        assert_eq!(c.verdict, Verdict::Fails, "{c:?}");
+    }
+}
