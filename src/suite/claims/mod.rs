@@ -174,6 +174,14 @@ pub struct ClaimSettings {
     /// Difference of variance shares (ω²) that counts as "substantially larger"; shares within
     /// it are "comparable".
     pub share_margin: f64,
+    /// The cross-seed Kendall τ of one-shot rankings every objective must reach before a
+    /// claim that compares objectives (`objective_over_search`, the ω² shares,
+    /// `rankings_disagree`, `objective_beyond_resampling`) is decided on a model; below it
+    /// they are inconclusive, saying which objective fell short. An unreliable objective
+    /// inflates both its disagreement with another and the objective's share of the
+    /// variance. Absent: only "beyond chance" is asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_objective_reliability: Option<f64>,
     /// Which claims to decide (default: all). Fewer claims, fewer tests to correct for.
     #[serde(default)]
     pub test: Option<Vec<Claim>>,
@@ -322,7 +330,11 @@ fn decide(
             Units::default(),
         );
     }
-    let gate = reliability.gate(table, s.alpha);
+    let reliable = match s.min_objective_reliability {
+        Some(min) => reliability.reaches(table, min),
+        None => Ok(()),
+    };
+    let gate = reliability.gate(table, s.alpha).and(reliable.clone());
     // The primary claims are not gated on reliability: an unreliable objective is part of what
     // "calibration" means for them (its sample decides its set), and the reliability report
     // stands beside them.
@@ -331,9 +343,11 @@ fn decide(
         Claim::CalibrationOverSearch => {
             calibration_over_search::calibration_over_search(table, s, &mut stats)
         }
-        Claim::ObjectiveOverSearch => {
-            objective_over_search::objective_over_search(table, s, &mut stats)
-        }
+        // Computed whatever the reliabilities, so the report shows its statistics beside
+        // the reason it is not decided.
+        Claim::ObjectiveOverSearch => reliable.and(objective_over_search::objective_over_search(
+            table, s, &mut stats,
+        )),
         Claim::SearchersConverge => searchers_converge::searchers_converge(table, s, &mut stats),
         Claim::MarginalGains => marginal_gains::marginal_gains(table, s, &mut stats),
         Claim::ObjectiveShapesPatterns => gate.and_then(|()| {

@@ -264,6 +264,44 @@ mod tests {
 
     const SUITES: u64 = 200;
 
+    /// With `min_objective_reliability`, an objective below it leaves the claim undecided on
+    /// that model, naming the objective, while the tetrads are still reported; two objectives
+    /// above it are decided as without the gate.
+    #[test]
+    fn an_objective_below_the_reliability_asked_leaves_the_claim_undecided() {
+        let gated = crate::suite::claims::ClaimSettings {
+            min_objective_reliability: Some(0.6),
+            ..settings()
+        };
+        let noisy = Simulated {
+            tau: [0.7, 0.2],
+            same_target: false,
+            ..Simulated::default()
+        };
+        let v = verdicts(&simulated_suite(&noisy, 0), &gated);
+        let c = &v["objective_over_search"];
+        assert_eq!(c.verdict, Verdict::Inconclusive, "{c:?}");
+        assert!(
+            c.reason.contains("'acc' at cross-seed τ") && c.reason.contains("below the 0.6"),
+            "{c:?}"
+        );
+        assert!(c.statistics.contains_key("objective_tetrad/mean"), "{c:?}");
+        for claim in ["objective_shapes_patterns", "objective_beyond_resampling"] {
+            assert!(v[claim].reason.contains("below the 0.6"), "{:?}", v[claim]);
+        }
+
+        let reliable = Simulated {
+            tau: [0.8, 0.8],
+            same_target: false,
+            ..Simulated::default()
+        };
+        let records = simulated_suite(&reliable, 0);
+        assert_eq!(
+            verdicts(&records, &gated)["objective_over_search"].verdict,
+            verdicts(&records, &settings())["objective_over_search"].verdict
+        );
+    }
+
     /// (a) Two reliable objectives (τ 0.7 each) with independent targets: the claim holds in
     /// most simulated suites (its power, not a guarantee).
     #[test]

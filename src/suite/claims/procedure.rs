@@ -104,9 +104,15 @@ pub(super) fn finish(pending: Vec<Pending>, settings: &ClaimSettings) -> Vec<Cla
         let here = format!("{} / {}", p.claim.as_str(), p.model);
         let mut result = unadjusted(p);
         match (&stopped_at, result_test(&result)) {
-            (Some(at), _) => {
+            (Some(at), test) => {
+                // A claim that could not be tested says why first: that outlasts the sequence.
+                let own = match test {
+                    None => format!("{}; also ", result.reason),
+                    Some(_) => String::new(),
+                };
                 result.reason = format!(
-                    "not reached: the fixed sequence of primary claims stopped at {at} ({step})"
+                    "{own}not reached: the fixed sequence of primary claims stopped at {at} \
+                     ({step})"
                 );
             }
             (None, None) => {

@@ -40,6 +40,27 @@ impl Reliability {
         }
         Ok(())
     }
+    /// `Err(reason)` unless every objective's cross-seed τ reaches `min`; the reason names
+    /// every objective that does not.
+    pub(super) fn reaches(&self, table: &RunTable, min: f64) -> Result<(), String> {
+        let mut short = Vec::new();
+        for o in &table.objectives {
+            match self.tau.get(*o) {
+                Some(tau) if *tau >= min => {}
+                Some(tau) => short.push(format!("'{o}' at cross-seed τ {tau:.3}")),
+                None => short.push(format!("'{o}' of unknown reliability (no one-shot runs)")),
+            }
+        }
+        match short.is_empty() {
+            true => Ok(()),
+            false => Err(format!(
+                "objective {} below the {min} asked on this model: a disagreement between \
+                 objectives cannot be told from their own noise; enlarge them until each \
+                 reaches {min}",
+                short.join(" and ")
+            )),
+        }
+    }
 }
 
 pub(super) fn reliability(

@@ -22,6 +22,7 @@ pub(super) fn settings() -> ClaimSettings {
         max_ranking_tau: 0.5,
         max_relative_gain: 0.05,
         share_margin: 0.1,
+        min_objective_reliability: None,
         test: None,
         predicted: BTreeMap::new(),
         expected: BTreeMap::new(),
