@@ -87,6 +87,7 @@ impl ScoreFn for Synthetic {
             candidates.len(),
             keep,
             levels,
+            1,
             self.direction,
             |a, b| candidates[a].cmp(&candidates[b]),
             |c, level| {

@@ -75,14 +75,15 @@ impl EvaluationCount {
     /// `estimate` in full evaluations when the sieve screens its steps over an objective of
     /// `levels` batches: a step's computed candidates cost their share of the levels the
     /// halving computes ([`crate::search::sieve::levels_computed`]) instead of `levels` each.
-    pub fn sieved_estimate(&self, levels: usize) -> f64 {
+    pub fn sieved_estimate(&self, levels: usize, first: usize) -> f64 {
         let saved: f64 = self
             .sieved_steps
             .iter()
             .map(|s| {
-                let sieved = crate::search::sieve::levels_computed(s.candidates, s.keep, levels)
-                    as f64
-                    / levels.max(1) as f64;
+                let sieved =
+                    crate::search::sieve::levels_computed(s.candidates, s.keep, levels, first)
+                        as f64
+                        / levels.max(1) as f64;
                 s.computed as f64 * (1.0 - sieved / s.candidates.max(1) as f64)
             })
             .sum();
@@ -103,6 +104,7 @@ pub fn evaluation_count(suite: &Suite, model_id: &str, n_blocks: usize) -> Resul
         protected,
         direction: crate::objective::Direction::Minimize,
         budget: None,
+        compute: None,
     };
     problem
         .validate()
@@ -197,6 +199,8 @@ pub struct ModelFacts {
     pub tokens: BTreeMap<(u64, String), usize>,
     /// Batches of each (seed, objective): the sieve's fidelity levels.
     pub batches: BTreeMap<(u64, String), usize>,
+    /// The fewest levels the sieve's first rung scores, per (seed, objective).
+    pub first_rung: BTreeMap<(u64, String), usize>,
     pub heldout_tokens: BTreeMap<String, usize>,
     /// Seconds to prepare each objective (read, sample, tokenise), per group, as measured.
     pub build_seconds: BTreeMap<(u64, String), f64>,
@@ -215,32 +219,36 @@ pub fn model_facts(
         n_blocks,
         tokens: BTreeMap::new(),
         batches: BTreeMap::new(),
+        first_rung: BTreeMap::new(),
         heldout_tokens: BTreeMap::new(),
         build_seconds: BTreeMap::new(),
         heldout_build_seconds: BTreeMap::new(),
     };
-    let tokens_of = |spec: &ObjectiveSpec| -> Result<(usize, usize, f64)> {
+    let tokens_of = |spec: &ObjectiveSpec, rungs| -> Result<(usize, usize, usize, f64)> {
         let started = Instant::now();
-        let objective = spec.build_for(model, data_dir)?;
+        let objective = spec.build_with(model, data_dir, rungs)?;
         let workload = objective.workload();
         Ok((
             workload.n_tokens(),
             workload.batches.len(),
+            workload.first_rung,
             started.elapsed().as_secs_f64(),
         ))
     };
     for &seed in &suite.seeds {
         for name in suite.objectives.keys() {
-            let (tokens, batches, seconds) = tokens_of(&suite.objective_for_seed(name, seed))
-                .with_context(|| format!("objective '{name}', seed {seed}"))?;
+            let (tokens, batches, first, seconds) =
+                tokens_of(&suite.objective_for_seed(name, seed), suite.rungs)
+                    .with_context(|| format!("objective '{name}', seed {seed}"))?;
             facts.tokens.insert((seed, name.clone()), tokens);
             facts.batches.insert((seed, name.clone()), batches);
+            facts.first_rung.insert((seed, name.clone()), first);
             facts.build_seconds.insert((seed, name.clone()), seconds);
         }
     }
     for (name, spec) in &suite.heldout {
-        let (tokens, _, seconds) =
-            tokens_of(spec).with_context(|| format!("held-out outcome '{name}'"))?;
+        let (tokens, _, _, seconds) = tokens_of(spec, crate::objective::Rungs::Batches)
+            .with_context(|| format!("held-out outcome '{name}'"))?;
         facts.heldout_tokens.insert(name.clone(), tokens);
         facts.heldout_build_seconds.insert(name.clone(), seconds);
     }
@@ -258,7 +266,7 @@ pub fn group_work(suite: &Suite, model_id: &str, facts: &ModelFacts) -> Result<V
         .map(|g| {
             let key = (g.seed, g.objective.clone());
             let tokens = facts.tokens[&key];
-            let searched = count.sieved_estimate(facts.batches[&key]);
+            let searched = count.sieved_estimate(facts.batches[&key], facts.first_rung[&key]);
             let evals = (searched + count.cross_scoring as f64) * tokens as f64
                 + (suite.searchers.len() * heldout) as f64;
             evals * facts.n_blocks as f64
@@ -558,7 +566,7 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
                                 .map(|(name, spec)| (format!("heldout:{name}"), spec.clone())),
                         );
                     for (name, spec) in specs {
-                        let objective = spec.build(&model, &options.data_dir)?;
+                        let objective = spec.build_with(&model, &options.data_dir, suite.rungs)?;
                         let (b, h) = measure(&model, objective.workload(), options.measure_tokens)
                             .with_context(|| format!("measuring {model_id} on '{name}'"))?;
                         cost.block_seconds_per_token = cost.block_seconds_per_token.min(b);
@@ -609,7 +617,7 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
         groups.push(GroupPlan {
             tokens_per_evaluation: facts.tokens[&key],
             batches: facts.batches[&key],
-            sieved_estimate: count.sieved_estimate(facts.batches[&key]),
+            sieved_estimate: count.sieved_estimate(facts.batches[&key], facts.first_rung[&key]),
             model: g.model,
             seed: g.seed,
             objective: g.objective,
@@ -717,7 +725,7 @@ fn group_seconds(
     } else {
         0.0
     };
-    let searched = count.sieved_estimate(facts.batches[&key]);
+    let searched = count.sieved_estimate(facts.batches[&key], facts.first_rung[&key]);
     builds + (searched + count.cross_scoring as f64) * per_eval + influence
 }
 
