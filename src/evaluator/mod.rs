@@ -291,14 +291,25 @@ impl<'a> Evaluator<'a> {
         }
         let started = Instant::now();
         let mut tokens = 0;
+        // The head runs once over the scored rows of every batch: its weight is streamed (and
+        // packed by gemm) per call, which fine batches would otherwise pay per pair of
+        // questions. A row's bits do not depend on the rows beside it in the call, and each
+        // item's rows are added in the same order as batch by batch.
+        let (mut selected, mut targets, mut scored) = (Vec::new(), Vec::new(), Vec::new());
         for b in items.batches..to {
             let hidden = self.final_stream(b, mask)?;
-            self.objective.workload().batches[b].accumulate(
-                self.model,
-                &hidden,
-                &mut items.sums,
-            )?;
+            let batch = &self.objective.workload().batches[b];
+            selected.push(self.model.select_rows(&hidden, &batch.rows)?);
+            targets.extend_from_slice(&batch.targets);
+            scored.extend_from_slice(&batch.items);
             tokens += self.objective.workload().batch_tokens(b) as u64;
+        }
+        if !selected.is_empty() {
+            let rows = candle_core::Tensor::cat(&selected, 0)?;
+            let log_probs = self.model.head_log_probs(&rows, &targets)?;
+            for (&item, lp) in scored.iter().zip(log_probs) {
+                items.sums[item as usize] += lp;
+            }
         }
         items.batches = items.batches.max(to);
         items.seconds += started.elapsed().as_secs_f64();
@@ -364,11 +375,14 @@ impl<'a> Evaluator<'a> {
         let prior = items.seconds;
         let n_batches = self.covered.len();
         let mut tokens = 0;
+        // Batch by batch only where a threshold can abandon the evaluation between batches.
+        let stepwise = threshold.is_some() && self.objective.bound(&items.sums).is_some();
         while items.batches < n_batches {
             let b = items.batches;
-            tokens += self.extend(mask, &mut items, b + 1)?;
+            let to = if stepwise { b + 1 } else { n_batches };
+            tokens += self.extend(mask, &mut items, to)?;
             if let (Some(t), Some(bound)) = (threshold, self.objective.bound(&items.sums)) {
-                let last = b + 1 == n_batches;
+                let last = items.batches == n_batches;
                 if !last && hopeless(bound, t) {
                     self.stats.abandoned += 1;
                     self.abandoned.insert(removed.clone(), bound);

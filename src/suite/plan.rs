@@ -119,10 +119,18 @@ pub fn evaluation_count(suite: &Suite, model_id: &str, n_blocks: usize) -> Resul
     let mut greedy_path_known = false;
     let mut sieved_steps = Vec::new();
     for entry in &suite.searchers {
-        let budget = match (entry.budget_for(model_id), entry.name) {
-            (Some(b), _) => b,
-            (None, SearcherKind::BlockInfluence) => 1,
-            (None, kind) => kind.build(&entry.params, None)?.default_budget(&problem),
+        // A compute budget is what the search spends, screened or not (a screened-out
+        // proposal costs its share of the levels, so screening buys proposals, not time): it
+        // is charged in full evaluations, rounded up.
+        let budget = match (
+            entry.compute_for(model_id),
+            entry.budget_for(model_id),
+            entry.name,
+        ) {
+            (Some(c), _, _) => c.ceil() as usize,
+            (None, Some(b), _) => b,
+            (None, None, SearcherKind::BlockInfluence) => 1,
+            (None, None, kind) => kind.build(&entry.params, None)?.default_budget(&problem),
         };
         // What this searcher asks for that an earlier one of its group already evaluated.
         let uses_singles = k > 0
@@ -508,6 +516,17 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
     let mut models = Vec::new();
     let mut all_facts = Vec::new();
     let mut notes = Vec::new();
+    for entry in &suite.searchers {
+        if entry.params.screening().is_some() && entry.compute.is_none() {
+            notes.push(format!(
+                "{} screens under a budget in evaluations: charged as if every proposal were scored in full (an upper bound); give it `compute:` for an exact charge",
+                entry.name
+            ));
+        }
+    }
+    if suite.rungs == crate::objective::Rungs::Fine {
+        notes.push("rungs: fine: greedy's and beam's steps are charged the levels successive halving computes over pairs of questions (or windows)".to_string());
+    }
     let progress = Progress::new(
         "plan",
         Some(suite.models.len() as u64),
@@ -883,14 +902,46 @@ mod tests {
         let s = suite("[{name: one_shot}, {name: greedy}]");
         let c = evaluation_count(&s, "m", 30).unwrap();
         assert_eq!(c.estimate, 29 + 81 - 28 + 1);
-        assert_eq!(c.sieved_estimate(1), c.estimate as f64);
+        assert_eq!(c.sieved_estimate(1, 1), c.estimate as f64);
         let sieved = c.estimate as f64 - 27.0 - 26.0 + 50.0 / 8.0 + 49.0 / 8.0;
-        assert!((c.sieved_estimate(8) - sieved).abs() < 1e-9, "{c:?}");
+        assert!((c.sieved_estimate(8, 1) - sieved).abs() < 1e-9, "{c:?}");
         // A suite that turns the sieve off is charged every level.
         let mut off = s.clone();
         off.sieve = false;
         let c = evaluation_count(&off, "m", 30).unwrap();
-        assert_eq!(c.sieved_estimate(8), c.estimate as f64);
+        assert_eq!(c.sieved_estimate(8, 1), c.estimate as f64);
+    }
+
+    /// Fine rungs at 40 questions (20 levels, first rung 3): round 2's 27 candidates stop at
+    /// 3 (18), 5 (6), 10 (1) and 20 (2) levels; round 3's 26 at 3 (17), 5 (6), 10 (1), 20 (2).
+    #[test]
+    fn fine_rungs_charge_from_their_first_rung() {
+        let s = suite("[{name: one_shot}, {name: greedy}]");
+        let c = evaluation_count(&s, "m", 30).unwrap();
+        let levels = |n: f64| n * 3.0 + 6.0 * 5.0 + 10.0 + 2.0 * 20.0;
+        let sieved = c.estimate as f64 - 27.0 - 26.0 + (levels(18.0) + levels(17.0)) / 20.0;
+        assert!((c.sieved_estimate(20, 3) - sieved).abs() < 1e-9, "{c:?}");
+    }
+
+    /// A compute budget is charged in full evaluations, rounded up, screened or not; beside
+    /// an evaluation budget it is refused.
+    #[test]
+    fn a_compute_budget_is_charged_whole() {
+        let plain = evaluation_count(&suite("[{name: random, budget: 40}]"), "m", 30).unwrap();
+        let screened = evaluation_count(
+            &suite("[{name: random, compute: 39.5, params: {screen: true}}]"),
+            "m",
+            30,
+        )
+        .unwrap();
+        assert_eq!(plain.estimate, screened.estimate);
+        let per_model = evaluation_count(
+            &suite("[{name: random, compute: {m: 12}, params: {screen: true}}]"),
+            "m",
+            30,
+        )
+        .unwrap();
+        assert_eq!(per_model.estimate + 28, plain.estimate);
     }
 
     #[test]
