@@ -461,7 +461,8 @@ proptest! {
     /// Screened stochastic searchers under a compute budget, whatever the partial scores say:
     /// a valid answer whose score is the exact full score of the chosen set, compute spent
     /// within the budget and equal to what the trace's answers cost (a full score 1, a
-    /// screened-out candidate its share of the levels, a set already paid for nothing more),
+    /// screened-out candidate its share of the levels, finishing a screened set the levels it
+    /// adds, a repeat its share again),
     /// and no number on any screened-out candidate.
     #[test]
     fn screened_searchers_keep_exact_answers_within_their_compute(
@@ -487,7 +488,7 @@ proptest! {
                 prop_assert_eq!(step.score.is_none(), step.screened.is_some(), "{}: {:?}", name, step);
                 let share = step.screened.map_or(1.0, |s| s.levels as f64 / s.of as f64);
                 let was = paid.entry(step.removed.clone()).or_insert(0.0);
-                charged += (share - *was).max(0.0);
+                charged += if share > *was { share - *was } else { share };
                 *was = was.max(share);
             }
             prop_assert!((charged - spent).abs() < 1e-9, "{}: charged {} vs spent {}", name, charged, spent);

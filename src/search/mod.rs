@@ -68,8 +68,9 @@ pub struct Problem {
     #[serde(default)]
     pub budget: Option<usize>,
     /// A budget in compute instead, in full-evaluation equivalents: a full score costs 1, a
-    /// candidate screened out costs the share of the fidelity levels it was scored on, and a
-    /// set already paid for in this search costs nothing more. Replaces `budget` when set.
+    /// candidate screened out costs the share of the fidelity levels it was scored on, and
+    /// finishing a set this search screened costs only the levels it adds. Replaces `budget`
+    /// when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compute: Option<f64>,
 }
@@ -228,7 +229,8 @@ pub struct TraceStep {
 ///
 /// The budget is in evaluations (every request counts one) or, with [`Oracle::with_compute`],
 /// in compute: each request is charged what it adds to what this search has paid for its set
-/// (a full score 1, a screened-out candidate the share of the fidelity levels it reached), a
+/// (a full score 1, a screened-out candidate the share of the fidelity levels it reached; a
+/// request that adds nothing is charged its share again), a
 /// request goes ahead only when its most expensive outcome still fits, and [`Self::remaining`]
 /// counts the full evaluations left. The charge depends only on the trace's answers, not on
 /// whether they were computed, served from the store or from memory, so a replay spends the
@@ -312,10 +314,15 @@ impl<'a> Oracle<'a> {
                 (None, Some(s)) => s.levels as f64 / s.of.max(1) as f64,
                 _ => 1.0,
             };
+            // Resuming a set costs only the levels it adds; asking again for no more than was
+            // paid costs the answer again, as under an evaluation budget, so every request
+            // costs something and no search can spin on free answers.
             let paid = c.paid.entry(step.removed.clone()).or_insert(0.0);
             if share > *paid {
                 c.spent += share - *paid;
                 *paid = share;
+            } else {
+                c.spent += share;
             }
         }
         c.settled = trace.len();
