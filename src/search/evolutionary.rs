@@ -58,7 +58,7 @@ impl Searcher for Evolutionary {
             let mut wanted = self.offspring.max(1).min(oracle.remaining());
             if self.screen.is_some() && oracle.can_screen() {
                 wanted = self.offspring.max(1);
-                while wanted > 0 && !oracle.affords_screen(wanted, 1) {
+                while wanted > 0 && !oracle.affords_screen(wanted) {
                     wanted -= 1;
                 }
                 let children = offspring(&mut rng, &parent, &removable, &mut seen, wanted);

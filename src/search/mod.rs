@@ -149,7 +149,7 @@ pub trait ScoreFn {
         Ok(None)
     }
     /// The sieve's fidelity levels and the fewest its first rung scores, when it has more
-    /// than one level (what a screen can cost at the most: [`sieve::levels_computed`]).
+    /// than one level (`None`: nothing can be screened).
     fn levels(&self) -> Option<(usize, usize)> {
         None
     }
@@ -397,21 +397,12 @@ impl<'a> Oracle<'a> {
         Ok(verdict.exact())
     }
 
-    /// The most [`Self::screen`] of `n` candidates for `keep` can cost, in full evaluations.
-    pub fn screen_cost(&self, n: usize, keep: usize) -> f64 {
-        match self.inner.levels() {
-            Some((levels, first)) if n > sieve::min_survivors(keep) => {
-                sieve::levels_computed(n, keep, levels, first) as f64 / levels as f64
-            }
-            _ => n as f64,
-        }
-    }
-
-    /// Whether the budget pays for [`Self::screen`] of `n` candidates for `keep` whatever
-    /// the sieve decides.
-    pub fn affords_screen(&self, n: usize, keep: usize) -> bool {
+    /// Whether the budget pays for [`Self::screen`] of `n` candidates whatever it answers:
+    /// `n` full evaluations, since a candidate already known (from memory or the store) is
+    /// answered, and charged, in full wherever the halving would have stopped it.
+    pub fn affords_screen(&self, n: usize) -> bool {
         match &self.compute {
-            Some(c) => c.spent + self.screen_cost(n, keep) <= c.limit + 1e-9,
+            Some(c) => c.spent + n as f64 <= c.limit + 1e-9,
             None => n <= self.remaining(),
         }
     }
@@ -425,11 +416,9 @@ impl<'a> Oracle<'a> {
         keep: usize,
     ) -> Result<Option<Vec<Verdict>>> {
         let candidates: Vec<Vec<usize>> = candidates.iter().map(|c| sorted(c)).collect();
-        let worst = match self.compute {
-            Some(_) => self.screen_cost(candidates.len(), keep),
-            None => candidates.len() as f64,
-        };
-        self.charge(worst, || format!("{} candidates", candidates.len()))?;
+        self.charge(candidates.len() as f64, || {
+            format!("{} candidates", candidates.len())
+        })?;
         let before = self.used();
         let verdicts = self.inner.screen(&candidates, keep)?;
         if let Some(v) = &verdicts {
