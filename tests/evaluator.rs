@@ -443,3 +443,49 @@ fn fine_rungs_keep_every_bit_and_greedys_answer_gemma3() {
         "the packed partial records were not resumed"
     );
 }
+
+/// `screen_against` on a real model: a proposal far worse than the reference is dropped on
+/// the first rung with no score (and costs only that rung's tokens); one that can still win
+/// gets the full score, the same bits as a plain evaluation.
+#[test]
+fn screening_a_proposal_against_a_reference_is_exact_smollm2() {
+    use depthprune::objective::Rungs;
+    use depthprune::search::{ScoreFn, Verdict};
+    let model = common::model("smollm2-135m", LayerTypeRule::Own);
+    let spec = ObjectiveSpec::Perplexity(PerplexitySpec {
+        n_seqs: 8,
+        seq_len: 32,
+        ..PerplexitySpec::default()
+    });
+    let objective = spec
+        .build_with(model.as_ref(), &common::data_dir(), Rungs::Fine)
+        .unwrap();
+    let mut evaluator =
+        Evaluator::new(&model, objective.as_ref(), EvaluatorOptions::default()).unwrap();
+    let reference = vec![20];
+    let r = evaluator.score(&reference).unwrap();
+    let dropped = evaluator
+        .screen_against(&[0, 1, 2], &reference, r, 0.01)
+        .unwrap()
+        .expect("4 levels screen");
+    let Verdict::Dropped(s) = dropped else {
+        panic!("removing blocks 0-2 kept: {dropped:?}");
+    };
+    assert!(s.levels < s.of && s.partial > r, "{s:?} vs {r}");
+    let step = evaluator.trace().last().unwrap();
+    assert_eq!((step.score, step.tokens), (None, 64));
+    let kept = evaluator
+        .screen_against(&[21], &reference, r * 1.5, 0.01)
+        .unwrap()
+        .expect("4 levels screen");
+    let plain = EvaluatorOptions {
+        memo: false,
+        ..EvaluatorOptions::default()
+    };
+    let mut fresh = Evaluator::new(&model, objective.as_ref(), plain).unwrap();
+    let full = fresh
+        .evaluate(&BlockMask::with_removed(model.n_blocks(), &[21]).unwrap())
+        .unwrap()
+        .value;
+    assert_eq!(kept, Verdict::Exact(full));
+}

@@ -260,6 +260,16 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// `items`' sums with every item past the first `batches` batches at 0, as
+    /// [`Objective::partial`] expects them (perplexity sums every item it is given).
+    fn prefix(&self, items: &Items, batches: usize) -> Vec<f64> {
+        let mut sums = vec![0.0; items.sums.len()];
+        for &i in &self.item_order[..self.covered[batches - 1]] {
+            sums[i] = items.sums[i];
+        }
+        sums
+    }
+
     /// The per-item values of the first `batches` batches, in batch order (a store record's).
     fn ordered(&self, items: &Items) -> Vec<f64> {
         let n = if items.batches == 0 {
@@ -535,8 +545,11 @@ impl<'a> Evaluator<'a> {
             if items.batches < level {
                 tokens += self.extend(&mask, &mut items, level)?;
             }
-            let partial = self.objective.partial(&items.sums, level);
-            let yardstick = self.objective.partial(&reference_items.sums, level) + shift;
+            let partial = self.objective.partial(&self.prefix(&items, level), level);
+            let yardstick = self
+                .objective
+                .partial(&self.prefix(&reference_items, level), level)
+                + shift;
             let slack = margin * yardstick.abs();
             let bar = match direction {
                 Direction::Minimize => yardstick + slack,
