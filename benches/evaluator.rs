@@ -111,6 +111,7 @@ fn main() {
                     .unwrap(),
                 direction: objective.spec().direction(),
                 budget: None,
+                compute: None,
             };
             let greedy = search::SearcherKind::Greedy
                 .build(&SearcherParams::default(), None)

@@ -85,6 +85,7 @@ pub fn window_workload(model: &dyn Tokenization, windows: &[Vec<u32>]) -> Result
     Ok(Workload {
         batches,
         n_items: windows.len(),
+        first_rung: 1,
     })
 }
 

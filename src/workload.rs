@@ -12,6 +12,41 @@ pub struct Workload {
     pub batches: Vec<WorkBatch>,
     /// Number of items (windows, options) the scored rows are summed into.
     pub n_items: usize,
+    /// The fewest batches the sieve's first rung scores: 1, or an eighth of the batches once
+    /// they are cut fine ([`Workload::refined`]), so no candidate is dropped on one or two
+    /// questions alone.
+    pub first_rung: usize,
+}
+
+/// Sequences per batch of a [`Workload::refined`] workload: two keep both threads of a
+/// two-core machine busy (`Model::run_block` gives each thread a run of sequences) while
+/// making every question (or window pair) a fidelity level of its own.
+pub const FINE_SEQUENCES: usize = 2;
+
+/// A refined workload's first rung covers at least `1 / FIRST_RUNG_DIVISOR` of its batches.
+pub const FIRST_RUNG_DIVISOR: usize = 8;
+
+/// How finely an objective's items are cut into the sieve's fidelity levels.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum Rungs {
+    /// One level per batch as packed (windows in fours, questions up to 2,048 tokens).
+    #[default]
+    Batches,
+    /// One level per [`FINE_SEQUENCES`] sequences (questions or windows), the first rung an
+    /// eighth of them.
+    Fine,
 }
 
 impl Workload {
@@ -42,6 +77,49 @@ impl Workload {
             covered.push(order.len());
         }
         (order, covered)
+    }
+
+    /// The same items cut into batches of at most `per_batch` sequences: every batch split
+    /// along its sequences in order, each part keeping the batch's padded length, so every row
+    /// goes through the same operations as in the whole batch (the invariant that lets
+    /// `Model::run_block` give each thread a run of sequences) and an item's value keeps its
+    /// bits. Items keep their order, so a store record's per-item values (in batch order)
+    /// read the same under either cut.
+    pub fn refined(self, per_batch: usize) -> Result<Workload> {
+        let per_batch = per_batch.max(1);
+        let mut batches = Vec::new();
+        for batch in self.batches {
+            let (n, seq) = (batch.layout.batch(), batch.layout.seq());
+            if n <= per_batch {
+                batches.push(batch);
+                continue;
+            }
+            for (start, layout) in batch.layout.split(n.div_ceil(per_batch)) {
+                let len = layout.batch();
+                let rows_in = (start * seq) as u32..((start + len) * seq) as u32;
+                let (mut rows, mut targets, mut items) = (Vec::new(), Vec::new(), Vec::new());
+                for ((&r, &t), &i) in batch.rows.iter().zip(&batch.targets).zip(&batch.items) {
+                    if rows_in.contains(&r) {
+                        rows.push(r - rows_in.start);
+                        targets.push(t);
+                        items.push(i);
+                    }
+                }
+                batches.push(WorkBatch {
+                    tokens: batch.tokens.narrow(0, start, len)?.contiguous()?,
+                    layout,
+                    rows,
+                    targets,
+                    items,
+                });
+            }
+        }
+        let first_rung = batches.len().div_ceil(FIRST_RUNG_DIVISOR).max(1);
+        Ok(Workload {
+            batches,
+            n_items: self.n_items,
+            first_rung,
+        })
     }
 
     /// Tokens batch `b` runs through the model (padding included).

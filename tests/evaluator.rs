@@ -333,3 +333,159 @@ fn sieve_answers_are_exact_and_its_partials_are_finished_later() {
         f.tokens * dropped as u64 / candidates.len() as u64
     );
 }
+
+/// Fine rungs cut the same items into more batches without changing a bit: every item's
+/// value of a plain forward, the same per-item order (what a store record holds), and greedy
+/// k = 3's chosen set and score whether it sieves over the packed batches or over pairs of
+/// questions. A store written under one cut serves the other: each screened-out set's partial
+/// record, finished under the packed cut, scores what a fresh evaluation scores.
+#[test]
+fn fine_rungs_keep_every_bit_and_greedys_answer_gemma3() {
+    use depthprune::objective::Rungs;
+    use depthprune::search::{self, Problem, SearcherKind, SearcherParams, Source};
+    let model = common::model("gemma3-270m", LayerTypeRule::Own);
+    let spec = ObjectiveSpec::Accuracy(AccuracySpec {
+        tasks: vec![Task::ArcEasy.into()],
+        n_per_task: 40,
+        split: Split::Calibration,
+        metric: depthprune::objective::AccMetric::GoldLogprob,
+        ..AccuracySpec::default()
+    });
+    let data = common::data_dir();
+    let coarse = spec
+        .build_with(model.as_ref(), &data, Rungs::Batches)
+        .unwrap();
+    let fine = spec.build_with(model.as_ref(), &data, Rungs::Fine).unwrap();
+    let (cw, fw) = (coarse.workload(), fine.workload());
+    assert!(
+        fw.batches.len() >= 4 * cw.batches.len() && fw.first_rung > 1,
+        "{} batches cut into {} (first rung {})",
+        cw.batches.len(),
+        fw.batches.len(),
+        fw.first_rung
+    );
+    assert_eq!(cw.item_order().0, fw.item_order().0);
+    assert_eq!(
+        cw.n_tokens(),
+        fw.n_tokens(),
+        "each part keeps its batch's padding"
+    );
+    let mask = BlockMask::with_removed(model.n_blocks(), &[3, 9]).unwrap();
+    let (a, b) = (
+        cw.run(&model, &mask).unwrap(),
+        fw.run(&model, &mask).unwrap(),
+    );
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        assert_eq!(x.to_bits(), y.to_bits(), "item {i}: packed {x} vs fine {y}");
+    }
+
+    let problem = Problem {
+        n_blocks: model.n_blocks(),
+        k: 3,
+        protected: [0, model.n_blocks() - 1].into(),
+        direction: spec.direction(),
+        budget: None,
+        compute: None,
+    };
+    let greedy = SearcherKind::Greedy
+        .build(&SearcherParams::default(), None)
+        .unwrap();
+    let stores = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut results = vec![];
+    for (objective, store) in [(&coarse, &stores[0]), (&fine, &stores[1])] {
+        let mut evaluator = Evaluator::new(&model, objective.as_ref(), EvaluatorOptions::default())
+            .unwrap()
+            .with_store(store.path())
+            .unwrap();
+        let r = search::search(greedy.as_ref(), &problem, &mut evaluator, 0).unwrap();
+        results.push((r, evaluator.stats()));
+    }
+    let ((c, cs), (f, fs)) = (&results[0], &results[1]);
+    assert_eq!(
+        (&c.removed, c.score.to_bits()),
+        (&f.removed, f.score.to_bits())
+    );
+    assert!(
+        fs.tokens < cs.tokens,
+        "fine {} vs packed {} tokens",
+        fs.tokens,
+        cs.tokens
+    );
+
+    // The packed cut's partial records (a prefix of whole packed batches) end on a fine
+    // boundary too, so the fine cut resumes them.
+    let mut fine_over_packed_store =
+        Evaluator::new(&model, fine.as_ref(), EvaluatorOptions::default())
+            .unwrap()
+            .with_store(stores[0].path())
+            .unwrap();
+    let plain = EvaluatorOptions {
+        memo: false,
+        ..EvaluatorOptions::default()
+    };
+    let mut fresh = Evaluator::new(&model, fine.as_ref(), plain).unwrap();
+    let screened: Vec<&Vec<usize>> = c
+        .trace
+        .iter()
+        .filter(|s| s.source == Source::Screened)
+        .map(|s| &s.removed)
+        .take(2)
+        .collect();
+    assert!(!screened.is_empty());
+    for set in screened {
+        let mask = BlockMask::with_removed(model.n_blocks(), set).unwrap();
+        let finished = fine_over_packed_store.evaluate(&mask).unwrap().value;
+        let full = fresh.evaluate(&mask).unwrap().value;
+        assert_eq!(finished.to_bits(), full.to_bits(), "{set:?}");
+    }
+    assert!(
+        fine_over_packed_store.stats().tokens < fresh.stats().tokens,
+        "the packed partial records were not resumed"
+    );
+}
+
+/// `screen_against` on a real model: a proposal far worse than the reference is dropped on
+/// the first rung with no score (and costs only that rung's tokens); one that can still win
+/// gets the full score, the same bits as a plain evaluation.
+#[test]
+fn screening_a_proposal_against_a_reference_is_exact_smollm2() {
+    use depthprune::objective::Rungs;
+    use depthprune::search::{ScoreFn, Verdict};
+    let model = common::model("smollm2-135m", LayerTypeRule::Own);
+    let spec = ObjectiveSpec::Perplexity(PerplexitySpec {
+        n_seqs: 8,
+        seq_len: 32,
+        ..PerplexitySpec::default()
+    });
+    let objective = spec
+        .build_with(model.as_ref(), &common::data_dir(), Rungs::Fine)
+        .unwrap();
+    let mut evaluator =
+        Evaluator::new(&model, objective.as_ref(), EvaluatorOptions::default()).unwrap();
+    let reference = vec![20];
+    let r = evaluator.score(&reference).unwrap();
+    let dropped = evaluator
+        .screen_against(&[0, 1, 2], &reference, r, 0.01)
+        .unwrap()
+        .expect("4 levels screen");
+    let Verdict::Dropped(s) = dropped else {
+        panic!("removing blocks 0-2 kept: {dropped:?}");
+    };
+    assert!(s.levels < s.of && s.partial > r, "{s:?} vs {r}");
+    let step = evaluator.trace().last().unwrap();
+    assert_eq!((step.score, step.tokens), (None, 64));
+    let kept = evaluator
+        .screen_against(&[21], &reference, r * 1.5, 0.01)
+        .unwrap()
+        .expect("4 levels screen");
+    let plain = EvaluatorOptions {
+        memo: false,
+        ..EvaluatorOptions::default()
+    };
+    let mut fresh = Evaluator::new(&model, objective.as_ref(), plain).unwrap();
+    let full = fresh
+        .evaluate(&BlockMask::with_removed(model.n_blocks(), &[21]).unwrap())
+        .unwrap()
+        .value;
+    assert_eq!(kept, Verdict::Exact(full));
+}

@@ -15,6 +15,13 @@ use sha2::{Digest, Sha256};
 
 const CASES: u32 = 200;
 
+const STOCHASTIC: [SearcherKind; 4] = [
+    SearcherKind::Evolutionary,
+    SearcherKind::Annealing,
+    SearcherKind::Random,
+    SearcherKind::Local,
+];
+
 /// A synthetic objective: `base + Σ cost[b] + Σ pair[a][b]`, or a hash-random table.
 #[derive(Debug, Clone)]
 struct Synthetic {
@@ -29,6 +36,8 @@ struct Synthetic {
     /// When set, the objective sieves ([`ScoreFn::screen`]) over this many fidelity levels:
     /// a partial score is the full one scaled by the share of levels (ordering candidates as
     /// the full score does) or, when `.1`, a hash of the set and level (ordering them at random).
+    /// [`ScoreFn::screen_against`] compares on the full score's scale: the full score itself
+    /// (a perfectly faithful first rung) or that hash.
     sieve: Option<(usize, bool)>,
 }
 
@@ -54,7 +63,78 @@ impl Synthetic {
     }
 }
 
+impl Synthetic {
+    fn noise(set: &[usize], level: usize) -> f64 {
+        let mut h = Sha256::new();
+        h.update((level as u64).to_le_bytes());
+        for b in set {
+            h.update((*b as u64).to_le_bytes());
+        }
+        h.finalize()[0] as f64
+    }
+
+    fn step(&mut self, removed: &[usize], score: Option<f64>, screened: Option<Screening>) {
+        self.trace.push(TraceStep {
+            removed: removed.to_vec(),
+            score,
+            source: if screened.is_some() {
+                Source::Screened
+            } else {
+                Source::Computed
+            },
+            seconds: 0.0,
+            cost: 0.0,
+            tokens: 0,
+            screened,
+        });
+    }
+}
+
 impl ScoreFn for Synthetic {
+    fn levels(&self) -> Option<(usize, usize)> {
+        self.sieve.filter(|s| s.0 >= 2).map(|s| (s.0, 1))
+    }
+    fn screen_against(
+        &mut self,
+        removed: &[usize],
+        reference: &[usize],
+        threshold: f64,
+        margin: f64,
+    ) -> Result<Option<Verdict>> {
+        let Some((levels, noisy)) = self.sieve.filter(|s| s.0 >= 2) else {
+            return Ok(None);
+        };
+        let (value, reference_value) = (self.value(removed), self.value(reference));
+        let partial = |set: &[usize], v: f64, level: usize| {
+            if noisy {
+                Self::noise(set, level)
+            } else {
+                v
+            }
+        };
+        let rungs = sieve::rungs(levels, 1);
+        for &level in &rungs[..rungs.len() - 1] {
+            let mine = partial(removed, value, level);
+            let yardstick =
+                partial(reference, reference_value, level) + threshold - reference_value;
+            let bar = match self.direction {
+                Direction::Minimize => yardstick + margin * yardstick.abs(),
+                Direction::Maximize => yardstick - margin * yardstick.abs(),
+            };
+            if self.direction.better(bar, mine) {
+                let screened = Screening {
+                    levels: level,
+                    of: levels,
+                    partial: mine,
+                };
+                self.step(removed, None, Some(screened));
+                return Ok(Some(Verdict::Dropped(screened)));
+            }
+        }
+        self.calls += 1;
+        self.step(removed, Some(value), None);
+        Ok(Some(Verdict::Exact(value)))
+    }
     fn n_blocks(&self) -> usize {
         self.n
     }
@@ -87,6 +167,7 @@ impl ScoreFn for Synthetic {
             candidates.len(),
             keep,
             levels,
+            1,
             self.direction,
             |a, b| candidates[a].cmp(&candidates[b]),
             |c, level| {
@@ -207,6 +288,7 @@ fn problem_and_objective(kind: Kind) -> impl Strategy<Value = (Problem, Syntheti
                     protected,
                     direction: obj.direction,
                     budget: None,
+                    compute: None,
                 },
                 obj,
             )
@@ -376,6 +458,77 @@ proptest! {
         }
     }
 
+    /// Screened stochastic searchers under a compute budget, whatever the partial scores say:
+    /// a valid answer whose score is the exact full score of the chosen set, compute spent
+    /// within the budget and equal to what the trace's answers cost (a full score 1, a
+    /// screened-out candidate its share of the levels, finishing a screened set the levels it
+    /// adds, a repeat its share again),
+    /// and no number on any screened-out candidate.
+    #[test]
+    fn screened_searchers_keep_exact_answers_within_their_compute(
+        (p, obj) in problem_and_objective(Kind::Table),
+        levels in 2usize..9,
+        noisy in any::<bool>(),
+        extra in 0.0f64..30.0,
+        seed in any::<u64>(),
+    ) {
+        let params = SearcherParams { screen: Some(true), ..SearcherParams::default() };
+        for name in STOCHASTIC {
+            let searcher = name.build(&params, None).unwrap();
+            let limit = searcher.min_budget(&p) as f64 + extra;
+            let mut scorer = Synthetic { sieve: Some((levels, noisy)), ..obj.clone() };
+            let problem = Problem { compute: Some(limit), ..p.clone() };
+            let r = search::search(searcher.as_ref(), &problem, &mut scorer, seed).unwrap();
+            check_shape(name, &p, &obj, &r, usize::MAX)?;
+            let spent = r.compute.expect("a compute budget reports what it spent");
+            prop_assert!(spent <= limit + 1e-9, "{}: spent {} of {}", name, spent, limit);
+            let mut paid: std::collections::HashMap<Vec<usize>, f64> = Default::default();
+            let mut charged = 0.0;
+            for step in &r.trace {
+                prop_assert_eq!(step.score.is_none(), step.screened.is_some(), "{}: {:?}", name, step);
+                let share = step.screened.map_or(1.0, |s| s.levels as f64 / s.of as f64);
+                let was = paid.entry(step.removed.clone()).or_insert(0.0);
+                charged += if share > *was { share - *was } else { share };
+                *was = was.max(share);
+            }
+            prop_assert!((charged - spent).abs() < 1e-9, "{}: charged {} vs spent {}", name, charged, spent);
+        }
+    }
+
+    /// With a first rung that scores every candidate as the full score does, screening drops
+    /// only candidates that could not have won: under the same evaluation budget each
+    /// stochastic searcher keeps exactly the set and score it keeps unscreened.
+    #[test]
+    fn a_faithful_screen_changes_no_stochastic_answer(
+        (p, obj) in problem_and_objective(Kind::Pairwise), levels in 2usize..9, seed in any::<u64>()
+    ) {
+        let params = SearcherParams { screen: Some(true), ..SearcherParams::default() };
+        for name in STOCHASTIC {
+            let plain = run(name, &p, &obj, seed);
+            let mut scorer = Synthetic { sieve: Some((levels, false)), ..obj.clone() };
+            let searcher = name.build(&params, None).unwrap();
+            let budget = Problem { budget: Some(searcher.default_budget(&p)), ..p.clone() };
+            let screened = search::search(searcher.as_ref(), &budget, &mut scorer, seed).unwrap();
+            prop_assert_eq!((&screened.removed, screened.score), (&plain.removed, plain.score), "{}", name);
+        }
+    }
+
+    /// At equal compute, screened random search scores at least as many samples (each costs
+    /// at most a full evaluation) and, with a faithful first rung, ends no worse.
+    #[test]
+    fn screening_buys_random_search_more_samples(
+        (p, obj) in problem_and_objective(Kind::Pairwise), levels in 2usize..9, limit in 1usize..40
+    ) {
+        let problem = Problem { compute: Some(limit as f64), ..p.clone() };
+        let plain = search::search(build(SearcherKind::Random).as_ref(), &problem, &mut obj.clone(), 3).unwrap();
+        let params = SearcherParams { screen: Some(true), ..SearcherParams::default() };
+        let searcher = SearcherKind::Random.build(&params, None).unwrap();
+        let mut scorer = Synthetic { sieve: Some((levels, false)), ..obj.clone() };
+        let screened = search::search(searcher.as_ref(), &problem, &mut scorer, 3).unwrap();
+        prop_assert!(screened.evaluations >= plain.evaluations);
+        prop_assert!(!p.direction.better(plain.score, screened.score), "{} vs {}", screened.score, plain.score);
+    }
+
     #[test]
     fn local_search_never_ends_worse_than_its_start((p, obj) in problem_and_objective(Kind::Pairwise)) {
         let start = run(SearcherKind::OneShot, &p, &obj, 0).score;
@@ -461,6 +614,7 @@ fn every_searcher_beats_random_search_with_its_budget() {
             protected: BTreeSet::new(),
             direction: obj.direction,
             budget: None,
+            compute: None,
         };
         for name in SearcherKind::SEVEN
             .into_iter()

@@ -25,7 +25,7 @@ use depthprune::evaluator::EvaluatorOptions;
 use depthprune::load::open_model;
 use depthprune::model::{DeviceSpec, LayerTypeRule, LoadOptions, Model, Precision};
 use depthprune::objective::{
-    AccMetric, AccuracySpec, Objective, ObjectiveKind, ObjectiveSpec, PerplexitySpec,
+    AccMetric, AccuracySpec, Objective, ObjectiveKind, ObjectiveSpec, PerplexitySpec, Rungs,
 };
 use serde::Serialize;
 
@@ -150,6 +150,10 @@ pub struct ObjectiveArgs {
     /// for .jsonl, paragraph for text]
     #[arg(long, value_enum)]
     pub corpus_unit: Option<Unit>,
+    /// The sieve's fidelity levels: `batches` as packed, or `fine` (a level per two questions
+    /// or windows, the first rung an eighth of them). Scores are the same bits either way.
+    #[arg(long, value_enum, default_value = "batches")]
+    pub rungs: Rungs,
 }
 
 impl ObjectiveArgs {
@@ -194,7 +198,7 @@ impl ObjectiveArgs {
         let spec = self.spec()?;
         spec.check_data(&data_dir)?;
         let model = model.open(global)?;
-        let prepared = spec.build(&model, &data_dir)?;
+        let prepared = spec.build_with(&model, &data_dir, self.rungs)?;
         Ok((model, prepared.spec().clone(), prepared))
     }
 }

@@ -48,6 +48,7 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         protected: args.protect.blocks(model.n_blocks()).context("--protect")?,
         direction: spec.direction(),
         budget: None,
+        compute: None,
     };
     let store = args.engine.store_dir()?;
     let k = args.k;

@@ -29,8 +29,19 @@ pub struct Args {
     #[arg(long, default_value = "ends")]
     protect: Protection,
     /// Maximum evaluations [default: the searcher's own].
-    #[arg(long)]
+    #[arg(long, conflicts_with = "compute")]
     budget: Option<usize>,
+    /// A budget in compute instead, in full-evaluation equivalents: a full score costs 1, a
+    /// candidate screened out the share of the items it was scored on.
+    #[arg(long)]
+    compute: Option<f64>,
+    /// Evolutionary, annealing, local, random: screen each proposal on the sieve's first rungs
+    /// and score fully only those that can still win (the kept answer's score stays exact).
+    #[arg(long)]
+    screen: bool,
+    /// The screen's relative margin [default: 0.01].
+    #[arg(long)]
+    screen_margin: Option<f64>,
     /// Seed of the searcher's own randomness (the objective has --seed).
     #[arg(long, default_value_t = 0)]
     search_seed: u64,
@@ -61,6 +72,8 @@ pub fn run(args: Args, global: Global) -> Result<()> {
     let (model, spec, prepared) = args.objective.open_with_model(&args.model, global)?;
     let params = SearcherParams {
         beam_width: args.beam_width,
+        screen: args.screen.then_some(true),
+        screen_margin: args.screen_margin,
         ..SearcherParams::default()
     };
     let influence = match args.searcher.needs_block_influence() {
@@ -77,6 +90,7 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         protected: args.protect.blocks(model.n_blocks()).context("--protect")?,
         direction: spec.direction(),
         budget: args.budget,
+        compute: args.compute,
     };
     let options = EvaluatorOptions {
         sieve: !args.no_sieve,
@@ -86,7 +100,10 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         .with_store(&args.engine.store_dir()?)?
         .with_progress(Progress::new(
             &format!("{} search", args.searcher.name()),
-            problem.budget.map(|b| b as u64),
+            problem
+                .budget
+                .or(problem.compute.map(|c| c as usize))
+                .map(|b| b as u64),
             "evaluations",
             global.quiet,
         ));
@@ -117,6 +134,9 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         result.evaluations,
         problem.budget.map_or("default".into(), |b| b.to_string())
     );
+    if let (Some(spent), Some(limit)) = (result.compute, problem.compute) {
+        println!("compute:     {spent:.2} of {limit} full evaluations");
+    }
     println!("wall time:   {seconds:.1} s");
     Ok(())
 }

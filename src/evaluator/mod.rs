@@ -232,24 +232,42 @@ impl<'a> Evaluator<'a> {
         let Some(r) = self.store.as_ref().and_then(|s| s.record(removed)) else {
             return fresh;
         };
-        let batches = r.batches.unwrap_or(n_batches);
-        match &r.items {
-            Some(values) if batches >= 1 && batches <= n_batches => {
-                if values.len() != self.covered[batches - 1] {
-                    return fresh;
-                }
-                let mut sums = fresh.sums;
-                for (&item, &v) in self.item_order.iter().zip(values) {
-                    sums[item] = v;
-                }
-                Items {
-                    sums,
-                    batches,
-                    seconds: r.seconds.unwrap_or(0.0),
-                }
-            }
-            _ => fresh,
+        // Read by its length, not its batch count: the same items cut into other batches
+        // (`Rungs`) keep their order, so a record written under one cut is a prefix under
+        // the other, down to the last whole batch it covers.
+        let Some(values) = &r.items else {
+            return fresh;
+        };
+        let full = r.batches.is_none_or(|b| b >= n_batches);
+        if values.len() > self.item_order.len() || (full && values.len() != self.item_order.len()) {
+            return fresh;
         }
+        let batches = self.covered.partition_point(|&c| c <= values.len());
+        if batches == 0 {
+            return fresh;
+        }
+        let mut sums = fresh.sums;
+        for (&item, &v) in self.item_order[..self.covered[batches - 1]]
+            .iter()
+            .zip(values)
+        {
+            sums[item] = v;
+        }
+        Items {
+            sums,
+            batches,
+            seconds: r.seconds.unwrap_or(0.0),
+        }
+    }
+
+    /// `items`' sums with every item past the first `batches` batches at 0, as
+    /// [`Objective::partial`] expects them (perplexity sums every item it is given).
+    fn prefix(&self, items: &Items, batches: usize) -> Vec<f64> {
+        let mut sums = vec![0.0; items.sums.len()];
+        for &i in &self.item_order[..self.covered[batches - 1]] {
+            sums[i] = items.sums[i];
+        }
+        sums
     }
 
     /// The per-item values of the first `batches` batches, in batch order (a store record's).
@@ -283,14 +301,25 @@ impl<'a> Evaluator<'a> {
         }
         let started = Instant::now();
         let mut tokens = 0;
+        // The head runs once over the scored rows of every batch: its weight is streamed (and
+        // packed by gemm) per call, which fine batches would otherwise pay per pair of
+        // questions. A row's bits do not depend on the rows beside it in the call, and each
+        // item's rows are added in the same order as batch by batch.
+        let (mut selected, mut targets, mut scored) = (Vec::new(), Vec::new(), Vec::new());
         for b in items.batches..to {
             let hidden = self.final_stream(b, mask)?;
-            self.objective.workload().batches[b].accumulate(
-                self.model,
-                &hidden,
-                &mut items.sums,
-            )?;
+            let batch = &self.objective.workload().batches[b];
+            selected.push(self.model.select_rows(&hidden, &batch.rows)?);
+            targets.extend_from_slice(&batch.targets);
+            scored.extend_from_slice(&batch.items);
             tokens += self.objective.workload().batch_tokens(b) as u64;
+        }
+        if !selected.is_empty() {
+            let rows = candle_core::Tensor::cat(&selected, 0)?;
+            let log_probs = self.model.head_log_probs(&rows, &targets)?;
+            for (&item, lp) in scored.iter().zip(log_probs) {
+                items.sums[item as usize] += lp;
+            }
         }
         items.batches = items.batches.max(to);
         items.seconds += started.elapsed().as_secs_f64();
@@ -356,11 +385,14 @@ impl<'a> Evaluator<'a> {
         let prior = items.seconds;
         let n_batches = self.covered.len();
         let mut tokens = 0;
+        // Batch by batch only where a threshold can abandon the evaluation between batches.
+        let stepwise = threshold.is_some() && self.objective.bound(&items.sums).is_some();
         while items.batches < n_batches {
             let b = items.batches;
-            tokens += self.extend(mask, &mut items, b + 1)?;
+            let to = if stepwise { b + 1 } else { n_batches };
+            tokens += self.extend(mask, &mut items, to)?;
             if let (Some(t), Some(bound)) = (threshold, self.objective.bound(&items.sums)) {
-                let last = b + 1 == n_batches;
+                let last = items.batches == n_batches;
                 if !last && hopeless(bound, t) {
                     self.stats.abandoned += 1;
                     self.abandoned.insert(removed.clone(), bound);
@@ -412,6 +444,7 @@ impl<'a> Evaluator<'a> {
             halved.len(),
             keep,
             n_batches,
+            self.objective.workload().first_rung,
             self.direction(),
             |a, b| candidates[halved[a]].cmp(&candidates[halved[b]]),
             |h, level| {
@@ -471,6 +504,93 @@ impl<'a> Evaluator<'a> {
             });
         }
         Ok(Some(verdicts))
+    }
+
+    /// [`ScoreFn::screen_against`]: `removed` scored on the sieve's rungs and dropped at the
+    /// first where it falls behind `reference` (on the same items) by more than the margin;
+    /// the survivors are scored on every item.
+    fn screen_one(
+        &mut self,
+        removed: &[usize],
+        reference: &[usize],
+        threshold: f64,
+        margin: f64,
+    ) -> Result<Option<Verdict>> {
+        let n_batches = self.covered.len();
+        if !self.options.sieve || !self.options.memo || n_batches < 2 {
+            return Ok(None);
+        }
+        let Some((reference_eval, ..)) = self.recall(reference) else {
+            return Ok(None);
+        };
+        let reference_items = self.known_items(reference);
+        if reference_items.batches < n_batches {
+            return Ok(None);
+        }
+        let mask = BlockMask::with_removed(self.n_blocks(), removed)?;
+        if self.recall(removed).is_some() {
+            return Ok(Some(Verdict::Exact(self.evaluate(&mask)?.value)));
+        }
+        let started = Instant::now();
+        self.stats.calls += 1;
+        let direction = self.direction();
+        // The threshold's distance from the reference (annealing's slack) carries over to
+        // every rung; the margin is what the first items may be off by without dropping.
+        let shift = threshold - reference_eval.value;
+        let mut items = self.known_items(removed);
+        let prior = items.seconds;
+        let mut tokens = 0;
+        let rungs = crate::search::sieve::rungs(n_batches, self.objective.workload().first_rung);
+        for &level in &rungs[..rungs.len() - 1] {
+            if items.batches < level {
+                tokens += self.extend(&mask, &mut items, level)?;
+            }
+            let partial = self.objective.partial(&self.prefix(&items, level), level);
+            let yardstick = self
+                .objective
+                .partial(&self.prefix(&reference_items, level), level)
+                + shift;
+            let slack = margin * yardstick.abs();
+            let bar = match direction {
+                Direction::Minimize => yardstick + slack,
+                Direction::Maximize => yardstick - slack,
+            };
+            if direction.better(bar, partial) {
+                self.stats.screened += 1;
+                self.keep_partial(removed, &items)?;
+                let screened = Screening {
+                    levels: level,
+                    of: n_batches,
+                    partial,
+                };
+                let seconds = started.elapsed().as_secs_f64();
+                self.progress.inc(1);
+                self.trace.push(TraceStep {
+                    removed: removed.to_vec(),
+                    score: None,
+                    source: Source::Screened,
+                    seconds,
+                    cost: seconds,
+                    tokens,
+                    screened: Some(screened),
+                });
+                return Ok(Some(Verdict::Dropped(screened)));
+            }
+        }
+        if items.batches < n_batches {
+            tokens += self.extend(&mask, &mut items, n_batches)?;
+        }
+        let eval = self.finished(removed, &items)?;
+        let cost = prior + started.elapsed().as_secs_f64();
+        self.record(
+            removed.to_vec(),
+            Some(eval.value),
+            Source::Computed,
+            started,
+            Some(cost),
+            tokens,
+        );
+        Ok(Some(Verdict::Exact(eval.value)))
     }
 
     /// Whether `mask`'s score is already known (memo or store) without computing anything.
@@ -568,5 +688,18 @@ impl ScoreFn for Evaluator<'_> {
     }
     fn screen(&mut self, candidates: &[Vec<usize>], keep: usize) -> Result<Option<Vec<Verdict>>> {
         self.sieve(candidates, keep)
+    }
+    fn screen_against(
+        &mut self,
+        removed: &[usize],
+        reference: &[usize],
+        threshold: f64,
+        margin: f64,
+    ) -> Result<Option<Verdict>> {
+        self.screen_one(removed, reference, threshold, margin)
+    }
+    fn levels(&self) -> Option<(usize, usize)> {
+        let n = self.covered.len();
+        (self.options.sieve && n >= 2).then(|| (n, self.objective.workload().first_rung))
     }
 }

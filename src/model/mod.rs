@@ -131,14 +131,22 @@ impl Head {
         let mut out = Vec::with_capacity(n);
         for start in (0..n).step_by(chunk_rows) {
             let len = chunk_rows.min(n - start);
-            let chunk_targets = &targets[start..start + len];
+            let mut chunk = rows.narrow(0, start, len)?;
+            let mut chunk_targets = targets[start..start + len].to_vec();
+            // A one-row product takes gemm's matrix-vector path, which sums in another order:
+            // a lone row runs as one of two, so a row's bits do not depend on the rows it
+            // shares a chunk with (how finely a workload is cut, how many batches share a call).
+            if len == 1 {
+                chunk = Tensor::cat(&[&chunk, &chunk], 0)?;
+                chunk_targets.push(chunk_targets[0]);
+            }
             let gather = |flat: &[f32]| -> Vec<f64> {
                 flat.par_chunks(vocab)
                     .zip(chunk_targets.par_iter())
                     .map(|(row, &t)| log_softmax_at(row, t as usize))
+                    .take(len)
                     .collect()
             };
-            let chunk = rows.narrow(0, start, len)?;
             if let Some(log_probs) = self.with_cpu_f32_logits(&chunk, gather)? {
                 out.extend(log_probs);
                 continue;
@@ -149,8 +157,9 @@ impl Head {
             match &*storage {
                 candle_core::Storage::Cpu(cpu) => {
                     let offset = layout.start_offset();
+                    let rows = chunk_targets.len();
                     out.extend(gather(
-                        &cpu.as_slice::<f32>()?[offset..offset + len * vocab],
+                        &cpu.as_slice::<f32>()?[offset..offset + rows * vocab],
                     ));
                 }
                 _ => {
@@ -610,6 +619,12 @@ impl Model {
     ) -> Result<Vec<f64>> {
         let selected = self.select_rows(hidden, rows)?;
         self.net.head().target_log_probs(&selected, targets)
+    }
+
+    /// `log p(targets[i])` predicted by row `i` of `selected` (rows of final residual
+    /// streams, possibly gathered from several batches: one head call for all of them).
+    pub fn head_log_probs(&self, selected: &Tensor, targets: &[u32]) -> Result<Vec<f64>> {
+        self.net.head().target_log_probs(selected, targets)
     }
 
     fn check_mask(&self, mask: &BlockMask) -> Result<()> {

@@ -128,6 +128,18 @@ pub struct AccuracyObjective {
 }
 
 impl AccuracyObjective {
+    /// Cuts the workload fine ([`Workload::refined`]): the same items, more fidelity levels.
+    pub fn refine(&mut self) -> Result<()> {
+        let empty = Workload {
+            batches: vec![],
+            n_items: 0,
+            first_rung: 1,
+        };
+        let coarse = std::mem::replace(&mut self.workload, empty);
+        self.workload = coarse.refined(crate::workload::FINE_SEQUENCES)?;
+        Ok(())
+    }
+
     pub fn new(spec: AccuracySpec, model: &dyn Tokenization, data_dir: &Path) -> Result<Self> {
         if spec.tasks.is_empty() {
             bail!("the accuracy objective needs at least one task");
@@ -331,7 +343,11 @@ fn packed_workload(
         });
         start = end;
     }
-    Ok(Workload { batches, n_items })
+    Ok(Workload {
+        batches,
+        n_items,
+        first_rung: 1,
+    })
 }
 
 /// Per-task and macro-averaged metrics from each option's summed log-likelihood.

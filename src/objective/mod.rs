@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{BlockMask, Model};
 pub use crate::search::Direction;
-pub use crate::workload::{WorkBatch, Workload};
+pub use crate::workload::{Rungs, WorkBatch, Workload};
 pub use accuracy::{AccMetric, AccuracyObjective, AccuracySpec};
 pub use perplexity::{PerplexityObjective, PerplexitySpec};
 
@@ -143,12 +143,32 @@ impl ObjectiveSpec {
         model: &dyn crate::model::Tokenization,
         data_dir: &Path,
     ) -> Result<Box<dyn Objective>> {
+        self.build_with(model, data_dir, Rungs::Batches)
+    }
+
+    /// [`Self::build_for`] with the workload cut into `rungs`. The cut is not part of the
+    /// objective's identity (its key): it changes no item's value, only which prefixes of the
+    /// items the sieve can compare candidates on.
+    pub fn build_with(
+        &self,
+        model: &dyn crate::model::Tokenization,
+        data_dir: &Path,
+        rungs: Rungs,
+    ) -> Result<Box<dyn Objective>> {
         Ok(match self {
             Self::Perplexity(spec) => {
-                Box::new(PerplexityObjective::new(spec.clone(), model, data_dir)?)
+                let mut o = PerplexityObjective::new(spec.clone(), model, data_dir)?;
+                if rungs == Rungs::Fine {
+                    o.refine()?;
+                }
+                Box::new(o)
             }
             Self::Accuracy(spec) => {
-                Box::new(AccuracyObjective::new(spec.clone(), model, data_dir)?)
+                let mut o = AccuracyObjective::new(spec.clone(), model, data_dir)?;
+                if rungs == Rungs::Fine {
+                    o.refine()?;
+                }
+                Box::new(o)
             }
         })
     }

@@ -72,6 +72,18 @@ pub struct PerplexityObjective {
 }
 
 impl PerplexityObjective {
+    /// Cuts the workload fine ([`Workload::refined`]): the same items, more fidelity levels.
+    pub fn refine(&mut self) -> Result<()> {
+        let empty = Workload {
+            batches: vec![],
+            n_items: 0,
+            first_rung: 1,
+        };
+        let coarse = std::mem::replace(&mut self.workload, empty);
+        self.workload = coarse.refined(crate::workload::FINE_SEQUENCES)?;
+        Ok(())
+    }
+
     /// Tokenises the split's units (articles), cuts each into windows by the fixture's rule,
     /// and draws `n_seqs` of them with the seed.
     pub fn new(spec: PerplexitySpec, model: &dyn Tokenization, data_dir: &Path) -> Result<Self> {

@@ -2,7 +2,8 @@
 //!
 //! Temperatures are relative to the current score's magnitude, so one setting suits both
 //! perplexity (tens) and accuracy (fractions). The acceptance threshold is drawn before a move
-//! is scored, so a move that cannot be accepted is abandoned early.
+//! is scored, so a move that cannot be accepted is abandoned early, or, screened, dropped on the
+//! first rungs when it falls behind the current state shifted by the same slack.
 
 use anyhow::Result;
 use rand::Rng;
@@ -16,6 +17,8 @@ pub struct SimulatedAnnealing {
     pub initial_temperature: f64,
     /// Temperature multiplier per move.
     pub cooling: f64,
+    /// The screen's margin, when each move is screened against the current state.
+    pub screen: Option<f64>,
 }
 
 impl Searcher for SimulatedAnnealing {
@@ -49,7 +52,10 @@ impl Searcher for SimulatedAnnealing {
                 Direction::Minimize => current_score + slack,
                 Direction::Maximize => current_score - slack,
             };
-            let scored = oracle.score_unless_worse(&candidate, threshold)?;
+            let scored = match self.screen {
+                Some(margin) => oracle.screen_against(&candidate, &current, threshold, margin)?,
+                None => oracle.score_unless_worse(&candidate, threshold)?,
+            };
             if let Some(s) = scored {
                 if !problem.direction.better(threshold, s) {
                     current = candidate;

@@ -66,6 +66,7 @@ mod tests {
             protected: protected.iter().copied().collect::<BTreeSet<_>>(),
             direction: Direction::Minimize,
             budget: None,
+            compute: None,
         }
     }
 

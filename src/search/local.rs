@@ -1,11 +1,15 @@
 //! Local search: steepest-descent swap hill-climbing from the one-shot solution, until no swap
-//! improves or the budget is spent.
+//! improves or the budget is spent. Screened, each neighbour is scored on the first rungs
+//! against the best of the sweep so far and fully only while it can still beat it.
 
 use anyhow::Result;
 
 use super::{order_by_scores, single_removal_scores, sorted, Found, Oracle, Problem, Searcher};
 
-pub struct LocalSearch;
+pub struct LocalSearch {
+    /// The screen's margin, when each neighbour is screened against the best so far.
+    pub screen: Option<f64>,
+}
 
 /// Sweeps over the whole swap neighbourhood the default budget allows for.
 const DEFAULT_SWEEPS: usize = 4;
@@ -52,7 +56,11 @@ impl Searcher for LocalSearch {
                         .as_ref()
                         .map_or((current_score, &current), |(s, v)| (*v, s));
                     let ts = ts.clone();
-                    if let Some(s) = oracle.score_unless_worse(&neighbour, t)? {
+                    let scored = match self.screen {
+                        Some(margin) => oracle.screen_against(&neighbour, &ts, t, margin)?,
+                        None => oracle.score_unless_worse(&neighbour, t)?,
+                    };
+                    if let Some(s) = scored {
                         if problem.prefer((s, &neighbour), (t, &ts))
                             && problem.direction.better(s, current_score)
                         {

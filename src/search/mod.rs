@@ -67,6 +67,12 @@ pub struct Problem {
     /// Maximum evaluations; `None`: the searcher's default.
     #[serde(default)]
     pub budget: Option<usize>,
+    /// A budget in compute instead, in full-evaluation equivalents: a full score costs 1, a
+    /// candidate screened out costs the share of the fidelity levels it was scored on, and
+    /// finishing a set this search screened costs only the levels it adds. Replaces `budget`
+    /// when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<f64>,
 }
 
 impl Problem {
@@ -126,7 +132,32 @@ pub trait ScoreFn {
     fn screen(&mut self, _candidates: &[Vec<usize>], _keep: usize) -> Result<Option<Vec<Verdict>>> {
         Ok(None)
     }
+    /// Screens one candidate against `reference` (a set this score function has fully scored)
+    /// and `threshold`: the candidate is scored on the sieve's rungs, and dropped at the first
+    /// one where its partial score is worse than the reference's on the same items, shifted
+    /// by `threshold` minus the reference's full score, by more than `margin` times the
+    /// reference's partial score; otherwise it gets its full, exact score (which may still be
+    /// worse than `threshold`). One trace step either way. `None` when this score function
+    /// cannot (no sieve, one level, the reference's items unknown): the caller scores it.
+    fn screen_against(
+        &mut self,
+        _removed: &[usize],
+        _reference: &[usize],
+        _threshold: f64,
+        _margin: f64,
+    ) -> Result<Option<Verdict>> {
+        Ok(None)
+    }
+    /// The sieve's fidelity levels and the fewest its first rung scores, when it has more
+    /// than one level (`None`: nothing can be screened).
+    fn levels(&self) -> Option<(usize, usize)> {
+        None
+    }
 }
+
+/// Relative margin of [`ScoreFn::screen_against`] unless a searcher sets its own: a proposal
+/// is dropped only when its partial score is worse than the reference's by more than 1 %.
+pub const DEFAULT_SCREEN_MARGIN: f64 = 0.01;
 
 /// What the sieve says of one candidate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -195,11 +226,30 @@ pub struct TraceStep {
 
 /// A budgeted view of a [`ScoreFn`]: every request counts against the budget, and the
 /// searcher sees the part of the score function's trace its own requests made.
+///
+/// The budget is in evaluations (every request counts one) or, with [`Oracle::with_compute`],
+/// in compute: each request is charged what it adds to what this search has paid for its set
+/// (a full score 1, a screened-out candidate the share of the fidelity levels it reached; a
+/// request that adds nothing is charged its share again), a
+/// request goes ahead only when its most expensive outcome still fits, and [`Self::remaining`]
+/// counts the full evaluations left. The charge depends only on the trace's answers, not on
+/// whether they were computed, served from the store or from memory, so a replay spends the
+/// same budget as the run that wrote the store.
 pub struct Oracle<'a> {
     inner: &'a mut dyn ScoreFn,
     budget: usize,
     /// Length of the score function's trace before this search.
     start: usize,
+    compute: Option<Compute>,
+}
+
+struct Compute {
+    limit: f64,
+    spent: f64,
+    /// Per set, the largest share of its levels this search has paid for.
+    paid: std::collections::HashMap<Vec<usize>, f64>,
+    /// Trace steps (from `start`) already charged.
+    settled: usize,
 }
 
 impl<'a> Oracle<'a> {
@@ -209,11 +259,30 @@ impl<'a> Oracle<'a> {
             inner,
             budget,
             start,
+            compute: None,
         }
+    }
+
+    /// An oracle whose budget is `limit` full-evaluation equivalents.
+    pub fn with_compute(inner: &'a mut dyn ScoreFn, limit: f64) -> Self {
+        let mut oracle = Self::new(inner, usize::MAX);
+        oracle.compute = Some(Compute {
+            limit,
+            spent: 0.0,
+            paid: std::collections::HashMap::new(),
+            settled: 0,
+        });
+        oracle
     }
 
     pub fn used(&self) -> usize {
         self.trace().len()
+    }
+
+    /// Compute spent so far, in full-evaluation equivalents (`None`: the budget counts
+    /// evaluations).
+    pub fn spent(&self) -> Option<f64> {
+        self.compute.as_ref().map(|c| c.spent)
     }
 
     /// This search's requests, in order.
@@ -221,16 +290,64 @@ impl<'a> Oracle<'a> {
         &self.inner.trace()[self.start..]
     }
 
+    /// Evaluations left; under a compute budget, the full evaluations it still pays for.
     pub fn remaining(&self) -> usize {
-        self.budget - self.used()
+        match &self.compute {
+            Some(c) => (c.limit - c.spent).max(0.0).floor() as usize,
+            None => self.budget - self.used(),
+        }
     }
 
-    fn charge(&self, removed: &[usize]) -> Result<()> {
-        if self.remaining() == 0 {
-            bail!(
-                "evaluation budget of {} exhausted before scoring {removed:?}",
-                self.budget
-            );
+    /// Whether the score function screens ([`ScoreFn::screen_against`] can drop candidates).
+    pub fn can_screen(&self) -> bool {
+        self.inner.levels().is_some()
+    }
+
+    /// Charges the requests answered since the last call.
+    fn settle(&mut self) {
+        let Some(c) = self.compute.as_mut() else {
+            return;
+        };
+        let trace = &self.inner.trace()[self.start..];
+        for step in &trace[c.settled..] {
+            let share = match (step.score, step.screened) {
+                (None, Some(s)) => s.levels as f64 / s.of.max(1) as f64,
+                _ => 1.0,
+            };
+            // Resuming a set costs only the levels it adds; asking again for no more than was
+            // paid costs the answer again, as under an evaluation budget, so every request
+            // costs something and no search can spin on free answers.
+            let paid = c.paid.entry(step.removed.clone()).or_insert(0.0);
+            if share > *paid {
+                c.spent += share - *paid;
+                *paid = share;
+            } else {
+                c.spent += share;
+            }
+        }
+        c.settled = trace.len();
+    }
+
+    /// Fails unless `worst` full evaluations (what the request can cost at the most) fit.
+    fn charge(&self, worst: f64, what: impl FnOnce() -> String) -> Result<()> {
+        let fits = match &self.compute {
+            Some(c) => c.spent + worst <= c.limit + 1e-9,
+            None => self.budget - self.used() >= worst.ceil() as usize,
+        };
+        if !fits {
+            match &self.compute {
+                Some(c) => bail!(
+                    "compute budget of {} full evaluations ({:.3} spent) cannot pay for {}",
+                    c.limit,
+                    c.spent,
+                    what()
+                ),
+                None => bail!(
+                    "evaluation budget of {} exhausted before scoring {}",
+                    self.budget,
+                    what()
+                ),
+            }
         }
         Ok(())
     }
@@ -238,32 +355,70 @@ impl<'a> Oracle<'a> {
     /// The exact score of removing `removed` (any order; it is sorted first).
     pub fn score(&mut self, removed: &[usize]) -> Result<f64> {
         let removed = sorted(removed);
-        self.charge(&removed)?;
-        self.inner.score(&removed)
+        self.charge(1.0, || format!("{removed:?}"))?;
+        let s = self.inner.score(&removed);
+        self.settle();
+        s
     }
 
     pub fn score_unless_worse(&mut self, removed: &[usize], threshold: f64) -> Result<Option<f64>> {
         let removed = sorted(removed);
-        self.charge(&removed)?;
-        self.inner.score_unless_worse(&removed, threshold)
+        self.charge(1.0, || format!("{removed:?}"))?;
+        let s = self.inner.score_unless_worse(&removed, threshold);
+        self.settle();
+        s
     }
 
-    /// [`ScoreFn::screen`], each candidate charged one evaluation; `None` (nothing charged)
-    /// when the score function has no sieve.
+    /// [`ScoreFn::screen_against`]: `Some(score)` when `removed` was scored fully (its exact
+    /// score, which may still be worse than `threshold`), `None` when it cannot win: screened
+    /// out on the first rungs or, where the score function cannot screen, abandoned against
+    /// `threshold` ([`Self::score_unless_worse`]).
+    pub fn screen_against(
+        &mut self,
+        removed: &[usize],
+        reference: &[usize],
+        threshold: f64,
+        margin: f64,
+    ) -> Result<Option<f64>> {
+        let removed = sorted(removed);
+        let reference = sorted(reference);
+        self.charge(1.0, || format!("{removed:?}"))?;
+        let before = self.used();
+        let verdict = self
+            .inner
+            .screen_against(&removed, &reference, threshold, margin)?;
+        let Some(verdict) = verdict else {
+            return self.score_unless_worse(&removed, threshold);
+        };
+        if self.used() != before + 1 {
+            bail!("a screen must answer, and trace, its candidate once");
+        }
+        self.settle();
+        Ok(verdict.exact())
+    }
+
+    /// Whether the budget pays for [`Self::screen`] of `n` candidates whatever it answers:
+    /// `n` full evaluations, since a candidate already known (from memory or the store) is
+    /// answered, and charged, in full wherever the halving would have stopped it.
+    pub fn affords_screen(&self, n: usize) -> bool {
+        match &self.compute {
+            Some(c) => c.spent + n as f64 <= c.limit + 1e-9,
+            None => n <= self.remaining(),
+        }
+    }
+
+    /// [`ScoreFn::screen`], each candidate charged one evaluation (under a compute budget: the
+    /// share of the levels it reached); `None` (nothing charged) when the score function has
+    /// no sieve.
     pub fn screen(
         &mut self,
         candidates: &[Vec<usize>],
         keep: usize,
     ) -> Result<Option<Vec<Verdict>>> {
         let candidates: Vec<Vec<usize>> = candidates.iter().map(|c| sorted(c)).collect();
-        if self.remaining() < candidates.len() {
-            bail!(
-                "evaluation budget of {} cannot screen {} candidates ({} left)",
-                self.budget,
-                candidates.len(),
-                self.remaining()
-            );
-        }
+        self.charge(candidates.len() as f64, || {
+            format!("{} candidates", candidates.len())
+        })?;
         let before = self.used();
         let verdicts = self.inner.screen(&candidates, keep)?;
         if let Some(v) = &verdicts {
@@ -271,6 +426,7 @@ impl<'a> Oracle<'a> {
                 bail!("the sieve must answer, and trace, every candidate once");
             }
         }
+        self.settle();
         Ok(verdicts)
     }
 }
@@ -290,6 +446,9 @@ pub struct SearchResult {
     /// Every removable block, in the order the searcher would remove them.
     pub ranking: Vec<usize>,
     pub evaluations: usize,
+    /// Full-evaluation equivalents spent, under a compute budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<f64>,
     pub trace: Vec<TraceStep>,
 }
 
@@ -326,17 +485,32 @@ pub fn search(
     if scorer.n_blocks() != problem.n_blocks || scorer.direction() != problem.direction {
         bail!("the problem does not match the objective (blocks or direction)");
     }
-    let budget = problem
-        .budget
-        .unwrap_or_else(|| searcher.default_budget(problem));
     let needed = searcher.min_budget(problem);
-    if budget < needed {
-        bail!(
-            "{} needs at least {needed} evaluations for this problem; the budget is {budget}",
-            searcher.name()
-        );
-    }
-    let mut oracle = Oracle::new(scorer, budget);
+    let mut oracle = match problem.compute {
+        Some(limit) => {
+            if limit < needed as f64 {
+                bail!(
+                    "{} needs at least {needed} full evaluations for this problem; the compute \
+                     budget is {limit}",
+                    searcher.name()
+                );
+            }
+            Oracle::with_compute(scorer, limit)
+        }
+        None => {
+            let budget = problem
+                .budget
+                .unwrap_or_else(|| searcher.default_budget(problem));
+            if budget < needed {
+                bail!(
+                    "{} needs at least {needed} evaluations for this problem; the budget is \
+                     {budget}",
+                    searcher.name()
+                );
+            }
+            Oracle::new(scorer, budget)
+        }
+    };
     let found = searcher.run(problem, &mut oracle, seed)?;
     Ok(SearchResult {
         searcher: searcher.name().to_string(),
@@ -344,6 +518,7 @@ pub fn search(
         score: found.score,
         ranking: found.ranking,
         evaluations: oracle.used(),
+        compute: oracle.spent(),
         trace: oracle.trace().to_vec(),
     })
 }
@@ -441,13 +616,19 @@ impl SearcherKind {
             }),
             Self::Evolutionary => Box::new(evolutionary::Evolutionary {
                 offspring: params.offspring.unwrap_or(8),
+                screen: params.screening(),
             }),
             Self::Annealing => Box::new(annealing::SimulatedAnnealing {
                 initial_temperature: params.initial_temperature.unwrap_or(0.05),
                 cooling: params.cooling.unwrap_or(0.97),
+                screen: params.screening(),
             }),
-            Self::Random => Box::new(random::RandomSearch),
-            Self::Local => Box::new(local::LocalSearch),
+            Self::Random => Box::new(random::RandomSearch {
+                screen: params.screening(),
+            }),
+            Self::Local => Box::new(local::LocalSearch {
+                screen: params.screening(),
+            }),
             Self::Exhaustive => Box::new(exhaustive::Exhaustive {
                 max_subsets: params.max_subsets.unwrap_or(20_000),
             }),
@@ -478,6 +659,23 @@ pub struct SearcherParams {
     pub initial_temperature: Option<f64>,
     pub cooling: Option<f64>,
     pub max_subsets: Option<usize>,
+    /// Whether the stochastic searchers screen their proposals on the sieve's first rungs
+    /// (evolutionary: its offspring by successive halving; annealing, local and random: each
+    /// proposal against the set it must beat) and score fully only those that can still win.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen: Option<bool>,
+    /// The relative margin of that screen ([`DEFAULT_SCREEN_MARGIN`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen_margin: Option<f64>,
+}
+
+impl SearcherParams {
+    /// The screen's margin when the params turn screening on.
+    pub fn screening(&self) -> Option<f64> {
+        self.screen
+            .unwrap_or(false)
+            .then(|| self.screen_margin.unwrap_or(DEFAULT_SCREEN_MARGIN))
+    }
 }
 
 /// Completes a ranking: `first` in order, then every other removable block by `key` (better

@@ -1,4 +1,6 @@
 //! Random search: the best of N uniformly random k-subsets, the floor every method must beat.
+//! Screened, each sample after the first is scored on the first rungs against the best so far
+//! and fully only while it can still beat it.
 
 use std::collections::BTreeSet;
 
@@ -7,7 +9,10 @@ use anyhow::Result;
 use super::{complete_ranking, mean_score_key, random_subset, Found, Oracle, Problem, Searcher};
 use crate::rng::rng_for;
 
-pub struct RandomSearch;
+pub struct RandomSearch {
+    /// The screen's margin, when each sample is screened against the best so far.
+    pub screen: Option<f64>,
+}
 
 impl Searcher for RandomSearch {
     fn name(&self) -> &'static str {
@@ -34,7 +39,13 @@ impl Searcher for RandomSearch {
             if !seen.insert(set.clone()) {
                 continue;
             }
-            let s = oracle.score(&set)?;
+            let s = match (&best, self.screen) {
+                (Some((bs, b)), Some(margin)) => oracle.screen_against(&set, bs, *b, margin)?,
+                _ => Some(oracle.score(&set)?),
+            };
+            let Some(s) = s else {
+                continue;
+            };
             if best
                 .as_ref()
                 .is_none_or(|(bs, b)| problem.prefer((s, &set), (*b, bs)))

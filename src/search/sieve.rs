@@ -27,13 +27,20 @@ pub fn min_survivors(keep: usize) -> usize {
     2 * keep.max(1)
 }
 
-/// The fidelity levels of the rungs for an objective of `levels` levels: 1, 2, 4, … and
-/// `levels` last (`[levels]` alone when there is only one).
-pub fn rungs(levels: usize) -> Vec<usize> {
+/// The fidelity levels of the rungs for an objective of `levels` levels whose first rung
+/// scores at least `first` of them: `levels` halved (rounding up) down to `first` (so 1, 2,
+/// 4, … `levels` when `first` is 1), in increasing order; `[levels]` alone when there is only
+/// one.
+pub fn rungs(levels: usize, first: usize) -> Vec<usize> {
+    let first = first.max(1);
     let mut v = vec![levels.max(1)];
-    while *v.last().expect("non-empty") > 1 {
+    loop {
         let last = *v.last().expect("non-empty");
-        v.push(last.div_ceil(2));
+        let next = last.div_ceil(2);
+        if last <= first || next < first || next == last {
+            break;
+        }
+        v.push(next);
     }
     v.reverse();
     v
@@ -43,7 +50,8 @@ pub fn rungs(levels: usize) -> Vec<usize> {
 /// `levels`: the exact full score).
 pub type Reached = Vec<(usize, f64)>;
 
-/// Successive halving of `n` candidates over `levels` fidelity levels. `partial(c, level)` is
+/// Successive halving of `n` candidates over `levels` fidelity levels, the first rung at
+/// `first` levels or more ([`rungs`]). `partial(c, level)` is
 /// candidate `c`'s score on the first `level` levels (at `levels`, its full score); it is asked
 /// for increasing levels per candidate, so a score function can extend what it computed.
 /// `tie(a, b)` orders equal scores (the searchers' rule: the smaller set first). Candidates
@@ -52,13 +60,14 @@ pub fn successive_halving(
     n: usize,
     keep: usize,
     levels: usize,
+    first: usize,
     direction: Direction,
     tie: impl Fn(usize, usize) -> std::cmp::Ordering,
     mut partial: impl FnMut(usize, usize) -> Result<f64>,
 ) -> Result<Reached> {
     let mut reached: Reached = vec![(0, f64::NAN); n];
     let mut alive: Vec<usize> = (0..n).collect();
-    let rungs = rungs(levels);
+    let rungs = rungs(levels, first);
     for (r, &level) in rungs.iter().enumerate() {
         let last = r + 1 == rungs.len();
         // Nothing to gain from a partial rung once no candidate would be dropped after it.
@@ -91,7 +100,7 @@ pub fn successive_halving(
 /// candidates are sieved for `keep` over `levels` levels. How many candidates each rung keeps
 /// does not depend on their scores, so this is exact before any score is known (`n × levels`
 /// where the sieve cannot act): what `depthprune plan` charges a sieved step.
-pub fn levels_computed(n: usize, keep: usize, levels: usize) -> usize {
+pub fn levels_computed(n: usize, keep: usize, levels: usize, first: usize) -> usize {
     if levels < 2 || n <= min_survivors(keep) {
         return n * levels.max(1);
     }
@@ -99,6 +108,7 @@ pub fn levels_computed(n: usize, keep: usize, levels: usize) -> usize {
         n,
         keep,
         levels,
+        first,
         Direction::Minimize,
         |a, b| a.cmp(&b),
         |_, _| Ok(0.0),
@@ -117,18 +127,26 @@ mod tests {
     /// 2 reach all 8 (45 levels, 4.1x fewer than 184); no sieve below 2 levels or at 2 keep 1.
     #[test]
     fn levels_computed_counts_each_rung() {
-        assert_eq!(levels_computed(23, 1, 8), 15 + 5 * 2 + 4 + 2 * 8);
-        assert_eq!(levels_computed(23, 1, 1), 23);
-        assert_eq!(levels_computed(2, 1, 8), 16);
+        assert_eq!(levels_computed(23, 1, 8, 1), 15 + 5 * 2 + 4 + 2 * 8);
+        assert_eq!(levels_computed(23, 1, 1, 1), 23);
+        assert_eq!(levels_computed(2, 1, 8, 1), 16);
+        // Fine rungs at 40 questions (20 levels, the first rung 3): 15 stop at 3, 5 at 5, 1 at
+        // 10 and 2 reach all 20.
+        assert_eq!(levels_computed(23, 1, 20, 3), 15 * 3 + 5 * 5 + 10 + 2 * 20);
     }
 
     #[test]
     fn rungs_double_up_to_every_level() {
-        assert_eq!(rungs(1), vec![1]);
-        assert_eq!(rungs(2), vec![1, 2]);
-        assert_eq!(rungs(4), vec![1, 2, 4]);
-        assert_eq!(rungs(6), vec![1, 2, 3, 6]);
-        assert_eq!(rungs(8), vec![1, 2, 4, 8]);
+        assert_eq!(rungs(1, 1), vec![1]);
+        assert_eq!(rungs(2, 1), vec![1, 2]);
+        assert_eq!(rungs(4, 1), vec![1, 2, 4]);
+        assert_eq!(rungs(6, 1), vec![1, 2, 3, 6]);
+        assert_eq!(rungs(8, 1), vec![1, 2, 4, 8]);
+        // A first rung of at least `first` levels.
+        assert_eq!(rungs(20, 3), vec![3, 5, 10, 20]);
+        assert_eq!(rungs(68, 9), vec![9, 17, 34, 68]);
+        assert_eq!(rungs(8, 1), rungs(8, 0));
+        assert_eq!(rungs(3, 3), vec![3]);
     }
 
     /// 27 candidates on 8 levels: a third of the alive go on, never fewer than 2; each partial
@@ -142,6 +160,7 @@ mod tests {
             n,
             1,
             8,
+            1,
             Direction::Minimize,
             |a, b| a.cmp(&b),
             |c, level| {
@@ -169,6 +188,7 @@ mod tests {
             3,
             2,
             4,
+            1,
             Direction::Maximize,
             |a, b| a.cmp(&b),
             |_, l| Ok(l as f64),

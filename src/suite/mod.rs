@@ -63,6 +63,11 @@ pub struct Suite {
     /// can differ (the sieve is a heuristic); every reported score is exact either way.
     #[serde(default = "sieve_default", skip_serializing_if = "is_true")]
     pub sieve: bool,
+    /// How finely the sieve's fidelity levels cut each objective's items (`fine`: a level per
+    /// two questions or windows, the first rung an eighth of them); every score is the same
+    /// bits either way, only which candidates the sieve drops can differ.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub rungs: crate::objective::Rungs,
     /// Thresholds and expected verdicts of the study's claims; without it, runs only.
     #[serde(default)]
     pub claims: Option<claims::ClaimSettings>,
@@ -77,6 +82,10 @@ pub struct Suite {
     /// what the suite is (its hash, its shards): it says how its results may be obtained.
     #[serde(default, skip_serializing)]
     pub evidence: Option<PathBuf>,
+}
+
+fn is_default<T: Default + PartialEq>(t: &T) -> bool {
+    *t == T::default()
 }
 
 fn sieve_default() -> bool {
@@ -134,8 +143,23 @@ pub struct SearcherEntry {
     pub name: SearcherKind,
     #[serde(default)]
     pub budget: Option<Budget>,
+    /// A budget in compute (full-evaluation equivalents, see `Problem::compute`) instead of
+    /// evaluations: one number, or one per model. Give the stochastic searchers the same one
+    /// to compare them at equal cost; with `params: {screen: true}` a screened-out candidate
+    /// costs only the share of the items it was scored on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<Compute>,
     #[serde(default)]
     pub params: SearcherParams,
+}
+
+/// A searcher's compute, in full-evaluation equivalents: one number for every model, or one
+/// per model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Compute {
+    Evaluations(f64),
+    PerModel(BTreeMap<String, f64>),
 }
 
 /// A searcher's evaluations: one number for every model, or one per model (`{smollm2-135m: 84,
@@ -149,6 +173,15 @@ pub enum Budget {
 }
 
 impl SearcherEntry {
+    /// The compute budget on `model_id` (`None`: the budget is in evaluations).
+    pub fn compute_for(&self, model_id: &str) -> Option<f64> {
+        match &self.compute {
+            None => None,
+            Some(Compute::Evaluations(c)) => Some(*c),
+            Some(Compute::PerModel(per_model)) => per_model.get(model_id).copied(),
+        }
+    }
+
     /// The budget on `model_id` (`None`: the searcher's default).
     pub fn budget_for(&self, model_id: &str) -> Option<usize> {
         match &self.budget {
@@ -210,6 +243,20 @@ impl Suite {
             }
         }
         for entry in &self.searchers {
+            if let Some(Compute::PerModel(per_model)) = &entry.compute {
+                if let Some(m) = self.models.iter().find(|m| !per_model.contains_key(*m)) {
+                    bail!(
+                        "searcher {}: its compute has no entry for model '{m}' (give one number, or one per model)",
+                        entry.name
+                    );
+                }
+            }
+            if entry.compute.is_some() && entry.budget.is_some() {
+                bail!(
+                    "searcher {}: give a budget in evaluations or in compute, not both",
+                    entry.name
+                );
+            }
             if let Some(Budget::PerModel(per_model)) = &entry.budget {
                 if let Some(m) = self.models.iter().find(|m| !per_model.contains_key(*m)) {
                     bail!(
@@ -268,6 +315,7 @@ impl Suite {
                 protected: protected.clone(),
                 direction: crate::search::Direction::Minimize,
                 budget: entry.budget_for(model_id),
+                compute: entry.compute_for(model_id),
             };
             problem
                 .validate()
@@ -280,6 +328,12 @@ impl Suite {
             if let Some(budget) = entry.budget_for(model_id).filter(|&b| b < needed) {
                 bail!(
                     "searcher {} has budget {budget} but needs at least {needed} evaluations for {model_id} (k = {k}, {n_blocks} blocks): raise its budget",
+                    entry.name
+                );
+            }
+            if let Some(c) = entry.compute_for(model_id).filter(|&c| c < needed as f64) {
+                bail!(
+                    "searcher {} has compute {c} but needs at least {needed} full evaluations for {model_id} (k = {k}, {n_blocks} blocks): raise its compute",
                     entry.name
                 );
             }

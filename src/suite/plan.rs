@@ -75,14 +75,15 @@ impl EvaluationCount {
     /// `estimate` in full evaluations when the sieve screens its steps over an objective of
     /// `levels` batches: a step's computed candidates cost their share of the levels the
     /// halving computes ([`crate::search::sieve::levels_computed`]) instead of `levels` each.
-    pub fn sieved_estimate(&self, levels: usize) -> f64 {
+    pub fn sieved_estimate(&self, levels: usize, first: usize) -> f64 {
         let saved: f64 = self
             .sieved_steps
             .iter()
             .map(|s| {
-                let sieved = crate::search::sieve::levels_computed(s.candidates, s.keep, levels)
-                    as f64
-                    / levels.max(1) as f64;
+                let sieved =
+                    crate::search::sieve::levels_computed(s.candidates, s.keep, levels, first)
+                        as f64
+                        / levels.max(1) as f64;
                 s.computed as f64 * (1.0 - sieved / s.candidates.max(1) as f64)
             })
             .sum();
@@ -103,6 +104,7 @@ pub fn evaluation_count(suite: &Suite, model_id: &str, n_blocks: usize) -> Resul
         protected,
         direction: crate::objective::Direction::Minimize,
         budget: None,
+        compute: None,
     };
     problem
         .validate()
@@ -117,10 +119,18 @@ pub fn evaluation_count(suite: &Suite, model_id: &str, n_blocks: usize) -> Resul
     let mut greedy_path_known = false;
     let mut sieved_steps = Vec::new();
     for entry in &suite.searchers {
-        let budget = match (entry.budget_for(model_id), entry.name) {
-            (Some(b), _) => b,
-            (None, SearcherKind::BlockInfluence) => 1,
-            (None, kind) => kind.build(&entry.params, None)?.default_budget(&problem),
+        // A compute budget is what the search spends, screened or not (a screened-out
+        // proposal costs its share of the levels, so screening buys proposals, not time): it
+        // is charged in full evaluations, rounded up.
+        let budget = match (
+            entry.compute_for(model_id),
+            entry.budget_for(model_id),
+            entry.name,
+        ) {
+            (Some(c), _, _) => c.ceil() as usize,
+            (None, Some(b), _) => b,
+            (None, None, SearcherKind::BlockInfluence) => 1,
+            (None, None, kind) => kind.build(&entry.params, None)?.default_budget(&problem),
         };
         // What this searcher asks for that an earlier one of its group already evaluated.
         let uses_singles = k > 0
@@ -197,6 +207,8 @@ pub struct ModelFacts {
     pub tokens: BTreeMap<(u64, String), usize>,
     /// Batches of each (seed, objective): the sieve's fidelity levels.
     pub batches: BTreeMap<(u64, String), usize>,
+    /// The fewest levels the sieve's first rung scores, per (seed, objective).
+    pub first_rung: BTreeMap<(u64, String), usize>,
     pub heldout_tokens: BTreeMap<String, usize>,
     /// Seconds to prepare each objective (read, sample, tokenise), per group, as measured.
     pub build_seconds: BTreeMap<(u64, String), f64>,
@@ -215,32 +227,36 @@ pub fn model_facts(
         n_blocks,
         tokens: BTreeMap::new(),
         batches: BTreeMap::new(),
+        first_rung: BTreeMap::new(),
         heldout_tokens: BTreeMap::new(),
         build_seconds: BTreeMap::new(),
         heldout_build_seconds: BTreeMap::new(),
     };
-    let tokens_of = |spec: &ObjectiveSpec| -> Result<(usize, usize, f64)> {
+    let tokens_of = |spec: &ObjectiveSpec, rungs| -> Result<(usize, usize, usize, f64)> {
         let started = Instant::now();
-        let objective = spec.build_for(model, data_dir)?;
+        let objective = spec.build_with(model, data_dir, rungs)?;
         let workload = objective.workload();
         Ok((
             workload.n_tokens(),
             workload.batches.len(),
+            workload.first_rung,
             started.elapsed().as_secs_f64(),
         ))
     };
     for &seed in &suite.seeds {
         for name in suite.objectives.keys() {
-            let (tokens, batches, seconds) = tokens_of(&suite.objective_for_seed(name, seed))
-                .with_context(|| format!("objective '{name}', seed {seed}"))?;
+            let (tokens, batches, first, seconds) =
+                tokens_of(&suite.objective_for_seed(name, seed), suite.rungs)
+                    .with_context(|| format!("objective '{name}', seed {seed}"))?;
             facts.tokens.insert((seed, name.clone()), tokens);
             facts.batches.insert((seed, name.clone()), batches);
+            facts.first_rung.insert((seed, name.clone()), first);
             facts.build_seconds.insert((seed, name.clone()), seconds);
         }
     }
     for (name, spec) in &suite.heldout {
-        let (tokens, _, seconds) =
-            tokens_of(spec).with_context(|| format!("held-out outcome '{name}'"))?;
+        let (tokens, _, _, seconds) = tokens_of(spec, crate::objective::Rungs::Batches)
+            .with_context(|| format!("held-out outcome '{name}'"))?;
         facts.heldout_tokens.insert(name.clone(), tokens);
         facts.heldout_build_seconds.insert(name.clone(), seconds);
     }
@@ -258,7 +274,7 @@ pub fn group_work(suite: &Suite, model_id: &str, facts: &ModelFacts) -> Result<V
         .map(|g| {
             let key = (g.seed, g.objective.clone());
             let tokens = facts.tokens[&key];
-            let searched = count.sieved_estimate(facts.batches[&key]);
+            let searched = count.sieved_estimate(facts.batches[&key], facts.first_rung[&key]);
             let evals = (searched + count.cross_scoring as f64) * tokens as f64
                 + (suite.searchers.len() * heldout) as f64;
             evals * facts.n_blocks as f64
@@ -500,6 +516,17 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
     let mut models = Vec::new();
     let mut all_facts = Vec::new();
     let mut notes = Vec::new();
+    for entry in &suite.searchers {
+        if entry.params.screening().is_some() && entry.compute.is_none() {
+            notes.push(format!(
+                "{} screens under a budget in evaluations: charged as if every proposal were scored in full (an upper bound); give it `compute:` for an exact charge",
+                entry.name
+            ));
+        }
+    }
+    if suite.rungs == crate::objective::Rungs::Fine {
+        notes.push("rungs: fine: greedy's and beam's steps are charged the levels successive halving computes over pairs of questions (or windows)".to_string());
+    }
     let progress = Progress::new(
         "plan",
         Some(suite.models.len() as u64),
@@ -558,7 +585,7 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
                                 .map(|(name, spec)| (format!("heldout:{name}"), spec.clone())),
                         );
                     for (name, spec) in specs {
-                        let objective = spec.build(&model, &options.data_dir)?;
+                        let objective = spec.build_with(&model, &options.data_dir, suite.rungs)?;
                         let (b, h) = measure(&model, objective.workload(), options.measure_tokens)
                             .with_context(|| format!("measuring {model_id} on '{name}'"))?;
                         cost.block_seconds_per_token = cost.block_seconds_per_token.min(b);
@@ -609,7 +636,7 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
         groups.push(GroupPlan {
             tokens_per_evaluation: facts.tokens[&key],
             batches: facts.batches[&key],
-            sieved_estimate: count.sieved_estimate(facts.batches[&key]),
+            sieved_estimate: count.sieved_estimate(facts.batches[&key], facts.first_rung[&key]),
             model: g.model,
             seed: g.seed,
             objective: g.objective,
@@ -717,7 +744,7 @@ fn group_seconds(
     } else {
         0.0
     };
-    let searched = count.sieved_estimate(facts.batches[&key]);
+    let searched = count.sieved_estimate(facts.batches[&key], facts.first_rung[&key]);
     builds + (searched + count.cross_scoring as f64) * per_eval + influence
 }
 
@@ -875,14 +902,46 @@ mod tests {
         let s = suite("[{name: one_shot}, {name: greedy}]");
         let c = evaluation_count(&s, "m", 30).unwrap();
         assert_eq!(c.estimate, 29 + 81 - 28 + 1);
-        assert_eq!(c.sieved_estimate(1), c.estimate as f64);
+        assert_eq!(c.sieved_estimate(1, 1), c.estimate as f64);
         let sieved = c.estimate as f64 - 27.0 - 26.0 + 50.0 / 8.0 + 49.0 / 8.0;
-        assert!((c.sieved_estimate(8) - sieved).abs() < 1e-9, "{c:?}");
+        assert!((c.sieved_estimate(8, 1) - sieved).abs() < 1e-9, "{c:?}");
         // A suite that turns the sieve off is charged every level.
         let mut off = s.clone();
         off.sieve = false;
         let c = evaluation_count(&off, "m", 30).unwrap();
-        assert_eq!(c.sieved_estimate(8), c.estimate as f64);
+        assert_eq!(c.sieved_estimate(8, 1), c.estimate as f64);
+    }
+
+    /// Fine rungs at 40 questions (20 levels, first rung 3): round 2's 27 candidates stop at
+    /// 3 (18), 5 (6), 10 (1) and 20 (2) levels; round 3's 26 at 3 (17), 5 (6), 10 (1), 20 (2).
+    #[test]
+    fn fine_rungs_charge_from_their_first_rung() {
+        let s = suite("[{name: one_shot}, {name: greedy}]");
+        let c = evaluation_count(&s, "m", 30).unwrap();
+        let levels = |n: f64| n * 3.0 + 6.0 * 5.0 + 10.0 + 2.0 * 20.0;
+        let sieved = c.estimate as f64 - 27.0 - 26.0 + (levels(18.0) + levels(17.0)) / 20.0;
+        assert!((c.sieved_estimate(20, 3) - sieved).abs() < 1e-9, "{c:?}");
+    }
+
+    /// A compute budget is charged in full evaluations, rounded up, screened or not; beside
+    /// an evaluation budget it is refused.
+    #[test]
+    fn a_compute_budget_is_charged_whole() {
+        let plain = evaluation_count(&suite("[{name: random, budget: 40}]"), "m", 30).unwrap();
+        let screened = evaluation_count(
+            &suite("[{name: random, compute: 39.5, params: {screen: true}}]"),
+            "m",
+            30,
+        )
+        .unwrap();
+        assert_eq!(plain.estimate, screened.estimate);
+        let per_model = evaluation_count(
+            &suite("[{name: random, compute: {m: 12}, params: {screen: true}}]"),
+            "m",
+            30,
+        )
+        .unwrap();
+        assert_eq!(per_model.estimate + 28, plain.estimate);
     }
 
     #[test]

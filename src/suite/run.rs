@@ -309,7 +309,7 @@ pub fn run_groups(
         // Windows and questions exist only once tokenised: a corpus too small for its windows
         // is found now, not after other objectives' searches (how many windows a split offers
         // does not depend on the seed).
-        let objectives = Objectives::new(&model, &options.data_dir);
+        let objectives = Objectives::new(&model, &options.data_dir, suite.rungs);
         let first_seed = suite.seeds[0];
         let prepared = suite
             .objectives
@@ -396,15 +396,21 @@ pub fn run_groups(
 struct Objectives<'m> {
     model: &'m Model,
     data_dir: &'m std::path::Path,
+    rungs: crate::objective::Rungs,
     /// By the spec's JSON (as the suite states it, before files are resolved).
     built: Mutex<HashMap<String, Arc<dyn Objective>>>,
 }
 
 impl<'m> Objectives<'m> {
-    fn new(model: &'m Model, data_dir: &'m std::path::Path) -> Self {
+    fn new(
+        model: &'m Model,
+        data_dir: &'m std::path::Path,
+        rungs: crate::objective::Rungs,
+    ) -> Self {
         Self {
             model,
             data_dir,
+            rungs,
             built: Mutex::new(HashMap::new()),
         }
     }
@@ -417,7 +423,8 @@ impl<'m> Objectives<'m> {
         if let Some(o) = built.get(&key) {
             return Ok(o.clone());
         }
-        let o: Arc<dyn Objective> = Arc::from(spec.build(self.model, self.data_dir)?);
+        let o: Arc<dyn Objective> =
+            Arc::from(spec.build_with(self.model, self.data_dir, self.rungs)?);
         built.insert(key, o.clone());
         Ok(o)
     }
@@ -443,12 +450,13 @@ fn run_group(
     };
     let mut evaluator =
         Evaluator::new(model, objective.as_ref(), engine)?.with_store(&options.store_dir)?;
-    let problem = |budget| Problem {
+    let problem = |budget, compute| Problem {
         n_blocks: model.n_blocks(),
         k,
         protected: protected.clone(),
         direction: spec.direction(),
         budget,
+        compute,
     };
     let mut records = Vec::with_capacity(suite.searchers.len());
     let mut timings = Vec::with_capacity(suite.searchers.len() + 1);
@@ -466,7 +474,7 @@ fn run_group(
         let searcher = entry.name.build(&entry.params, influence)?;
         let result = search::search(
             searcher.as_ref(),
-            &problem(entry.budget_for(model_id)),
+            &problem(entry.budget_for(model_id), entry.compute_for(model_id)),
             &mut evaluator,
             seed,
         )
@@ -518,7 +526,7 @@ fn run_group(
     let started = Instant::now();
     let traced = evaluator.trace().len();
     let n = model.n_blocks();
-    let blocks = problem(None).removable();
+    let blocks = problem(None, None).removable();
     let full = evaluator.evaluate(&BlockMask::full(n))?.value;
     let scores = blocks
         .iter()
