@@ -330,11 +330,6 @@ fn controls_replay_from_their_shipped_store_refute_what_they_must_and_pass_an_au
             &[Claim::SampleOverSearch][..],
         ),
         (
-            "suites/control-one-objective-two-reliabilities.yaml",
-            &[Claim::ObjectiveOverSearch][..],
-            &[][..],
-        ),
-        (
             "suites/control-weak-searcher.yaml",
             &[Claim::SearchersConverge][..],
             &[][..],
