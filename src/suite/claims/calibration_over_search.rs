@@ -22,10 +22,9 @@
 
 use std::collections::BTreeMap;
 
-use super::procedure::{effect_size, put_spread, Test, Tested, Units};
+use super::procedure::{both_ways_from_zero, effect_size, put_spread, Tested};
 use super::table::{pairs, RunTable};
 use super::ClaimSettings;
-use crate::stats::sign_flip_greater;
 
 /// Per seed: mean Jaccard of searcher pairs on one calibration, and of objective pairs for one
 /// searcher, each over every objective (resp. searcher) of the seed.
@@ -76,14 +75,7 @@ pub(super) fn calibration_over_search(
     if let Some(j) = table.cross_seed(&table.objectives) {
         stats.insert("resample_jaccard".into(), j);
     }
-    let up = sign_flip_greater(&d).ok_or("an agreement is not finite")?;
-    let down = sign_flip_greater(&d.iter().map(|x| -x).collect::<Vec<_>>())
-        .ok_or("an agreement is not finite")?;
-    let units = Units {
-        points: per_seed,
-        threshold: Some(0.0),
-    };
-    Ok((Test::simple(up.p, down.p, up.floor), units))
+    both_ways_from_zero(per_seed)
 }
 
 #[cfg(test)]

@@ -43,10 +43,10 @@
 
 use std::collections::BTreeMap;
 
-use super::procedure::{effect_size, put_spread, Test, Tested, Units};
+use super::procedure::{both_ways_from_zero, effect_size, put_spread, Tested};
 use super::table::{pairs, RunTable};
 use super::ClaimSettings;
-use crate::stats::{mean, sign_flip_greater};
+use crate::stats::mean;
 
 /// The units: disjoint consecutive pairs of the suite's seeds.
 pub(super) fn seed_pairs(seeds: &[u64]) -> Vec<(u64, u64)> {
@@ -178,14 +178,7 @@ pub(super) fn objective_over_search(
     stats.insert("effect_size_dz".into(), effect_size(&d));
     stats.insert("units".into(), units.len() as f64);
     stats.insert("chance_jaccard".into(), table.chance);
-    let up = sign_flip_greater(&d).ok_or("an agreement is not finite")?;
-    let down = sign_flip_greater(&d.iter().map(|x| -x).collect::<Vec<_>>())
-        .ok_or("an agreement is not finite")?;
-    let units = Units {
-        points: per_unit,
-        threshold: Some(0.0),
-    };
-    Ok((Test::simple(up.p, down.p, up.floor), units))
+    both_ways_from_zero(per_unit)
 }
 
 #[cfg(test)]

@@ -38,6 +38,20 @@ pub(super) struct Units {
     pub(super) threshold: Option<f64>,
 }
 
+/// The test of a claim whose per-unit statistic is compared with 0 in both directions: exact
+/// sign-flip p-values for "holds" (above 0) and "fails" (below), and the units for the figure.
+pub(super) fn both_ways_from_zero(points: Vec<(u64, f64)>) -> Tested {
+    let d: Vec<f64> = points.iter().map(|(_, v)| *v).collect();
+    let up = sign_flip_greater(&d).ok_or("an agreement is not finite")?;
+    let down = sign_flip_greater(&d.iter().map(|x| -x).collect::<Vec<_>>())
+        .ok_or("an agreement is not finite")?;
+    let units = Units {
+        points,
+        threshold: Some(0.0),
+    };
+    Ok((Test::simple(up.p, down.p, up.floor), units))
+}
+
 impl Units {
     /// One value per seed of `seeds`, compared with `threshold`.
     pub(super) fn per_seed(seeds: &[u64], values: &[f64], threshold: f64) -> Self {

@@ -29,10 +29,9 @@
 use std::collections::BTreeMap;
 
 use super::objective_over_search::seed_pairs;
-use super::procedure::{effect_size, put_spread, Test, Tested, Units};
+use super::procedure::{both_ways_from_zero, effect_size, put_spread, Tested};
 use super::table::{pairs, RunTable};
 use super::ClaimSettings;
-use crate::stats::sign_flip_greater;
 
 /// One unit's (searcher change on one sample, sample change for one searcher) mean Jaccards.
 pub(super) fn unit_agreements(table: &RunTable, s: u64, t: u64) -> Option<(f64, f64)> {
@@ -86,14 +85,7 @@ pub(super) fn sample_over_search(
     stats.insert("effect_size_dz".into(), effect_size(&d));
     stats.insert("units".into(), units.len() as f64);
     stats.insert("chance_jaccard".into(), table.chance);
-    let up = sign_flip_greater(&d).ok_or("an agreement is not finite")?;
-    let down = sign_flip_greater(&d.iter().map(|x| -x).collect::<Vec<_>>())
-        .ok_or("an agreement is not finite")?;
-    let units = Units {
-        points: per_unit,
-        threshold: Some(0.0),
-    };
-    Ok((Test::simple(up.p, down.p, up.floor), units))
+    both_ways_from_zero(per_unit)
 }
 
 #[cfg(test)]
