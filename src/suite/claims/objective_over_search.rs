@@ -53,6 +53,26 @@ pub(super) fn seed_pairs(seeds: &[u64]) -> Vec<(u64, u64)> {
     seeds.chunks_exact(2).map(|c| (c[0], c[1])).collect()
 }
 
+/// The units of a claim over pairs of calibration samples: at least two, an odd last seed
+/// reported as `seed_left_out`.
+pub(super) fn pair_units(
+    table: &RunTable,
+    stats: &mut BTreeMap<String, f64>,
+) -> Result<Vec<(u64, u64)>, String> {
+    let units = seed_pairs(&table.seeds);
+    if units.len() < 2 {
+        return Err(format!(
+            "needs at least two units, i.e. four seeds: its unit is a pair of calibration \
+             resamples ({} seeds given)",
+            table.seeds.len()
+        ));
+    }
+    if table.seeds.len() % 2 == 1 {
+        stats.insert("seed_left_out".into(), *table.seeds.last().unwrap() as f64);
+    }
+    Ok(units)
+}
+
 /// One unit's agreements and tetrads.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct UnitTetrads {
@@ -132,17 +152,7 @@ pub(super) fn objective_over_search(
     if table.objectives.len() < 2 || table.searchers.len() < 2 {
         return Err("needs two objectives and two searchers".into());
     }
-    let units = seed_pairs(&table.seeds);
-    if units.len() < 2 {
-        return Err(format!(
-            "needs at least two units, i.e. four seeds: its unit is a pair of calibration \
-             resamples ({} seeds given)",
-            table.seeds.len()
-        ));
-    }
-    if table.seeds.len() % 2 == 1 {
-        stats.insert("seed_left_out".into(), *table.seeds.last().unwrap() as f64);
-    }
+    let units = pair_units(table, stats)?;
     let (mut ot, mut st, mut rk, mut ck, mut per_unit) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for &(x, y) in &units {

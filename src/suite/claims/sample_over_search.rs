@@ -28,7 +28,7 @@
 
 use std::collections::BTreeMap;
 
-use super::objective_over_search::seed_pairs;
+use super::objective_over_search::pair_units;
 use super::procedure::{both_ways_from_zero, effect_size, put_spread, Tested};
 use super::table::{pairs, RunTable};
 use super::ClaimSettings;
@@ -59,17 +59,7 @@ pub(super) fn sample_over_search(
     if table.searchers.len() < 2 {
         return Err("needs two searchers".into());
     }
-    let units = seed_pairs(&table.seeds);
-    if units.len() < 2 {
-        return Err(format!(
-            "needs at least two units, i.e. four seeds: its unit is a pair of calibration \
-             resamples ({} seeds given)",
-            table.seeds.len()
-        ));
-    }
-    if table.seeds.len() % 2 == 1 {
-        stats.insert("seed_left_out".into(), *table.seeds.last().unwrap() as f64);
-    }
+    let units = pair_units(table, stats)?;
     let (mut sc, mut rs, mut per_unit) = (Vec::new(), Vec::new(), Vec::new());
     for &(x, y) in &units {
         let (a, b) =
