@@ -250,3 +250,52 @@ fn a_vocabulary_builds_the_same_workload_as_its_model() {
         }
     }
 }
+
+/// The sieve compares candidates on a rung's items only: an objective's partial score at b
+/// batches must not change with what the items past them hold (a stored record may carry
+/// more of a candidate's items than the rung asks for), and at every batch it is the full
+/// score. Both objectives, cut coarse and fine.
+#[test]
+fn a_partial_score_reads_only_its_batches_items() {
+    use depthprune::objective::{ObjectiveSpec, Rungs};
+    let data = common::data_dir();
+    let vocabulary = depthprune::load::open_vocabulary("smollm2-135m").unwrap();
+    let specs = [
+        ObjectiveSpec::Perplexity(PerplexitySpec {
+            n_seqs: 12,
+            seq_len: 64,
+            ..PerplexitySpec::default()
+        }),
+        ObjectiveSpec::Accuracy(acc_spec(&[Task::ArcEasy], 40, 1, Split::Calibration)),
+    ];
+    for spec in specs {
+        for rungs in [Rungs::Batches, Rungs::Fine] {
+            let objective = spec.build_with(&vocabulary, &data, rungs).unwrap();
+            let workload = objective.workload();
+            let n_batches = workload.batches.len();
+            assert!(n_batches >= 2, "{} {rungs:?}", spec.short_name());
+            // Distinct, plausible per-item log-likelihoods.
+            let full: Vec<f64> = (0..workload.n_items)
+                .map(|i| -1.0 - (i * 37 % 11) as f64)
+                .collect();
+            for b in 1..n_batches {
+                let mut prefix = vec![0.0; workload.n_items];
+                for batch in &workload.batches[..b] {
+                    for &i in &batch.items {
+                        prefix[i as usize] = full[i as usize];
+                    }
+                }
+                assert_eq!(
+                    objective.partial(&prefix, b).to_bits(),
+                    objective.partial(&full, b).to_bits(),
+                    "{} {rungs:?} at {b} of {n_batches} batches",
+                    spec.short_name()
+                );
+            }
+            assert_eq!(
+                objective.partial(&full, n_batches),
+                objective.finish(&full).value
+            );
+        }
+    }
+}

@@ -166,11 +166,23 @@ impl Objective for PerplexityObjective {
         if batches >= self.workload.batches.len() {
             return self.finish(item_log_probs).value;
         }
-        let tokens: usize = self.workload.batches[..batches]
+        // Only these batches' windows count, whatever else `item_log_probs` holds: a stored
+        // record may carry more of a candidate's windows than the rung compares on, and the
+        // sieve's decisions must not depend on what a store happens to hold.
+        let mut covered = vec![false; self.workload.n_items];
+        let mut tokens = 0;
+        for b in &self.workload.batches[..batches] {
+            tokens += b.rows.len();
+            for &i in &b.items {
+                covered[i as usize] = true;
+            }
+        }
+        let nll: f64 = -item_log_probs
             .iter()
-            .map(|b| b.rows.len())
-            .sum();
-        let nll = -item_log_probs.iter().sum::<f64>();
+            .zip(&covered)
+            .filter(|(_, &c)| c)
+            .map(|(lp, _)| lp)
+            .sum::<f64>();
         (nll / tokens as f64).exp()
     }
 
