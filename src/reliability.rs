@@ -83,6 +83,8 @@ pub fn resized(spec: &ObjectiveSpec, size: usize, seed: u64) -> ObjectiveSpec {
             a.n_per_task = size;
             a.seed = seed;
         }
+        // Noise has no size: every size is the same draw.
+        ObjectiveSpec::Noise(n) => n.seed = seed,
     }
     spec
 }

@@ -303,11 +303,13 @@ fn decisive_suite_replays_from_its_shipped_store_and_passes_its_audit() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// The four controls, replayed from their shipped store and each kept from confirming what it
+/// The controls, replayed from their shipped store and each kept from confirming what it
 /// is built to refute: the same objective under two names must not move the sets beyond
 /// resampling; one objective under two names must not differ from itself beyond its noise
 /// (objective_over_search) while a fresh sample must move its sets more than the searcher
-/// (sample_over_search holds: the control isolates the sample); a searcher that can only guess
+/// (sample_over_search holds: the control isolates the sample); an objective that is pure
+/// noise beside perplexity must not read as a different objective (its disagreement is
+/// unreliability, not function); a searcher that can only guess
 /// must not converge with the others; a contrarian beside greedy must not hold any claim that
 /// calibration matters more than search. Then 12 records of each, recomputed from scratch.
 /// Beside each verdict the table prints the suite's pre-registered `predicted` one (a miss is a
@@ -326,6 +328,11 @@ fn controls_replay_from_their_shipped_store_refute_what_they_must_and_pass_an_au
         ),
         (
             "suites/control-one-objective-two-names.yaml",
+            &[Claim::ObjectiveOverSearch][..],
+            &[Claim::SampleOverSearch][..],
+        ),
+        (
+            "suites/control-noise-objective.yaml",
             &[Claim::ObjectiveOverSearch][..],
             &[Claim::SampleOverSearch][..],
         ),

@@ -294,7 +294,7 @@ fn a_partial_score_reads_only_its_batches_items() {
             }
             assert_eq!(
                 objective.partial(&full, n_batches),
-                objective.finish(&full).value
+                objective.finish(&[], &full).value
             );
         }
     }

@@ -57,7 +57,7 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     let log_probs = workload.run(&model, &mask)?;
-    let result = prepared.finish(&log_probs);
+    let result = prepared.finish(&removed, &log_probs);
     if let Some(path) = &args.log_samples {
         let lines = prepared.samples(&log_probs).unwrap_or_default();
         let mut text = lines.join("\n");

@@ -81,6 +81,7 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         let unit = match spec {
             depthprune::objective::ObjectiveSpec::Perplexity(_) => "windows",
             depthprune::objective::ObjectiveSpec::Accuracy(_) => "questions per task",
+            depthprune::objective::ObjectiveSpec::Noise(_) => "draws (no size)",
         };
         let svg = depthprune::report::files::reliability_figure(
             &format!(

@@ -329,7 +329,7 @@ impl<'a> Evaluator<'a> {
 
     /// Finishes a fully computed mask: memo, store (with its items), stats.
     fn finished(&mut self, removed: &[usize], items: &Items) -> Result<Evaluation> {
-        let eval = self.objective.finish(&items.sums);
+        let eval = self.objective.finish(removed, &items.sums);
         self.stats.computed += 1;
         if self.options.memo {
             self.memo.insert(removed.to_vec(), eval.clone());

@@ -449,7 +449,7 @@ impl Objective for AccuracyObjective {
         ))
     }
 
-    fn finish(&self, item_log_probs: &[f64]) -> Evaluation {
+    fn finish(&self, _removed: &[usize], item_log_probs: &[f64]) -> Evaluation {
         let metrics = score_questions(&self.questions, item_log_probs);
         Evaluation {
             value: metrics[self.metric.name()],
@@ -461,7 +461,7 @@ impl Objective for AccuracyObjective {
     /// are packed into one sequence, so it lies in one batch).
     fn partial(&self, item_log_probs: &[f64], batches: usize) -> f64 {
         if batches >= self.workload.batches.len() {
-            return self.finish(item_log_probs).value;
+            return self.finish(&[], item_log_probs).value;
         }
         let mut covered = vec![false; self.workload.n_items];
         for b in &self.workload.batches[..batches] {

@@ -8,9 +8,11 @@
 //! objective benefits from the same engine.
 //!
 //! - [`perplexity`]: mean next-token NLL over windows of calibration text (lower is better);
-//! - [`accuracy`]: zero-shot multiple choice, lm-evaluation-harness style (higher is better).
+//! - [`accuracy`]: zero-shot multiple choice, lm-evaluation-harness style (higher is better);
+//! - [`noise`]: a seeded uniform draw per set, a control that runs no model (lower is better).
 
 pub mod accuracy;
+pub mod noise;
 pub mod perplexity;
 pub mod samples;
 
@@ -25,6 +27,7 @@ use crate::model::{BlockMask, Model};
 pub use crate::search::Direction;
 pub use crate::workload::{Rungs, WorkBatch, Workload};
 pub use accuracy::{AccMetric, AccuracyObjective, AccuracySpec};
+pub use noise::{NoiseObjective, NoiseSpec};
 pub use perplexity::{PerplexityObjective, PerplexitySpec};
 
 /// The two kinds of calibration objective, as the command line names them.
@@ -44,6 +47,8 @@ pub enum ObjectiveKind {
 pub enum ObjectiveSpec {
     Perplexity(PerplexitySpec),
     Accuracy(AccuracySpec),
+    /// A control: scores are seeded noise (see [`noise`]).
+    Noise(NoiseSpec),
 }
 
 impl ObjectiveSpec {
@@ -68,6 +73,7 @@ impl ObjectiveSpec {
                     *t = t.identity();
                 }
             }
+            Self::Noise(_) => {}
         }
         spec
     }
@@ -81,6 +87,7 @@ impl ObjectiveSpec {
                     t.rebase(base);
                 }
             }
+            Self::Noise(_) => {}
         }
     }
 
@@ -96,13 +103,14 @@ impl ObjectiveSpec {
                     crate::data::tasks::load_task(t, data_dir)?;
                 }
             }
+            Self::Noise(_) => {}
         }
         Ok(())
     }
 
     pub fn direction(&self) -> Direction {
         match self {
-            Self::Perplexity(_) => Direction::Minimize,
+            Self::Perplexity(_) | Self::Noise(_) => Direction::Minimize,
             Self::Accuracy(_) => Direction::Maximize,
         }
     }
@@ -111,14 +119,16 @@ impl ObjectiveSpec {
         match self {
             Self::Perplexity(p) => p.split,
             Self::Accuracy(a) => a.split,
+            Self::Noise(_) => crate::data::Split::Calibration,
         }
     }
 
-    /// Short name: `ppl` or `acc`.
+    /// Short name: `ppl`, `acc` or `noise`.
     pub fn short_name(&self) -> &'static str {
         match self {
             Self::Perplexity(_) => "ppl",
             Self::Accuracy(_) => "acc",
+            Self::Noise(_) => "noise",
         }
     }
 
@@ -128,6 +138,7 @@ impl ObjectiveSpec {
         match self {
             Self::Perplexity(_) => "perplexity",
             Self::Accuracy(a) => a.metric.name(),
+            Self::Noise(_) => "noise",
         }
     }
 
@@ -170,7 +181,17 @@ impl ObjectiveSpec {
                 }
                 Box::new(o)
             }
+            Self::Noise(spec) => Box::new(NoiseObjective::new(spec.clone())),
         })
+    }
+
+    /// The seed that draws this objective's calibration sample.
+    pub fn seed_mut(&mut self) -> &mut u64 {
+        match self {
+            Self::Perplexity(p) => &mut p.seed,
+            Self::Accuracy(a) => &mut a.seed,
+            Self::Noise(n) => &mut n.seed,
+        }
     }
 }
 
@@ -187,8 +208,9 @@ pub struct Evaluation {
 pub trait Objective: Send + Sync {
     fn spec(&self) -> &ObjectiveSpec;
     fn workload(&self) -> &Workload;
-    /// The evaluation from the summed log-probability of each item (window or option).
-    fn finish(&self, item_log_probs: &[f64]) -> Evaluation;
+    /// The evaluation of the set `removed` from the summed log-probability of each item
+    /// (window or option). Only a control reads the set itself ([`noise`]).
+    fn finish(&self, removed: &[usize], item_log_probs: &[f64]) -> Evaluation;
     /// Per-sample log lines (lm-eval's `--log_samples` records), where the objective has
     /// questions; `None` for perplexity.
     fn samples(&self, _item_log_probs: &[f64]) -> Option<Vec<String>> {
@@ -208,5 +230,5 @@ pub trait Objective: Send + Sync {
 
 /// Runs `objective` on `model` with `mask`, batch by batch, without any caching.
 pub fn evaluate(objective: &dyn Objective, model: &Model, mask: &BlockMask) -> Result<Evaluation> {
-    Ok(objective.finish(&objective.workload().run(model, mask)?))
+    Ok(objective.finish(&mask.removed(), &objective.workload().run(model, mask)?))
 }

@@ -146,7 +146,7 @@ impl Objective for PerplexityObjective {
         &self.workload
     }
 
-    fn finish(&self, item_log_probs: &[f64]) -> Evaluation {
+    fn finish(&self, _removed: &[usize], item_log_probs: &[f64]) -> Evaluation {
         let nll_sum = -item_log_probs.iter().sum::<f64>();
         let ppl = (nll_sum / self.tokens_scored as f64).exp();
         let metrics = BTreeMap::from([
@@ -164,7 +164,7 @@ impl Objective for PerplexityObjective {
     /// Perplexity over the tokens the first `batches` batches score.
     fn partial(&self, item_log_probs: &[f64], batches: usize) -> f64 {
         if batches >= self.workload.batches.len() {
-            return self.finish(item_log_probs).value;
+            return self.finish(&[], item_log_probs).value;
         }
         // Only these batches' windows count, whatever else `item_log_probs` holds: a stored
         // record may carry more of a candidate's windows than the rung compares on, and the

@@ -156,7 +156,7 @@ pub fn audit(suite: &Suite, options: &AuditOptions) -> Result<AuditReport> {
             let objective = built[c.outcome].as_ref();
             let mask = BlockMask::with_removed(model.n_blocks(), &c.record.removed)?;
             let items = objective.workload().run(&model, &mask)?;
-            let fresh = objective.finish(&items);
+            let fresh = objective.finish(&c.record.removed, &items);
             let mut worst = relative(c.record.value.unwrap_or(f64::NAN), fresh.value);
             for (name, v) in &fresh.metrics {
                 let stored = c.record.metrics.get(name).copied().unwrap_or(f64::NAN);

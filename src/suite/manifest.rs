@@ -167,6 +167,8 @@ fn item_ids(
             }
             data.insert(corpus.name.clone(), hex(&h.finalize()));
         }
+        // Draws from a seed: no data items to list.
+        ObjectiveSpec::Noise(_) => {}
     }
     let joined = ids.join("\n");
     Ok(Items {

@@ -355,10 +355,7 @@ impl Suite {
     pub fn objective_for_seed(&self, name: &str, seed: u64) -> ObjectiveSpec {
         let mut spec = self.objectives[name].clone();
         let sample_seed = crate::rng::derive_seed(seed, &format!("suite-objective/{name}"));
-        match &mut spec {
-            ObjectiveSpec::Perplexity(p) => p.seed = sample_seed,
-            ObjectiveSpec::Accuracy(a) => a.seed = sample_seed,
-        }
+        *spec.seed_mut() = sample_seed;
         spec
     }
 }

@@ -1,0 +1,108 @@
+//! [`NoiseObjective`]: a control objective that scores every set of removed blocks with a
+//! seeded uniform draw, whatever the model does without them.
+//!
+//! It is the limit of an unreliable objective: its one-shot ranking on one calibration seed
+//! says nothing about the next seed's, and nothing about any real objective's. A claim that
+//! reads disagreement between two objectives as "they aim at different blocks" must not hold
+//! when one of them is this (`suites/control-noise-objective.yaml`): the disagreement is
+//! unreliability, not function. It runs no model, so such a control costs what its other
+//! objective costs.
+
+use std::collections::BTreeMap;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use super::{Evaluation, Objective, ObjectiveSpec, Workload};
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoiseSpec {
+    /// Which draws: one seed is one "calibration sample" of noise.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+pub struct NoiseObjective {
+    spec: ObjectiveSpec,
+    workload: Workload,
+}
+
+impl NoiseObjective {
+    pub fn new(spec: NoiseSpec) -> Self {
+        Self {
+            spec: ObjectiveSpec::Noise(spec),
+            workload: Workload {
+                batches: Vec::new(),
+                n_items: 0,
+                first_rung: 1,
+            },
+        }
+    }
+
+    fn seed(&self) -> u64 {
+        match &self.spec {
+            ObjectiveSpec::Noise(n) => n.seed,
+            _ => unreachable!("a noise objective's spec is a noise spec"),
+        }
+    }
+}
+
+impl Objective for NoiseObjective {
+    fn spec(&self) -> &ObjectiveSpec {
+        &self.spec
+    }
+
+    fn workload(&self) -> &Workload {
+        &self.workload
+    }
+
+    /// A uniform draw on [0, 1) from the seed and the removed set alone (sorted, as masks
+    /// list them), so the same set scores the same on any machine and in any order of asking.
+    fn finish(&self, removed: &[usize], _item_log_probs: &[f64]) -> Evaluation {
+        let label = format!("noise-objective/{removed:?}");
+        let value: f64 = crate::rng::rng_for(self.seed(), &label).random();
+        Evaluation {
+            value,
+            metrics: BTreeMap::from([("noise".to_string(), value)]),
+        }
+    }
+
+    /// It has no items, hence a single fidelity level: the sieve never compares its
+    /// candidates on part of them, and this is never asked below the full score.
+    fn partial(&self, _item_log_probs: &[f64], _batches: usize) -> f64 {
+        f64::NAN
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_scores_the_same_every_time_and_seeds_differ() {
+        let a = NoiseObjective::new(NoiseSpec { seed: 1 });
+        let b = NoiseObjective::new(NoiseSpec { seed: 2 });
+        let x = a.finish(&[3, 7], &[]).value;
+        assert_eq!(x, a.finish(&[3, 7], &[]).value);
+        assert!((0.0..1.0).contains(&x));
+        assert_ne!(x, a.finish(&[3, 8], &[]).value);
+        assert_ne!(x, b.finish(&[3, 7], &[]).value);
+    }
+
+    /// Over many sets the draws look uniform: mean near 1/2, no two equal.
+    #[test]
+    fn draws_spread_over_the_unit_interval() {
+        let o = NoiseObjective::new(NoiseSpec { seed: 0 });
+        let values: Vec<f64> = (0..30)
+            .flat_map(|a| (a + 1..30).map(move |b| (a, b)))
+            .map(|(a, b)| o.finish(&[a, b], &[]).value)
+            .collect();
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        assert!((mean - 0.5).abs() < 0.05, "{mean}");
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted.dedup();
+        assert_eq!(sorted.len(), values.len());
+    }
+}
