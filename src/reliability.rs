@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::evaluator::{Evaluator, EvaluatorOptions};
 use crate::model::Model;
-use crate::objective::ObjectiveSpec;
+use crate::objective::{AccMetric, ObjectiveSpec};
 use crate::progress::Progress;
 use crate::scan::{one_shot_scan, Scan};
 use crate::search::{order_by_scores, Problem};
@@ -20,11 +20,15 @@ use crate::stats::{chance_corrected, expected_jaccard, jaccard, kendall_tau_b, m
 /// Reliability at one size.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReliabilityPoint {
+    /// The number ranked: `perplexity`, or the accuracy metric (`gold_logprob`, `acc`, ...).
+    pub score: String,
     /// Windows (perplexity) or questions per task (accuracy).
     pub size: usize,
     /// Tokens the objective runs per evaluation.
     pub tokens: usize,
-    /// Mean Kendall τ between the one-shot rankings of two different seeds.
+    /// Mean Kendall τ-b between the single-removal scores of two different seeds (ties, which
+    /// a discrete metric such as `acc` has many of, count as ties, not as the order a
+    /// tie-break would give them on every seed alike).
     pub cross_seed_tau: f64,
     /// Mean Jaccard between the top-k sets of two different seeds, its chance level and the
     /// chance-corrected agreement.
@@ -96,6 +100,10 @@ pub struct CurveRequest<'a> {
     pub sizes: &'a [usize],
     pub seeds: u64,
     pub problem: &'a Problem,
+    /// Accuracy only: more metrics to rank by, each scored from the same scans' per-question
+    /// log-likelihoods (no model run of their own), so a metric's reliability per second of
+    /// compute is compared on the very same calibration samples.
+    pub also: &'a [AccMetric],
 }
 
 /// Where the scans run: data, the evaluation store and the engine's options.
@@ -108,7 +116,8 @@ pub struct Engine<'a> {
 }
 
 /// One-shot scans for every size and seed of `request`, and the agreement of their rankings
-/// and top-k sets; `on_point` sees each size's point as it is measured.
+/// and top-k sets: one point per size and score (the objective's own, then each of `also`),
+/// which `on_point` sees as it is measured.
 pub fn reliability_curve(
     model: &Model,
     request: &CurveRequest,
@@ -120,9 +129,22 @@ pub fn reliability_curve(
         sizes,
         seeds,
         problem,
+        also,
     } = *request;
     let (data_dir, store, options) = (engine.data_dir, engine.store, engine.options);
     check_request(sizes, seeds)?;
+    let mut scores = vec![spec.clone()];
+    for &metric in also {
+        let ObjectiveSpec::Accuracy(a) = spec else {
+            bail!("only an accuracy objective has other metrics to rank by");
+        };
+        if metric != a.metric {
+            scores.push(ObjectiveSpec::Accuracy(crate::objective::AccuracySpec {
+                metric,
+                ..a.clone()
+            }));
+        }
+    }
     problem.validate()?;
     let removable: BTreeSet<usize> = problem.removable().into_iter().collect();
     let mut out = Vec::new();
@@ -134,7 +156,9 @@ pub fn reliability_curve(
     );
     for &size in sizes {
         let started = std::time::Instant::now();
-        let mut rankings = Vec::new();
+        // Per score, one ranking and one vector of single-removal scores per seed.
+        let mut rankings: Vec<Vec<Vec<usize>>> = vec![Vec::new(); scores.len()];
+        let mut values: Vec<Vec<Vec<f64>>> = vec![Vec::new(); scores.len()];
         let mut tokens = 0;
         for seed in 0..seeds {
             progress.set_message(format!("size {size}, seed {seed}"));
@@ -144,48 +168,71 @@ pub fn reliability_curve(
             let mut evaluator =
                 Evaluator::new(model, objective.as_ref(), options)?.with_store(store)?;
             let scan: Scan = one_shot_scan(&mut evaluator, true)?;
-            let scores: Vec<(usize, f64)> = scan
+            let own: Vec<(usize, f64)> = scan
                 .rows
                 .iter()
                 .filter(|r| removable.contains(&r.block))
                 .map(|r| (r.block, r.value))
                 .collect();
-            rankings.push(order_by_scores(problem, &scores));
+            rankings[0].push(order_by_scores(problem, &own));
+            values[0].push(own.iter().map(|&(_, v)| v).collect());
+            for (i, other) in scores.iter().enumerate().skip(1) {
+                let other = resized(other, size, seed).build(model, data_dir)?;
+                let mut scored = Vec::new();
+                for &(block, _) in &own {
+                    let items = evaluator.item_values(&[block]).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "block {block}'s per-question values are not kept (memoisation \
+                             off?): other metrics are scored from them"
+                        )
+                    })?;
+                    scored.push((block, other.finish(&[block], &items).value));
+                }
+                let problem = Problem {
+                    direction: other.spec().direction(),
+                    ..problem.clone()
+                };
+                rankings[i].push(order_by_scores(&problem, &scored));
+                values[i].push(scored.iter().map(|&(_, v)| v).collect());
+            }
             progress.inc(1);
         }
-        let positions = |ranking: &[usize]| -> Vec<f64> {
-            removable
-                .iter()
-                .map(|b| ranking.iter().position(|x| x == b).expect("ranked") as f64)
-                .collect()
-        };
-        let (mut taus, mut js) = (Vec::new(), Vec::new());
-        for a in 0..rankings.len() {
-            for b in a + 1..rankings.len() {
-                taus.push(kendall_tau_b(
-                    &positions(&rankings[a]),
-                    &positions(&rankings[b]),
-                ));
-                js.push(jaccard(
-                    &rankings[a][..problem.k],
-                    &rankings[b][..problem.k],
-                ));
-            }
-        }
+        let seconds = started.elapsed().as_secs_f64();
         let chance = expected_jaccard(removable.len(), problem.k);
-        let point = ReliabilityPoint {
-            size,
-            tokens,
-            cross_seed_tau: mean(&taus),
-            top_k_jaccard: mean(&js),
-            chance_jaccard: chance,
-            top_k_agreement: chance_corrected(mean(&js), chance),
-            seconds: started.elapsed().as_secs_f64(),
-        };
-        on_point(&point);
-        out.push(point);
+        for ((score, rankings), values) in scores.iter().zip(&rankings).zip(&values) {
+            let (tau, j) = cross_seed_agreement(rankings, values, problem.k);
+            let point = ReliabilityPoint {
+                score: score.score_name().to_string(),
+                size,
+                tokens,
+                cross_seed_tau: tau,
+                top_k_jaccard: j,
+                chance_jaccard: chance,
+                top_k_agreement: chance_corrected(j, chance),
+                seconds,
+            };
+            on_point(&point);
+            out.push(point);
+        }
     }
     Ok(out)
+}
+
+/// Mean Kendall τ-b between the single-removal scores (block by block, in the same order) of
+/// every two seeds, and mean Jaccard of their rankings' top k (the sets one-shot would remove,
+/// ties broken as the searchers break them).
+fn cross_seed_agreement(rankings: &[Vec<usize>], values: &[Vec<f64>], k: usize) -> (f64, f64) {
+    let (mut taus, mut js) = (Vec::new(), Vec::new());
+    for a in 0..rankings.len() {
+        for b in a + 1..rankings.len() {
+            // A seed whose every removal scores alike (a discrete metric on few questions)
+            // orders nothing: it reproduces no order, τ 0 rather than undefined.
+            let tau = kendall_tau_b(&values[a], &values[b]);
+            taus.push(if tau.is_nan() { 0.0 } else { tau });
+            js.push(jaccard(&rankings[a][..k], &rankings[b][..k]));
+        }
+    }
+    (mean(&taus), mean(&js))
 }
 
 #[cfg(test)]
@@ -194,6 +241,7 @@ mod tests {
 
     fn point(size: usize, tau: f64) -> ReliabilityPoint {
         ReliabilityPoint {
+            score: "perplexity".into(),
             size,
             tokens: 0,
             cross_seed_tau: tau,
@@ -202,6 +250,20 @@ mod tests {
             top_k_agreement: 0.0,
             seconds: 0.0,
         }
+    }
+
+    /// A discrete metric's ties stay ties: two seeds whose scores tie everywhere except one
+    /// block agree only on that block, however a tie-break would order the rest alike; a seed
+    /// that scores every removal alike reproduces no order (τ 0).
+    #[test]
+    fn ties_do_not_agree_by_their_tie_break() {
+        let rankings = vec![vec![0, 1, 2, 3], vec![0, 1, 2, 3]];
+        let values = vec![vec![0.5, 0.5, 0.5, 0.25], vec![0.25, 0.5, 0.5, 0.5]];
+        let (tau, j) = cross_seed_agreement(&rankings, &values, 2);
+        assert!((tau - (-1.0 / 3.0)).abs() < 1e-12, "{tau}");
+        assert_eq!(j, 1.0); // the sets one-shot removes do coincide
+        let constant = vec![vec![0.5; 4], vec![0.25, 0.5, 0.75, 1.0]];
+        assert_eq!(cross_seed_agreement(&rankings, &constant, 2).0, 0.0);
     }
 
     #[test]

@@ -96,6 +96,7 @@ fn synthetic_verdicts() -> String {
 
 fn synthetic_reliability() -> String {
     let point = |size, tau| ReliabilityPoint {
+        score: "perplexity".into(),
         size,
         tokens: 64 * size,
         cross_seed_tau: tau,

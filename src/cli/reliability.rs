@@ -7,6 +7,7 @@ use depthprune::reliability::{check_request, reliability_curve, CurveRequest, En
 use depthprune::search::Problem;
 
 use super::{print_json, EngineArgs, Global, ModelArgs, ObjectiveArgs};
+use depthprune::objective::ObjectiveKind;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -28,6 +29,10 @@ pub struct Args {
     /// Blocks left out of rankings: `ends` (first and last), `none`, or a list.
     #[arg(long, default_value = "ends")]
     protect: Protection,
+    /// acc: more metrics to rank by, comma-separated (acc, acc_norm, gold_logprob, margin),
+    /// each scored from the same scans' per-question log-likelihoods at no extra model cost.
+    #[arg(long, value_delimiter = ',')]
+    also_metrics: Vec<depthprune::objective::AccMetric>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -40,6 +45,9 @@ pub struct Args {
 pub fn run(args: Args, global: Global) -> Result<()> {
     // Checked before the model loads: a typo should not cost a model load.
     check_request(&args.sizes, args.seeds)?;
+    if !args.also_metrics.is_empty() && args.objective.objective != ObjectiveKind::Accuracy {
+        anyhow::bail!("--also-metrics ranks by other accuracy metrics: it needs --objective acc");
+    }
     let data_dir = args.objective.data_dir()?;
     let (model, spec, _) = args.objective.open_with_model(&args.model, global)?;
     let problem = Problem {
@@ -60,6 +68,7 @@ pub fn run(args: Args, global: Global) -> Result<()> {
             sizes: &args.sizes,
             seeds: args.seeds,
             problem: &problem,
+            also: &args.also_metrics,
         },
         &Engine {
             data_dir: &data_dir,
@@ -70,8 +79,14 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         |p| {
             if !json {
                 eprintln!(
-                    "size {}: cross-seed tau {:.3}, top-{k} Jaccard {:.3} (chance {:.3}), {:.0} s",
-                    p.size, p.cross_seed_tau, p.top_k_jaccard, p.chance_jaccard, p.seconds
+                    "{} at size {}: cross-seed tau {:.3}, top-{k} Jaccard {:.3} (chance {:.3}), \
+                     {:.0} s",
+                    p.score,
+                    p.size,
+                    p.cross_seed_tau,
+                    p.top_k_jaccard,
+                    p.chance_jaccard,
+                    p.seconds
                 );
             }
         },
@@ -89,7 +104,7 @@ pub fn run(args: Args, global: Global) -> Result<()> {
                 args.model.model, args.seeds
             ),
             unit,
-            &[(name.to_string(), points.clone())],
+            &by_score(&points, name),
         );
         std::fs::write(path, svg).with_context(|| {
             format!(
@@ -103,4 +118,24 @@ pub fn run(args: Args, global: Global) -> Result<()> {
     }
     print!("{}", depthprune::report::reliability_table(&points, k));
     Ok(())
+}
+
+/// The points as one series per score, in the order first measured (`ppl` names perplexity's).
+fn by_score(
+    points: &[depthprune::reliability::ReliabilityPoint],
+    name: &str,
+) -> Vec<(String, Vec<depthprune::reliability::ReliabilityPoint>)> {
+    let mut series: Vec<(String, Vec<_>)> = Vec::new();
+    for p in points {
+        let label = if p.score == "perplexity" {
+            name.to_string()
+        } else {
+            p.score.clone()
+        };
+        match series.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, v)) => v.push(p.clone()),
+            None => series.push((label, vec![p.clone()])),
+        }
+    }
+    series
 }

@@ -593,6 +593,14 @@ impl<'a> Evaluator<'a> {
         Ok(Some(Verdict::Exact(eval.value)))
     }
 
+    /// The per-item values (log-likelihood sums, indexed by item) of a set fully evaluated in
+    /// this process or held by the store, or `None`: what another score over the same items
+    /// (another accuracy metric) is computed from without running the model again.
+    pub fn item_values(&self, removed: &[usize]) -> Option<Vec<f64>> {
+        let items = self.known_items(removed);
+        (items.batches == self.covered.len()).then_some(items.sums)
+    }
+
     /// Whether `mask`'s score is already known (memo or store) without computing anything.
     pub fn is_known(&self, mask: &BlockMask) -> bool {
         self.recall(&mask.removed()).is_some()

@@ -111,7 +111,8 @@ pub fn runs_table(records: &[RunRecord]) -> String {
 pub fn reliability_table(points: &[crate::reliability::ReliabilityPoint], k: usize) -> String {
     let mut b = Builder::default();
     b.push_record([
-        "size".to_string(),
+        "score".to_string(),
+        "size".into(),
         "tokens".into(),
         "cross-seed τ".into(),
         format!("top-{k} Jaccard"),
@@ -121,6 +122,7 @@ pub fn reliability_table(points: &[crate::reliability::ReliabilityPoint], k: usi
     ]);
     for p in points {
         b.push_record([
+            p.score.clone(),
             p.size.to_string(),
             p.tokens.to_string(),
             format!("{:.3}", p.cross_seed_tau),
