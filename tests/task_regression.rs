@@ -86,7 +86,7 @@ fn measure() -> Value {
                     })
                 })
                 .collect();
-            let eval = obj.finish(&removed, &ll);
+            let eval = obj.finish(removed, &ll);
             runs.push(json!({"removed": removed, "questions": questions, "metrics": eval.metrics}));
         }
         samples.push(json!({"spec": ObjectiveSpec::Accuracy(spec), "runs": runs}));

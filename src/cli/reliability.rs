@@ -81,12 +81,7 @@ pub fn run(args: Args, global: Global) -> Result<()> {
                 eprintln!(
                     "{} at size {}: cross-seed tau {:.3}, top-{k} Jaccard {:.3} (chance {:.3}), \
                      {:.0} s",
-                    p.score,
-                    p.size,
-                    p.cross_seed_tau,
-                    p.top_k_jaccard,
-                    p.chance_jaccard,
-                    p.seconds
+                    p.score, p.size, p.cross_seed_tau, p.top_k_jaccard, p.chance_jaccard, p.seconds
                 );
             }
         },
