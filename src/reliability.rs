@@ -78,18 +78,9 @@ pub fn check_request(sizes: &[usize], seeds: u64) -> Result<()> {
 /// `spec` at `size`: windows for perplexity, questions per task for accuracy.
 pub fn resized(spec: &ObjectiveSpec, size: usize, seed: u64) -> ObjectiveSpec {
     let mut spec = spec.clone();
-    match &mut spec {
-        ObjectiveSpec::Perplexity(p) => {
-            p.n_seqs = size;
-            p.seed = seed;
-        }
-        ObjectiveSpec::Accuracy(a) => {
-            a.n_per_task = size;
-            a.seed = seed;
-        }
-        // Noise has no size: every size is the same draw.
-        ObjectiveSpec::Noise(n) => n.seed = seed,
-    }
+    // Noise has no size: every size is the same draw.
+    let _ = spec.set_size(size);
+    *spec.seed_mut() = seed;
     spec
 }
 

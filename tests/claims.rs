@@ -455,7 +455,7 @@ fn the_audit_fails_on_a_changed_value_and_on_another_objectives_records() {
     std::fs::write(&target.file, text).unwrap();
 
     // Another objective definition: seed 0's perplexity records under seed 1's key.
-    let spec = |seed| suite.objective_for_seed("ppl", seed).key();
+    let spec = |seed| suite.objective_for("ppl", &target.model, seed).key();
     let model_dir = target.file.parent().unwrap();
     std::fs::copy(
         model_dir.join(format!("{}.jsonl", spec(0))),

@@ -185,6 +185,17 @@ impl ObjectiveSpec {
         })
     }
 
+    /// The objective at another size: `size` windows (perplexity) or questions per task
+    /// (accuracy). A noise objective has no size to change.
+    pub fn set_size(&mut self, size: usize) -> Result<()> {
+        match self {
+            Self::Perplexity(p) => p.n_seqs = size,
+            Self::Accuracy(a) => a.n_per_task = size,
+            Self::Noise(_) => anyhow::bail!("a noise objective has no size"),
+        }
+        Ok(())
+    }
+
     /// The seed that draws this objective's calibration sample.
     pub fn seed_mut(&mut self) -> &mut u64 {
         match self {

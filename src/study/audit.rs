@@ -119,7 +119,7 @@ pub fn audit(suite: &Suite, options: &AuditOptions) -> Result<AuditReport> {
                 dtype: suite.dtype,
             },
         )?;
-        let outcomes = suite_outcomes(suite);
+        let outcomes = suite_outcomes(suite, model_id);
         let mut built: Vec<Box<dyn Objective>> = Vec::with_capacity(outcomes.len());
         let mut candidates = Vec::new();
         for (i, outcome) in outcomes.iter().enumerate() {
@@ -197,7 +197,7 @@ pub fn audit(suite: &Suite, options: &AuditOptions) -> Result<AuditReport> {
 }
 
 /// Every objective of the suite at every seed, then every held-out outcome.
-fn suite_outcomes(suite: &Suite) -> Vec<Outcome> {
+fn suite_outcomes(suite: &Suite, model_id: &str) -> Vec<Outcome> {
     let mut out = Vec::new();
     for &seed in &suite.seeds {
         for name in suite.objectives.keys() {
@@ -205,7 +205,7 @@ fn suite_outcomes(suite: &Suite) -> Vec<Outcome> {
                 name: name.clone(),
                 heldout: false,
                 seed: Some(seed),
-                spec: suite.objective_for_seed(name, seed),
+                spec: suite.objective_for(name, model_id, seed),
             });
         }
     }

@@ -68,15 +68,27 @@ impl Manifest {
         let mut data = BTreeMap::new();
         let mut items = Vec::new();
         for name in suite.objectives.keys() {
-            for &seed in &suite.seeds {
-                let spec = suite.objective_for_seed(name, seed);
-                items.push(item_ids(
-                    &spec,
-                    name.clone(),
-                    Some(seed),
-                    data_dir,
-                    &mut data,
-                )?);
+            // An objective sized per model draws other items on each model.
+            let labels: Vec<(String, &str)> = if suite.sizes.contains_key(name) {
+                suite
+                    .models
+                    .iter()
+                    .map(|m| (format!("{name}@{m}"), m.as_str()))
+                    .collect()
+            } else {
+                vec![(name.clone(), suite.models[0].as_str())]
+            };
+            for (label, model_id) in labels {
+                for &seed in &suite.seeds {
+                    let spec = suite.objective_for(name, model_id, seed);
+                    items.push(item_ids(
+                        &spec,
+                        label.clone(),
+                        Some(seed),
+                        data_dir,
+                        &mut data,
+                    )?);
+                }
             }
         }
         for (name, spec) in &suite.heldout {

@@ -45,6 +45,12 @@ pub struct Suite {
     pub dtype: Precision,
     /// Objectives by short name (e.g. `ppl`, `acc`); their `seed` is replaced by each suite seed.
     pub objectives: BTreeMap<String, ObjectiveSpec>,
+    /// Objectives sized per model: objective name → model → windows (perplexity) or questions
+    /// per task (accuracy), replacing the size under `objectives` on that model, so each model
+    /// gets an objective as reliable as the claims ask (an objective is noisier on one model
+    /// than another at the same size).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sizes: BTreeMap<String, BTreeMap<String, usize>>,
     /// Held-out outcomes by name: every run's chosen set is also scored on these (evaluation
     /// split, their own fixed seed), so runs are compared on data no search has seen.
     #[serde(default)]
@@ -272,6 +278,23 @@ impl Suite {
                 }
             }
         }
+        for (name, per_model) in &self.sizes {
+            let Some(spec) = self.objectives.get(name) else {
+                bail!("sizes: '{name}' is not among `objectives`");
+            };
+            if matches!(spec, ObjectiveSpec::Noise(_)) {
+                bail!("sizes: '{name}' is a noise objective, which has no size");
+            }
+            if let Some(m) = self.models.iter().find(|m| !per_model.contains_key(*m)) {
+                bail!("sizes: '{name}' has no entry for model '{m}' (size it on every model)");
+            }
+            if let Some(m) = per_model.keys().find(|m| !self.models.contains(m)) {
+                bail!("sizes: '{name}' names '{m}', which is not among `models`");
+            }
+            if let Some((m, _)) = per_model.iter().find(|(_, &s)| s == 0) {
+                bail!("sizes: '{name}' on '{m}' must be at least 1");
+            }
+        }
         for (name, spec) in &self.heldout {
             if spec.split() != crate::data::Split::Evaluation {
                 bail!("held-out outcome '{name}' must use `split: evaluation`: calibration data is what the searches optimised");
@@ -349,11 +372,16 @@ impl Suite {
             .collect()
     }
 
-    /// The objective `name` as run under suite seed `seed`. Its sample seed derives from both,
-    /// so two objectives never share a calibration sample by accident: the same description
-    /// under two names is two calibration resamples of one objective.
-    pub fn objective_for_seed(&self, name: &str, seed: u64) -> ObjectiveSpec {
+    /// The objective `name` as run on `model_id` under suite seed `seed`: at the model's size
+    /// (`sizes`) where one is given. Its sample seed derives from the name and the seed, so two
+    /// objectives never share a calibration sample by accident: the same description under
+    /// two names is two calibration resamples of one objective.
+    pub fn objective_for(&self, name: &str, model_id: &str, seed: u64) -> ObjectiveSpec {
         let mut spec = self.objectives[name].clone();
+        if let Some(&size) = self.sizes.get(name).and_then(|s| s.get(model_id)) {
+            spec.set_size(size)
+                .expect("suite checks refuse sizes for objectives without one");
+        }
         let sample_seed = crate::rng::derive_seed(seed, &format!("suite-objective/{name}"));
         *spec.seed_mut() = sample_seed;
         spec
@@ -390,12 +418,59 @@ seeds: [0, 1]
         assert_eq!(s.searchers[1].params.beam_width, Some(2));
         assert_eq!(s.searchers[1].budget_for("m"), Some(200));
         assert_eq!(s.protect, Protection::Ends);
-        match s.objective_for_seed("ppl", 7) {
+        match s.objective_for("ppl", "smollm2-135m", 7) {
             ObjectiveSpec::Perplexity(p) => assert_eq!(
                 (p.seed, p.n_seqs),
                 (crate::rng::derive_seed(7, "suite-objective/ppl"), 4)
             ),
             other => panic!("{other:?}"),
+        }
+    }
+
+    /// `sizes` resizes an objective on one model and leaves the others (and the seed rule)
+    /// alone; it must name every model, only suite models and sized objectives.
+    #[test]
+    fn an_objective_can_be_sized_per_model() {
+        let two = GOOD
+            .replace(
+                "models: [smollm2-135m]",
+                "models: [smollm2-135m, gemma3-270m]",
+            )
+            .replace(
+                "k: {smollm2-135m: 2}",
+                "k: {smollm2-135m: 2, gemma3-270m: 2}",
+            )
+            .replace("budget: 200", "budget: 200");
+        let sized = format!("{two}sizes: {{ppl: {{smollm2-135m: 8, gemma3-270m: 2}}}}\n");
+        let s = load(&sized).unwrap();
+        let n_seqs = |m: &str| match s.objective_for("ppl", m, 7) {
+            ObjectiveSpec::Perplexity(p) => {
+                assert_eq!(p.seed, crate::rng::derive_seed(7, "suite-objective/ppl"));
+                p.n_seqs
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!((n_seqs("smollm2-135m"), n_seqs("gemma3-270m")), (8, 2));
+        for (bad, says) in [
+            (
+                "sizes: {ppl: {smollm2-135m: 8}}",
+                "no entry for model 'gemma3-270m'",
+            ),
+            (
+                "sizes: {acc: {smollm2-135m: 8, gemma3-270m: 2}}",
+                "'acc' is not among",
+            ),
+            (
+                "sizes: {ppl: {smollm2-135m: 8, gemma3-270m: 2, qwen: 1}}",
+                "'qwen', which is not among",
+            ),
+            (
+                "sizes: {ppl: {smollm2-135m: 0, gemma3-270m: 2}}",
+                "at least 1",
+            ),
+        ] {
+            let e = format!("{:#}", load(&format!("{two}{bad}\n")).unwrap_err());
+            assert!(e.contains(says), "{bad}: {e}");
         }
     }
 

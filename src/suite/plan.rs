@@ -219,6 +219,7 @@ pub struct ModelFacts {
 /// records its tokens; `n_blocks` is the model's unless assumed.
 pub fn model_facts(
     suite: &Suite,
+    model_id: &str,
     model: &dyn Tokenization,
     n_blocks: usize,
     data_dir: &Path,
@@ -246,7 +247,7 @@ pub fn model_facts(
     for &seed in &suite.seeds {
         for name in suite.objectives.keys() {
             let (tokens, batches, first, seconds) =
-                tokens_of(&suite.objective_for_seed(name, seed), suite.rungs)
+                tokens_of(&suite.objective_for(name, model_id, seed), suite.rungs)
                     .with_context(|| format!("objective '{name}', seed {seed}"))?;
             facts.tokens.insert((seed, name.clone()), tokens);
             facts.batches.insert((seed, name.clone()), batches);
@@ -288,7 +289,7 @@ pub fn suite_work(suite: &Suite, data_dir: &Path) -> Result<Vec<f64>> {
     let mut work = Vec::new();
     for model_id in &suite.models {
         let vocabulary = crate::load::open_vocabulary(model_id)?;
-        let facts = model_facts(suite, &vocabulary, vocabulary.n_blocks, data_dir)?;
+        let facts = model_facts(suite, model_id, &vocabulary, vocabulary.n_blocks, data_dir)?;
         work.extend(group_work(suite, model_id, &facts)?);
     }
     Ok(work)
@@ -552,7 +553,7 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
                 );
             }
             let p = proxy.as_ref().expect("just opened");
-            let facts = model_facts(suite, p, n_blocks, &options.data_dir)?;
+            let facts = model_facts(suite, model_id, p, n_blocks, &options.data_dir)?;
             let c = given.expect("checked above");
             notes.push(format!(
                 "{model_id}: {n_blocks} blocks assumed (--blocks); tokens counted with {}'s tokenizer; the shards `run --shard` deals from the real tokenizer may differ",
@@ -564,7 +565,7 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
             let model = crate::load::open_model(model_id, &load_options(suite))?;
             let load_seconds = started.elapsed().as_secs_f64();
             let n_blocks = model.n_blocks();
-            let facts = model_facts(suite, &model, n_blocks, &options.data_dir)?;
+            let facts = model_facts(suite, model_id, &model, n_blocks, &options.data_dir)?;
             let cost = match given {
                 Some(c) => given_cost(c, n_blocks),
                 None => {
@@ -577,7 +578,7 @@ pub fn plan(suite: &Suite, options: &PlanOptions) -> Result<Plan> {
                     let specs = suite
                         .objectives
                         .keys()
-                        .map(|name| (name.clone(), suite.objective_for_seed(name, seed)))
+                        .map(|name| (name.clone(), suite.objective_for(name, model_id, seed)))
                         .chain(
                             suite
                                 .heldout

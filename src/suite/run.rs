@@ -314,7 +314,7 @@ pub fn run_groups(
         let prepared = suite
             .objectives
             .keys()
-            .map(|name| (name, suite.objective_for_seed(name, first_seed)))
+            .map(|name| (name, suite.objective_for(name, model_id, first_seed)))
             .chain(
                 suite
                     .heldout
@@ -442,7 +442,7 @@ fn run_group(
     let model = objectives.model;
     let k = suite.k[model_id].resolve(model.n_blocks());
     let protected = suite.protect.blocks(model.n_blocks()).context("protect")?;
-    let spec = suite.objective_for_seed(objective_name, seed);
+    let spec = suite.objective_for(objective_name, model_id, seed);
     let objective = objectives.get(&spec)?;
     let engine = EvaluatorOptions {
         sieve: options.engine.sieve && suite.sieve,
@@ -570,7 +570,7 @@ fn score_across_objectives(
         return Ok(timings);
     }
     for group in groups {
-        let spec = suite.objective_for_seed(group.objective, group.seed);
+        let spec = suite.objective_for(group.objective, model_id, group.seed);
         let sets: BTreeSet<Vec<usize>> = runs
             .iter()
             .filter(|r| r.seed == group.seed && r.objective != group.objective)
