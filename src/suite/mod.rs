@@ -439,8 +439,7 @@ seeds: [0, 1]
             .replace(
                 "k: {smollm2-135m: 2}",
                 "k: {smollm2-135m: 2, gemma3-270m: 2}",
-            )
-            .replace("budget: 200", "budget: 200");
+            );
         let sized = format!("{two}sizes: {{ppl: {{smollm2-135m: 8, gemma3-270m: 2}}}}\n");
         let s = load(&sized).unwrap();
         let n_seqs = |m: &str| match s.objective_for("ppl", m, 7) {
