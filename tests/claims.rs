@@ -201,12 +201,19 @@ fn replay_options(out_dir: PathBuf, store: &Path) -> RunOptions {
     }
 }
 
-fn audit_options(store: &Path, sample: usize) -> depthprune::study::audit::AuditOptions {
+/// Audit options for `store`, its sample seeded (as `run` seeds it) from the content hash of
+/// the shipped store it copies, so the sample cannot be known before the store is final.
+fn audit_options(
+    store: &Path,
+    sample: Option<usize>,
+    shipped: &Path,
+) -> depthprune::study::audit::AuditOptions {
+    use depthprune::study::evidence::{audit_seed, content_hash};
     depthprune::study::audit::AuditOptions {
         store_dir: store.to_path_buf(),
         data_dir: common::data_dir(),
         sample,
-        seed: 0,
+        seed: audit_seed(&content_hash(shipped).unwrap()),
         tolerance: 1e-5,
     }
 }
@@ -260,7 +267,9 @@ fn decisive_suite_replays_from_its_shipped_store_and_passes_its_audit() {
         .unwrap(),
     );
 
-    let report = depthprune::study::audit::audit(&suite, &audit_options(&store, 48)).unwrap();
+    let shipped = root.join("evidence/decisive/store");
+    let report =
+        depthprune::study::audit::audit(&suite, &audit_options(&store, None, &shipped)).unwrap();
     eprintln!(
         "audit: {} records over {} strata in {:.0} s, largest relative difference {:.2e}",
         report.audited.len(),
@@ -268,9 +277,11 @@ fn decisive_suite_replays_from_its_shipped_store_and_passes_its_audit() {
         report.seconds,
         report.max_relative()
     );
-    if report.audited.len() < 40 {
+    let held: usize = report.records.values().sum();
+    let asked = depthprune::study::audit::default_sample(held);
+    if report.audited.len() < asked {
         problems.push(format!(
-            "audit: only {} records sampled",
+            "audit: only {} records sampled of the {asked} asked (1 % of {held}, at least 250)",
             report.audited.len()
         ));
     }
@@ -396,7 +407,10 @@ fn controls_replay_from_their_shipped_store_refute_what_they_must_and_pass_an_au
         }
         problems.extend(verdict_problems(&verdicts, &settings));
 
-        let report = depthprune::study::audit::audit(&suite, &audit_options(&store, 12)).unwrap();
+        let shipped = root.join("evidence/controls/store");
+        let report =
+            depthprune::study::audit::audit(&suite, &audit_options(&store, Some(12), &shipped))
+                .unwrap();
         eprintln!(
             "{control} audit: {} records in {:.0} s, largest relative difference {:.2e}",
             report.audited.len(),
@@ -429,7 +443,11 @@ fn the_audit_fails_on_a_changed_value_and_on_another_objectives_records() {
     // comes from the files doctored below.
     suite.seeds = vec![1];
     let store = copy_of_shipped_store(root, "decisive", "decisive-audit-store");
-    let clean = depthprune::study::audit::audit(&suite, &audit_options(&store, 12)).unwrap();
+    let clean = depthprune::study::audit::audit(
+        &suite,
+        &audit_options(&store, Some(12), &root.join("evidence/decisive/store")),
+    )
+    .unwrap();
     assert!(clean.failures().is_empty(), "the copy is the shipped store");
 
     // A changed value.
@@ -448,7 +466,11 @@ fn the_audit_fails_on_a_changed_value_and_on_another_objectives_records() {
         })
         .collect();
     std::fs::write(&target.file, doctored.join("\n") + "\n").unwrap();
-    let changed = depthprune::study::audit::audit(&suite, &audit_options(&store, 12)).unwrap();
+    let changed = depthprune::study::audit::audit(
+        &suite,
+        &audit_options(&store, Some(12), &root.join("evidence/decisive/store")),
+    )
+    .unwrap();
     let failed: Vec<_> = changed.failures();
     assert_eq!(failed.len(), 1, "exactly the changed record differs");
     assert_eq!(failed[0].removed, target.removed);
@@ -462,7 +484,11 @@ fn the_audit_fails_on_a_changed_value_and_on_another_objectives_records() {
         model_dir.join(format!("{}.jsonl", spec(1))),
     )
     .unwrap();
-    let swapped = depthprune::study::audit::audit(&suite, &audit_options(&store, 12)).unwrap();
+    let swapped = depthprune::study::audit::audit(
+        &suite,
+        &audit_options(&store, Some(12), &root.join("evidence/decisive/store")),
+    )
+    .unwrap();
     let failed: Vec<_> = swapped.failures();
     assert!(
         !failed.is_empty() && failed.iter().all(|r| r.outcome == "ppl" && !r.heldout),

@@ -18,12 +18,13 @@ pub struct Args {
     #[arg(long)]
     store: PathBuf,
     /// Records to recompute (at least one from each stratum: model × outcome × shallow/deep ×
-    /// one block/several).
-    #[arg(long, default_value_t = 48)]
-    sample: usize,
-    /// Seed of the sample.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// one block/several) [default: 1 % of the store's records, at least 250]
+    #[arg(long)]
+    sample: Option<usize>,
+    /// Seed of the sample [default: the first 64 bits of the store's content sha256, as `run`
+    /// draws it, so the sample cannot be known before the store is final]
+    #[arg(long)]
+    seed: Option<u64>,
     /// Largest relative difference accepted (value, metrics and per-item values).
     #[arg(long, default_value_t = 1e-5)]
     tolerance: f64,
@@ -45,6 +46,12 @@ pub fn run(args: Args, global: Global) -> Result<()> {
             args.store.display()
         );
     }
+    let seed = match args.seed {
+        Some(seed) => seed,
+        None => depthprune::study::evidence::audit_seed(
+            &depthprune::study::evidence::content_hash(&args.store)?,
+        ),
+    };
     let report = audit(
         &suite,
         &AuditOptions {
@@ -53,7 +60,7 @@ pub fn run(args: Args, global: Global) -> Result<()> {
                 args.data_dir.as_deref().or(suite.data_dir.as_deref()),
             )?,
             sample: args.sample,
-            seed: args.seed,
+            seed,
             tolerance: args.tolerance,
         },
     )?;

@@ -45,9 +45,10 @@ pub struct Args {
     #[arg(long, conflicts_with = "replay")]
     from_scratch: bool,
     /// Records of the suite's shipped evidence recomputed from scratch before it is served (at
-    /// least one per stratum: model × outcome × shallow/deep × one block/several).
-    #[arg(long, default_value_t = 48)]
-    audit_sample: usize,
+    /// least one per stratum: model × outcome × shallow/deep × one block/several) [default: 1 %
+    /// of its records, at least 250]
+    #[arg(long)]
+    audit_sample: Option<usize>,
 }
 
 /// `--check` and where the goldens are (shared with `merge`).
@@ -173,7 +174,7 @@ fn verify_and_seed(
     suite: &Suite,
     evidence: &Path,
     options: &RunOptions,
-    sample: usize,
+    sample: Option<usize>,
     quiet: bool,
 ) -> Result<()> {
     if !evidence.is_dir() {
@@ -191,7 +192,8 @@ fn verify_and_seed(
             "[1/3] auditing the shipped evidence {} (content sha256 {}): recomputing {sample} \
              sampled records from scratch (audit seed {seed}, from that hash)",
             evidence.display(),
-            &hash[..16]
+            &hash[..16],
+            sample = sample.map_or("1 % (at least 250) of its".to_string(), |n| n.to_string()),
         );
     }
     let report = audit(
