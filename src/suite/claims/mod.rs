@@ -344,10 +344,14 @@ fn decide(
             calibration_over_search::calibration_over_search(table, s, &mut stats)
         }
         // Computed whatever the reliabilities, so the report shows its statistics beside
-        // the reason it is not decided.
-        Claim::ObjectiveOverSearch => reliable.and(objective_over_search::objective_over_search(
-            table, s, &mut stats,
-        )),
+        // the reason it is not decided, and `power` can size a suite from its units.
+        Claim::ObjectiveOverSearch => {
+            let tested = objective_over_search::objective_over_search(table, s, &mut stats);
+            if let (Err(reason), Ok((_, units))) = (&reliable, &tested) {
+                return (Err(reason.clone()), stats, units.clone());
+            }
+            tested
+        }
         Claim::SearchersConverge => searchers_converge::searchers_converge(table, s, &mut stats),
         Claim::MarginalGains => marginal_gains::marginal_gains(table, s, &mut stats),
         Claim::ObjectiveShapesPatterns => gate.and_then(|()| {

@@ -289,6 +289,8 @@ mod tests {
             "{c:?}"
         );
         assert!(c.statistics.contains_key("objective_tetrad/mean"), "{c:?}");
+        // Its units are kept, so `depthprune power` can size the next suite from them.
+        assert!(!c.per_seed.is_empty(), "{c:?}");
         for claim in ["objective_shapes_patterns", "objective_beyond_resampling"] {
             assert!(v[claim].reason.contains("below the 0.6"), "{:?}", v[claim]);
         }
