@@ -189,11 +189,13 @@ fn verify_and_seed(
     let seed = audit_seed(&hash);
     if !quiet {
         eprintln!(
-            "[1/3] auditing the shipped evidence {} (content sha256 {}): recomputing {sample} \
-             sampled records from scratch (audit seed {seed}, from that hash)",
+            "[1/3] auditing the shipped evidence {} (content sha256 {}): recomputing {sample}, \
+             sampled, from scratch (audit seed {seed}, from that hash)",
             evidence.display(),
             &hash[..16],
-            sample = sample.map_or("1 % (at least 250) of its".to_string(), |n| n.to_string()),
+            sample = sample.map_or("1 % of its records (at least 250)".to_string(), |n| {
+                format!("{n} of its records")
+            }),
         );
     }
     let report = audit(
