@@ -412,6 +412,19 @@ k: {smollm2-135m: 2}
 seeds: [0, 1]
 ";
 
+    /// `suite` on SmolLM2 and Gemma 3, k = 2 on each.
+    fn on_two_models(suite: &str) -> String {
+        suite
+            .replace(
+                "models: [smollm2-135m]",
+                "models: [smollm2-135m, gemma3-270m]",
+            )
+            .replace(
+                "k: {smollm2-135m: 2}",
+                "k: {smollm2-135m: 2, gemma3-270m: 2}",
+            )
+    }
+
     #[test]
     fn a_good_suite_loads() {
         let s = load(GOOD).unwrap();
@@ -431,15 +444,7 @@ seeds: [0, 1]
     /// alone; it must name every model, only suite models and sized objectives.
     #[test]
     fn an_objective_can_be_sized_per_model() {
-        let two = GOOD
-            .replace(
-                "models: [smollm2-135m]",
-                "models: [smollm2-135m, gemma3-270m]",
-            )
-            .replace(
-                "k: {smollm2-135m: 2}",
-                "k: {smollm2-135m: 2, gemma3-270m: 2}",
-            );
+        let two = on_two_models(GOOD);
         let sized = format!("{two}sizes: {{ppl: {{smollm2-135m: 8, gemma3-270m: 2}}}}\n");
         let s = load(&sized).unwrap();
         let n_seqs = |m: &str| match s.objective_for("ppl", m, 7) {
@@ -480,16 +485,7 @@ seeds: [0, 1]
             load(&per_model).unwrap().searchers[1].budget_for("smollm2-135m"),
             Some(84)
         );
-        let missing = GOOD
-            .replace(
-                "models: [smollm2-135m]",
-                "models: [smollm2-135m, gemma3-270m]",
-            )
-            .replace(
-                "k: {smollm2-135m: 2}",
-                "k: {smollm2-135m: 2, gemma3-270m: 2}",
-            )
-            .replace("budget: 200", "budget: {smollm2-135m: 84}");
+        let missing = on_two_models(GOOD).replace("budget: 200", "budget: {smollm2-135m: 84}");
         let e = format!("{:#}", load(&missing).unwrap_err());
         assert!(e.contains("no entry for model 'gemma3-270m'"), "{e}");
         let stray = GOOD.replace("budget: 200", "budget: {smollm2-135m: 84, gemma: 48}");
