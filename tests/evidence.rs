@@ -119,4 +119,13 @@ fn the_shipped_evidence_is_audited_then_served_and_refused_when_doctored() {
         "the run computed evaluations: {stderr}"
     );
     assert!(tmp.join("out/results.json").exists());
+
+    // A run whose --store is the evidence store itself extends it (how a shipped store is
+    // computed): no audit of the store against itself, no copy into itself.
+    let before = lines_under(&intact);
+    let (ok, stderr) = run(&suite, &tmp.join("out-into"), &intact);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("extending it"), "{stderr}");
+    assert!(!stderr.contains("[1/3]"), "{stderr}");
+    assert_eq!(lines_under(&intact), before, "{stderr}");
 }

@@ -126,8 +126,23 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         );
         return Ok(());
     }
+    // A run into the evidence store itself extends it (how a shipped store is computed):
+    // nothing to audit against or copy from.
+    let into_evidence = |dir: &Path| {
+        std::fs::canonicalize(dir).ok() == std::fs::canonicalize(&options.store_dir).ok()
+    };
     let evidence = match &suite.evidence {
-        Some(dir) if !args.from_scratch && !args.engine.replay => Some(dir.clone()),
+        Some(dir) if !args.from_scratch && !args.engine.replay && !into_evidence(dir) => {
+            Some(dir.clone())
+        }
+        Some(dir) if into_evidence(dir) && !global.quiet => {
+            eprintln!(
+                "--store is the suite's evidence store {}: extending it (not audited; \
+                 `depthprune audit` checks it)",
+                dir.display()
+            );
+            None
+        }
         _ => None,
     };
     if let Some(evidence) = &evidence {
