@@ -319,7 +319,7 @@ fn decisive_suite_replays_from_its_shipped_store_and_passes_its_audit() {
 /// resampling; one objective under two names must not differ from itself beyond its noise
 /// (objective_over_search) while a fresh sample must move its sets more than the searcher
 /// (sample_over_search holds: the control isolates the sample), nor at two reliabilities
-/// (1 x 64 and 8 x 128 tokens); an objective that is pure
+/// (1 x 64 or 1 x 128, and 8 x 128 tokens); an objective that is pure
 /// noise beside perplexity must not read as a different objective (its disagreement is
 /// unreliability, not function); a searcher that can only guess
 /// must not converge with the others; a contrarian beside greedy must not hold any claim that
@@ -344,6 +344,11 @@ fn controls_replay_from_their_shipped_store_refute_what_they_must_and_pass_an_au
         ),
         (
             "suites/control-one-objective-two-reliabilities.yaml",
+            &[Claim::ObjectiveOverSearch][..],
+            &[Claim::SampleOverSearch][..],
+        ),
+        (
+            "suites/control-two-reliabilities-one-window.yaml",
             &[Claim::ObjectiveOverSearch][..],
             &[Claim::SampleOverSearch][..],
         ),
