@@ -296,6 +296,9 @@ impl Suite {
             }
         }
         for (name, spec) in &self.heldout {
+            if matches!(spec, ObjectiveSpec::Noise(_)) {
+                bail!("held-out outcome '{name}' is a noise objective: a control belongs under `objectives`, not among the outcomes runs are judged by");
+            }
             if spec.split() != crate::data::Split::Evaluation {
                 bail!("held-out outcome '{name}' must use `split: evaluation`: calibration data is what the searches optimised");
             }
@@ -441,7 +444,8 @@ seeds: [0, 1]
     }
 
     /// `sizes` resizes an objective on one model and leaves the others (and the seed rule)
-    /// alone; it must name every model, only suite models and sized objectives.
+    /// alone; it must name every model, only suite models and sized objectives. (A noise
+    /// objective is refused as a held-out outcome here too.)
     #[test]
     fn an_objective_can_be_sized_per_model() {
         let two = on_two_models(GOOD);
@@ -472,6 +476,7 @@ seeds: [0, 1]
                 "sizes: {ppl: {smollm2-135m: 0, gemma3-270m: 2}}",
                 "at least 1",
             ),
+            ("heldout: {n: {kind: noise}}", "is a noise objective"),
         ] {
             let e = format!("{:#}", load(&format!("{two}{bad}\n")).unwrap_err());
             assert!(e.contains(says), "{bad}: {e}");
