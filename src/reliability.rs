@@ -168,6 +168,8 @@ pub fn reliability_curve(
             rankings[0].push(order_by_scores(problem, &own));
             values[0].push(own.iter().map(|&(_, v)| v).collect());
             for (i, other) in scores.iter().enumerate().skip(1) {
+                // Built again only to score with another metric: its tokenisation is seconds
+                // beside the scan's minutes, and no model runs.
                 let other = resized(other, size, seed).build(model, data_dir)?;
                 let mut scored = Vec::new();
                 for &(block, _) in &own {

@@ -135,7 +135,9 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         Some(dir) if !args.from_scratch && !args.engine.replay && !into_evidence(dir) => {
             Some(dir.clone())
         }
-        Some(dir) if into_evidence(dir) && !global.quiet => {
+        Some(dir)
+            if into_evidence(dir) && !args.from_scratch && !args.engine.replay && !global.quiet =>
+        {
             eprintln!(
                 "--store is the suite's evidence store {}: extending it (not audited; \
                  `depthprune audit` checks it)",
