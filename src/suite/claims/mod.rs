@@ -182,6 +182,12 @@ pub struct ClaimSettings {
     /// variance. Absent: only "beyond chance" is asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_objective_reliability: Option<f64>,
+    /// With it, the claims that compare objectives are also inconclusive on a model where the
+    /// objectives' cross-seed τ differ by more than this: the two-reliabilities controls show
+    /// the objective tetrad leaning toward "holds" for one target at very unequal
+    /// reliabilities. Absent: not asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_reliability_gap: Option<f64>,
     /// Which claims to decide (default: all). Fewer claims, fewer tests to correct for.
     #[serde(default)]
     pub test: Option<Vec<Claim>>,
@@ -333,7 +339,11 @@ fn decide(
     let reliable = match s.min_objective_reliability {
         Some(min) => reliability.reaches(table, min),
         None => Ok(()),
-    };
+    }
+    .and_then(|()| match s.max_reliability_gap {
+        Some(gap) => reliability.matched(table, gap),
+        None => Ok(()),
+    });
     let gate = reliability.gate(table, s.alpha).and(reliable.clone());
     // The primary claims are not gated on reliability: an unreliable objective is part of what
     // "calibration" means for them (its sample decides its set), and the reliability report

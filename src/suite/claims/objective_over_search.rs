@@ -295,6 +295,20 @@ mod tests {
             assert!(v[claim].reason.contains("below the 0.6"), "{:?}", v[claim]);
         }
 
+        // Both above the bar but far apart: with a gap asked, undecided, naming both.
+        let apart = crate::suite::claims::ClaimSettings {
+            max_reliability_gap: Some(0.2),
+            ..gated.clone()
+        };
+        let unequal = Simulated {
+            tau: [0.95, 0.65],
+            same_target: false,
+            ..Simulated::default()
+        };
+        let c = &verdicts(&simulated_suite(&unequal, 0), &apart)["objective_over_search"];
+        assert_eq!(c.verdict, Verdict::Inconclusive, "{c:?}");
+        assert!(c.reason.contains("differ in reliability"), "{c:?}");
+
         let reliable = Simulated {
             tau: [0.8, 0.8],
             same_target: false,
@@ -303,6 +317,10 @@ mod tests {
         let records = simulated_suite(&reliable, 0);
         assert_eq!(
             verdicts(&records, &gated)["objective_over_search"].verdict,
+            verdicts(&records, &settings())["objective_over_search"].verdict
+        );
+        assert_eq!(
+            verdicts(&records, &apart)["objective_over_search"].verdict,
             verdicts(&records, &settings())["objective_over_search"].verdict
         );
     }

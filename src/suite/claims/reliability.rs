@@ -61,6 +61,31 @@ impl Reliability {
             )),
         }
     }
+
+    /// `Err` naming the most and least reliable objectives when their cross-seed τ differ by
+    /// more than `gap`.
+    pub(super) fn matched(&self, table: &RunTable, gap: f64) -> Result<(), String> {
+        let known: Vec<(&str, f64)> = table
+            .objectives
+            .iter()
+            .filter_map(|o| self.tau.get(*o).map(|&t| (*o, t)))
+            .collect();
+        let by_tau = |a: &&(&str, f64), b: &&(&str, f64)| a.1.total_cmp(&b.1);
+        let (Some(low), Some(high)) = (known.iter().min_by(by_tau), known.iter().max_by(by_tau))
+        else {
+            return Ok(());
+        };
+        match high.1 - low.1 > gap {
+            false => Ok(()),
+            true => Err(format!(
+                "objectives '{}' (cross-seed τ {:.3}) and '{}' ({:.3}) differ in reliability by \
+                 more than the {gap} asked: at very unequal reliabilities the objective tetrad \
+                 leans toward holding for a single target (the two-reliabilities controls); \
+                 size them to match",
+                high.0, high.1, low.0, low.1
+            )),
+        }
+    }
 }
 
 pub(super) fn reliability(

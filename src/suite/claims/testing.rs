@@ -23,6 +23,7 @@ pub(super) fn settings() -> ClaimSettings {
         max_relative_gain: 0.05,
         share_margin: 0.1,
         min_objective_reliability: None,
+        max_reliability_gap: None,
         test: None,
         predicted: BTreeMap::new(),
         expected: BTreeMap::new(),
