@@ -19,9 +19,11 @@
 //! - [`progress`]: progress on stderr: a bar on a terminal, plain lines in a log;
 //! - [`scan`]: the one-shot scan (each block removed alone);
 //! - [`influence`]: ShortGPT's block influence, measured on the model;
+//! - [`angular`]: Gromov et al.'s angular distance between block boundaries, measured on the
+//!   model; [`measure`] takes whichever a baseline needs;
 //! - [`reliability`]: how an objective's one-shot ranking reproduces across calibration
 //!   resamples, as a function of its size;
-//! - [`search`]: the seven search algorithms and two references, behind one trait;
+//! - [`search`]: the seven search algorithms, references and baselines, behind one trait;
 //! - [`stats`]: agreement statistics and their chance levels, exact sign-flip tests, Holm,
 //!   PERMANOVA with ω² and restricted permutations;
 //! - [`suite`]: YAML suites of runs, their execution and the claims' verdicts;
@@ -29,6 +31,7 @@
 //! - [`study`]: a suite end to end: runs, verdicts, output files;
 //! - [`export`]: the pruned model itself, as a GGUF or a Hugging Face checkpoint.
 
+pub mod angular;
 pub mod blocks;
 pub mod checkpoint;
 pub mod data;
@@ -38,6 +41,7 @@ pub mod fetch;
 pub mod gguf;
 pub mod influence;
 pub mod load;
+pub mod measure;
 pub mod model;
 pub mod objective;
 pub mod perplexity;

@@ -52,6 +52,10 @@ enum Command {
     /// The seeds each claim needs for a wanted power, from a finished suite's per-seed
     /// statistics (its claims.json).
     Power(cli::power::Args),
+    /// Whether one suite's searches do as well as another's on held-out data (the same seeds,
+    /// objectives and held-out outcomes; e.g. a smaller or screened budget against today's),
+    /// paired run by run, replayed from the store.
+    Compare(cli::compare::Args),
     /// Combine the output folders of `run --shard I/N` into every output file of `run`.
     Merge(cli::merge::Args),
     /// Choose k blocks to remove with a search algorithm.
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => cli::plan::run(args, global),
         Command::Audit(args) => cli::audit::run(args, global),
         Command::Power(args) => cli::power::run(args, global),
+        Command::Compare(args) => cli::compare::run(args, global),
         Command::Merge(args) => cli::merge::run(args, global),
         Command::Search(args) => cli::search::run(args, global),
         Command::Export(args) => cli::export::run(args, global),

@@ -3,6 +3,7 @@
 //! argument groups several commands share live here.
 
 pub mod audit;
+pub mod compare;
 pub mod data_dir;
 pub mod eval;
 pub mod export;

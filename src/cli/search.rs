@@ -76,14 +76,12 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         screen_margin: args.screen_margin,
         ..SearcherParams::default()
     };
-    let influence = match args.searcher.needs_block_influence() {
-        true => Some(depthprune::influence::block_influence(
-            &model,
-            prepared.workload(),
-        )?),
-        false => None,
-    };
-    let algorithm = args.searcher.build(&params, influence)?;
+    let measured = args
+        .searcher
+        .measure()
+        .map(|what| depthprune::measure::measure(what, &model, prepared.workload()))
+        .transpose()?;
+    let algorithm = args.searcher.build(&params, measured)?;
     let problem = Problem {
         n_blocks: model.n_blocks(),
         k: args.k,

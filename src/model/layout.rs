@@ -90,6 +90,12 @@ impl Layout {
         self.seq
     }
 
+    /// Whether sequences are packed (multiple-choice options sharing a prefix) rather than
+    /// plain causal rows.
+    pub fn is_packed(&self) -> bool {
+        self.packed.is_some()
+    }
+
     /// The batch cut into at most `parts` runs of consecutive sequences, each with its first
     /// sequence's index and its own layout (same `seq`, so every row is computed exactly as in
     /// the whole batch). Built once per `parts`, like masks and RoPE tables.

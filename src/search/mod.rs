@@ -7,10 +7,11 @@
 //!
 //! The seven, one file each: [`one_shot`], [`greedy`], [`beam`], [`evolutionary`],
 //! [`annealing`], [`random`], [`local`]; and two references that are not among them:
-//! [`exhaustive`] (the optimum, for small problems) and two baselines that search nothing:
+//! [`exhaustive`] (the optimum, for small problems) and three baselines that search nothing:
 //! [`block_influence`] (ShortGPT's objective-free proxy, whose per-block influences arrive as
-//! data) and [`last_k`] (the deepest blocks before the final one); and a control that must
-//! lose, [`contrarian`]. [`SearcherKind`] is the one list of them that suites and the command
+//! data), [`angular_distance`] (Gromov et al.'s contiguous run, from angular distances that
+//! arrive as data) and [`last_k`] (the deepest blocks before the final one); and a control that
+//! must lose, [`contrarian`]. [`SearcherKind`] is the one list of them that suites and the command
 //! line share.
 //!
 //! This layer knows nothing of models or data: it sees block sets and the numbers a score
@@ -20,6 +21,7 @@
 //! changes another's result. Ties between equal scores go to the lexicographically smaller
 //! block set, so results do not depend on last-bit float noise in the order of evaluation.
 
+pub mod angular_distance;
 pub mod annealing;
 pub mod beam;
 pub mod block_influence;
@@ -554,6 +556,9 @@ pub enum SearcherKind {
     BlockInfluence,
     /// The k deepest blocks before the final one: no search, no measurement.
     LastK,
+    /// The contiguous run of k blocks whose ends' streams are closest in angle (Gromov et
+    /// al.): needs the angular distances.
+    AngularDistance,
     /// A control: the k blocks whose single removal scores worst (one-shot turned round).
     Contrarian,
 }
@@ -572,7 +577,8 @@ impl SearcherKind {
 
     /// The baselines that search nothing: reported beside the seven, never among them in a
     /// claim.
-    pub const BASELINES: [SearcherKind; 2] = [Self::BlockInfluence, Self::LastK];
+    pub const BASELINES: [SearcherKind; 3] =
+        [Self::BlockInfluence, Self::LastK, Self::AngularDistance];
 
     /// Whether `name` is one of [`Self::BASELINES`].
     pub fn is_baseline_name(name: &str) -> bool {
@@ -592,21 +598,26 @@ impl SearcherKind {
             Self::Exhaustive => "exhaustive",
             Self::BlockInfluence => "block_influence",
             Self::LastK => "last_k",
+            Self::AngularDistance => "angular_distance",
             Self::Contrarian => "contrarian",
         }
     }
 
-    /// Whether [`Self::build`] needs the blocks' influences (measured on the model).
-    pub fn needs_block_influence(self) -> bool {
-        self == Self::BlockInfluence
+    /// What [`Self::build`] needs measured on the model, if anything.
+    pub fn measure(self) -> Option<Measure> {
+        match self {
+            Self::BlockInfluence => Some(Measure::BlockInfluence),
+            Self::AngularDistance => Some(Measure::AngularDistance),
+            _ => None,
+        }
     }
 
-    /// The searcher, with `params` applied; `block_influence` is required exactly when
-    /// [`Self::needs_block_influence`].
+    /// The searcher, with `params` applied; `measured` is required exactly when
+    /// [`Self::measure`] names a measure, and must be that one.
     pub fn build(
         self,
         params: &SearcherParams,
-        block_influence: Option<Vec<f64>>,
+        measured: Option<Measured>,
     ) -> Result<Box<dyn Searcher>> {
         Ok(match self {
             Self::OneShot => Box::new(one_shot::OneShot),
@@ -632,16 +643,39 @@ impl SearcherKind {
             Self::Exhaustive => Box::new(exhaustive::Exhaustive {
                 max_subsets: params.max_subsets.unwrap_or(20_000),
             }),
-            Self::BlockInfluence => match block_influence {
-                Some(influence) => Box::new(block_influence::BlockInfluence { influence }),
-                None => {
-                    bail!("block_influence needs the blocks' influences, measured on the model")
+            Self::BlockInfluence => match measured {
+                Some(Measured::BlockInfluence(influence)) => {
+                    Box::new(block_influence::BlockInfluence { influence })
                 }
+                _ => bail!("block_influence needs the blocks' influences, measured on the model"),
+            },
+            Self::AngularDistance => match measured {
+                Some(Measured::AngularDistance(distance)) => {
+                    Box::new(angular_distance::AngularDistance { distance })
+                }
+                _ => bail!("angular_distance needs the angular distances, measured on the model"),
             },
             Self::LastK => Box::new(last_k::LastK),
             Self::Contrarian => Box::new(contrarian::Contrarian),
         })
     }
+}
+
+/// A measurement of the model that a baseline ranks blocks by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    BlockInfluence,
+    AngularDistance,
+}
+
+/// A [`Measure`] taken (by the caller: this layer sees no model).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Measured {
+    /// Each block's influence, `1 − mean cosine(input, output)`.
+    BlockInfluence(Vec<f64>),
+    /// `[l][m]`: mean angular distance between the streams entering block `l` and block `m`,
+    /// for `l < m <= n_blocks`.
+    AngularDistance(Vec<Vec<f64>>),
 }
 
 impl std::fmt::Display for SearcherKind {

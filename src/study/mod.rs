@@ -4,6 +4,7 @@
 //! and [`merge`] combines the shares into the files one run writes.
 
 pub mod audit;
+pub mod compare;
 pub mod evidence;
 pub mod merge;
 pub mod shard;

@@ -323,6 +323,21 @@ impl Suite {
                 bail!("the claims measure gains over one-shot: add `{{name: one_shot}}` to `searchers`");
             }
         }
+        if self
+            .searchers
+            .iter()
+            .any(|s| s.name == SearcherKind::AngularDistance)
+        {
+            if let Some((name, _)) = self
+                .objectives
+                .iter()
+                .find(|(_, spec)| !matches!(spec, ObjectiveSpec::Perplexity(_)))
+            {
+                bail!(
+                    "searcher angular_distance reads the last token of each calibration window, and objective '{name}' has no windows: give angular_distance a suite whose objectives are all perplexity"
+                );
+            }
+        }
         Ok(())
     }
 
@@ -346,7 +361,7 @@ impl Suite {
             problem
                 .validate()
                 .with_context(|| format!("{model_id} ({n_blocks} blocks), k = {k}"))?;
-            if entry.name.needs_block_influence() {
+            if entry.name.measure().is_some() {
                 continue;
             }
             let searcher = entry.name.build(&entry.params, None)?;

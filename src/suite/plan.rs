@@ -129,7 +129,7 @@ pub fn evaluation_count(suite: &Suite, model_id: &str, n_blocks: usize) -> Resul
         ) {
             (Some(c), _, _) => c.ceil() as usize,
             (None, Some(b), _) => b,
-            (None, None, SearcherKind::BlockInfluence) => 1,
+            (None, None, kind) if kind.measure().is_some() => 1,
             (None, None, kind) => kind.build(&entry.params, None)?.default_budget(&problem),
         };
         // What this searcher asks for that an earlier one of its group already evaluated.
@@ -736,15 +736,13 @@ fn group_seconds(
     let block = m.cost.block_seconds_per_token * m.n_blocks as f64;
     let per_eval = tokens * (ratio * block + m.cost.head(&g.objective));
     let builds = facts.build_seconds[&key] * if suite.objectives.len() > 1 { 2.0 } else { 1.0 };
-    let influence = if suite
+    // Each baseline's measurement is one forward of every block over the calibration tokens.
+    let measurements = suite
         .searchers
         .iter()
-        .any(|s| s.name == SearcherKind::BlockInfluence)
-    {
-        tokens * block
-    } else {
-        0.0
-    };
+        .filter(|s| s.name.measure().is_some())
+        .count();
+    let influence = measurements as f64 * tokens * block;
     let searched = count.sieved_estimate(facts.batches[&key], facts.first_rung[&key]);
     builds + (searched + count.cross_scoring as f64) * per_eval + influence
 }

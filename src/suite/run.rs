@@ -461,17 +461,16 @@ fn run_group(
     let mut records = Vec::with_capacity(suite.searchers.len());
     let mut timings = Vec::with_capacity(suite.searchers.len() + 1);
     for entry in &suite.searchers {
-        // Block influence's forward is part of what the search costs.
+        // A baseline's measurement forward is part of what the search costs.
         let started = Instant::now();
         let traced = evaluator.trace().len();
-        let influence = match entry.name.needs_block_influence() {
-            true => Some(crate::influence::block_influence(
-                model,
-                objective.workload(),
-            )?),
-            false => None,
-        };
-        let searcher = entry.name.build(&entry.params, influence)?;
+        let measured = entry
+            .name
+            .measure()
+            .map(|what| crate::measure::measure(what, model, objective.workload()))
+            .transpose()
+            .with_context(|| format!("{model_id} / {objective_name} / {}", entry.name))?;
+        let searcher = entry.name.build(&entry.params, measured)?;
         let result = search::search(
             searcher.as_ref(),
             &problem(entry.budget_for(model_id), entry.compute_for(model_id)),
