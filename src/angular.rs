@@ -62,8 +62,8 @@ pub fn angular_distances(model: &Model, workload: &Workload) -> Result<AngularDi
         }
         for l in 0..=n {
             for m in l + 1..=n {
-                for s in 0..b {
-                    sums[l][m] += angle(&states[l][s], &states[m][s]);
+                for (a, b) in states[l].iter().zip(&states[m]) {
+                    sums[l][m] += angle(a, b);
                 }
             }
         }

@@ -80,6 +80,7 @@ pub fn window_workload(model: &dyn Tokenization, windows: &[Vec<u32>]) -> Result
             rows,
             targets,
             items,
+            reference: None,
         });
     }
     Ok(Workload {

@@ -5,7 +5,7 @@
 use anyhow::Result;
 use candle_core::Tensor;
 
-use crate::model::{BlockMask, Layout, Model};
+use crate::model::{BlockMask, DenseReference, Layout, Model};
 
 /// Token batches to run and the rows to score in each.
 pub struct Workload {
@@ -50,6 +50,15 @@ pub enum Rungs {
 }
 
 impl Workload {
+    /// No batches: a placeholder while a workload is recut.
+    pub fn empty() -> Self {
+        Self {
+            batches: vec![],
+            n_items: 0,
+            first_rung: 1,
+        }
+    }
+
     /// Summed log-probability of every item with `mask`, batch by batch, without caching.
     pub fn run(&self, model: &Model, mask: &BlockMask) -> Result<Vec<f64>> {
         let mut sums = vec![0.0; self.n_items];
@@ -98,19 +107,32 @@ impl Workload {
                 let len = layout.batch();
                 let rows_in = (start * seq) as u32..((start + len) * seq) as u32;
                 let (mut rows, mut targets, mut items) = (Vec::new(), Vec::new(), Vec::new());
-                for ((&r, &t), &i) in batch.rows.iter().zip(&batch.targets).zip(&batch.items) {
+                let mut kept = Vec::new();
+                for (k, ((&r, &t), &i)) in batch
+                    .rows
+                    .iter()
+                    .zip(&batch.targets)
+                    .zip(&batch.items)
+                    .enumerate()
+                {
                     if rows_in.contains(&r) {
                         rows.push(r - rows_in.start);
                         targets.push(t);
                         items.push(i);
+                        kept.push(k as u32);
                     }
                 }
+                let reference = match &batch.reference {
+                    Some(r) => Some(r.select(&kept)?),
+                    None => None,
+                };
                 batches.push(WorkBatch {
                     tokens: batch.tokens.narrow(0, start, len)?.contiguous()?,
                     layout,
                     rows,
                     targets,
                     items,
+                    reference,
                 });
             }
         }
@@ -146,13 +168,21 @@ pub struct WorkBatch {
     pub targets: Vec<u32>,
     /// ...and summed into these items.
     pub items: Vec<u32>,
+    /// The KL objective's: the unpruned model's distributions at `rows`, which a row is
+    /// scored against instead of its target (`−KL` in place of a log-probability).
+    pub reference: Option<DenseReference>,
 }
 
 impl WorkBatch {
     /// Adds the log-probabilities of this batch's scored rows to `sums`, given the residual
     /// stream after the last block.
     pub fn accumulate(&self, model: &Model, hidden: &Tensor, sums: &mut [f64]) -> Result<()> {
-        let log_probs = model.target_log_probs(hidden, &self.rows, &self.targets)?;
+        let log_probs = match &self.reference {
+            Some(reference) => {
+                model.head_neg_kl(&model.select_rows(hidden, &self.rows)?, reference)?
+            }
+            None => model.target_log_probs(hidden, &self.rows, &self.targets)?,
+        };
         for (&item, lp) in self.items.iter().zip(log_probs) {
             sums[item as usize] += lp;
         }

@@ -68,6 +68,16 @@ fn prefix_cache_changes_no_perplexity_smollm2() {
     check_cached_equals_uncached("smollm2-135m", small_ppl());
 }
 
+/// The KL objective scores a row against the unpruned model's distribution there, through
+/// the evaluator's one head call over every batch's rows as through the plain forward.
+#[test]
+fn prefix_cache_changes_no_kl_smollm2() {
+    let ObjectiveSpec::Perplexity(windows) = small_ppl() else {
+        unreachable!()
+    };
+    check_cached_equals_uncached("smollm2-135m", ObjectiveSpec::Kl(windows));
+}
+
 /// Four questions of each of two tasks (ARC-Easy, WinoGrande), options packed per question.
 fn small_acc() -> ObjectiveSpec {
     ObjectiveSpec::Accuracy(AccuracySpec {

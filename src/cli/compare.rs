@@ -39,7 +39,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, global: Global) -> Result<()> {
-    if !(args.alpha > 0.0 && args.alpha < 1.0) || !(args.margin >= 0.0) {
+    let in_range = args.alpha > 0.0 && args.alpha < 1.0 && args.margin >= 0.0;
+    if !in_range {
         bail!("--alpha must lie strictly between 0 and 1 and --margin be at least 0");
     }
     let base = Suite::load(&args.base)?;

@@ -160,14 +160,20 @@ pub struct ObjectiveArgs {
 impl ObjectiveArgs {
     pub fn spec(&self) -> Result<ObjectiveSpec> {
         Ok(match self.objective {
-            ObjectiveKind::Perplexity => ObjectiveSpec::Perplexity(PerplexitySpec {
-                source: CorpusRef::from_args(self.corpus.as_deref(), self.corpus_unit)?,
-                n_seqs: self.n_seqs,
-                seq_len: self.seq_len,
-                seed: self.seed,
-                split: self.split,
-                ..PerplexitySpec::default()
-            }),
+            ObjectiveKind::Perplexity | ObjectiveKind::Kl => {
+                let windows = PerplexitySpec {
+                    source: CorpusRef::from_args(self.corpus.as_deref(), self.corpus_unit)?,
+                    n_seqs: self.n_seqs,
+                    seq_len: self.seq_len,
+                    seed: self.seed,
+                    split: self.split,
+                    ..PerplexitySpec::default()
+                };
+                match self.objective {
+                    ObjectiveKind::Kl => ObjectiveSpec::Kl(windows),
+                    _ => ObjectiveSpec::Perplexity(windows),
+                }
+            }
             ObjectiveKind::Accuracy => ObjectiveSpec::Accuracy(AccuracySpec {
                 tasks: if self.tasks.is_empty() {
                     AccuracySpec::default().tasks

@@ -89,7 +89,8 @@ pub fn run(args: Args, global: Global) -> Result<()> {
     if let Some(path) = &args.plot {
         let name = spec.short_name();
         let unit = match spec {
-            depthprune::objective::ObjectiveSpec::Perplexity(_) => "windows",
+            depthprune::objective::ObjectiveSpec::Perplexity(_)
+            | depthprune::objective::ObjectiveSpec::Kl(_) => "windows",
             depthprune::objective::ObjectiveSpec::Accuracy(_) => "questions per task",
             depthprune::objective::ObjectiveSpec::Noise(_) => "draws (no size)",
         };

@@ -306,17 +306,26 @@ impl<'a> Evaluator<'a> {
         // questions. A row's bits do not depend on the rows beside it in the call, and each
         // item's rows are added in the same order as batch by batch.
         let (mut selected, mut targets, mut scored) = (Vec::new(), Vec::new(), Vec::new());
+        let mut references = Vec::new();
         for b in items.batches..to {
             let hidden = self.final_stream(b, mask)?;
             let batch = &self.objective.workload().batches[b];
             selected.push(self.model.select_rows(&hidden, &batch.rows)?);
             targets.extend_from_slice(&batch.targets);
             scored.extend_from_slice(&batch.items);
+            references.extend(batch.reference.as_ref());
             tokens += self.objective.workload().batch_tokens(b) as u64;
         }
         if !selected.is_empty() {
             let rows = candle_core::Tensor::cat(&selected, 0)?;
-            let log_probs = self.model.head_log_probs(&rows, &targets)?;
+            // A KL objective scores each row against the dense model's distribution there.
+            let log_probs = match references.len() {
+                0 => self.model.head_log_probs(&rows, &targets)?,
+                n if n == selected.len() => self
+                    .model
+                    .head_neg_kl(&rows, &crate::model::DenseReference::concat(&references)?)?,
+                _ => bail!("some batches of the objective have a dense reference, others not"),
+            };
             for (&item, lp) in scored.iter().zip(log_probs) {
                 items.sums[item as usize] += lp;
             }

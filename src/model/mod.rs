@@ -172,6 +172,131 @@ impl Head {
     }
 }
 
+/// The unpruned model's next-token distributions at some rows, as the KL objective needs
+/// them: `u = Wᵀ p` per row (`[rows, hidden]`, W the output projection) and the row's
+/// `Σ_v p_v log p_v`. Since `log q_v = z_v − LSE(z)` and `Σ_v p_v = 1`, the cross term
+/// `Σ_v p_v log q_v` of any pruned row h is `h_n · u − LSE(z)` (h_n the row after the final
+/// norm, z = W h_n), so KL(p ‖ q) needs this `hidden`-wide vector per row, not the
+/// vocabulary-wide p (Gemma 3: 262,144 floats, 1 MB, per scored token).
+#[derive(Debug, Clone)]
+pub struct DenseReference {
+    pub u: Tensor,
+    pub neg_entropy: Vec<f64>,
+}
+
+impl DenseReference {
+    /// The reference of rows `rows` (indices into this one's rows), in that order.
+    pub fn select(&self, rows: &[u32]) -> Result<Self> {
+        let index = Tensor::from_slice(rows, rows.len(), self.u.device())?;
+        Ok(Self {
+            u: self.u.index_select(&index, 0)?,
+            neg_entropy: rows.iter().map(|&r| self.neg_entropy[r as usize]).collect(),
+        })
+    }
+
+    /// Several references' rows one after another.
+    pub fn concat(parts: &[&Self]) -> Result<Self> {
+        let us: Vec<&Tensor> = parts.iter().map(|p| &p.u).collect();
+        Ok(Self {
+            u: Tensor::cat(&us, 0)?,
+            neg_entropy: parts.iter().flat_map(|p| p.neg_entropy.clone()).collect(),
+        })
+    }
+}
+
+impl Head {
+    fn check_no_softcap(&self) -> Result<()> {
+        if self.softcap.is_some() {
+            bail!(
+                "the KL objective needs a head without logit softcapping (its cross term is \
+                 linear in the logits); this model caps its logits: use perplexity"
+            );
+        }
+        Ok(())
+    }
+
+    /// The [`DenseReference`] of rows `[rows, hidden]` of the unpruned model's final stream.
+    /// From the f32 logits every evaluation computes, in f64: p, `Σ p log p`, and `u = Wᵀ p`
+    /// summed over vocabulary chunks, so the cross term `h_n · u` of the unpruned model
+    /// itself differs from `Σ p z` only by the logits' own f32 rounding (its KL comes out
+    /// about 1e-7, not the 1e-4 an f32 `Wᵀ p` over 49k–262k terms leaves).
+    pub fn dense_reference(&self, rows: &Tensor) -> Result<DenseReference> {
+        self.check_no_softcap()?;
+        let n = rows.dim(0)?;
+        let vocab = self.weight.dim(0)?;
+        let chunk_rows = (HEAD_CHUNK_LOGITS / vocab).clamp(16, 1024);
+        const VOCAB_CHUNK: usize = 16_384;
+        let (mut us, mut neg_entropy) = (Vec::new(), Vec::with_capacity(n));
+        for start in (0..n).step_by(chunk_rows) {
+            let len = chunk_rows.min(n - start);
+            let logits = self
+                .logits(&rows.narrow(0, start, len)?)?
+                .to_dtype(DType::F64)?;
+            let max = logits.max_keepdim(1)?;
+            let lse = (logits.broadcast_sub(&max)?.exp()?.sum_keepdim(1)?.log()? + &max)?;
+            let log_p = logits.broadcast_sub(&lse)?;
+            let p = log_p.exp()?;
+            neg_entropy.extend((&p * &log_p)?.sum(1)?.to_vec1::<f64>()?);
+            let mut u: Option<Tensor> = None;
+            for v in (0..vocab).step_by(VOCAB_CHUNK) {
+                let width = VOCAB_CHUNK.min(vocab - v);
+                let w = self.weight.narrow(0, v, width)?.to_dtype(DType::F64)?;
+                let part = p.narrow(1, v, width)?.contiguous()?.matmul(&w)?;
+                u = Some(match u {
+                    Some(u) => (u + part)?,
+                    None => part,
+                });
+            }
+            us.push(u.expect("a vocabulary"));
+        }
+        let us: Vec<&Tensor> = us.iter().collect();
+        Ok(DenseReference {
+            u: Tensor::cat(&us, 0)?,
+            neg_entropy,
+        })
+    }
+
+    /// `−KL(p ‖ q)` for each row `[rows, hidden]` of a (pruned) final stream, p the dense
+    /// distribution `reference` holds for the same row, q this row's: `h_n · u − LSE(z) −
+    /// Σ p log p`, in f64 from the f32 logits and normed row. Lone rows run as one of two, as in
+    /// [`Self::target_log_probs`], so a row's value does not depend on the rows beside it.
+    pub fn neg_kl(&self, rows: &Tensor, reference: &DenseReference) -> Result<Vec<f64>> {
+        self.check_no_softcap()?;
+        let n = rows.dim(0)?;
+        if n != reference.neg_entropy.len() {
+            bail!(
+                "{n} rows but a reference of {}",
+                reference.neg_entropy.len()
+            );
+        }
+        let vocab = self.weight.dim(0)?;
+        let chunk_rows = (HEAD_CHUNK_LOGITS / vocab).clamp(16, 1024);
+        let mut out = Vec::with_capacity(n);
+        for start in (0..n).step_by(chunk_rows) {
+            let len = chunk_rows.min(n - start);
+            let mut chunk = rows.narrow(0, start, len)?;
+            if len == 1 {
+                chunk = Tensor::cat(&[&chunk, &chunk], 0)?;
+            }
+            let logits = self.logits(&chunk)?.to_dtype(DType::F32)?;
+            let flat = logits.flatten_all()?.to_vec1::<f32>()?;
+            let lse: Vec<f64> = flat
+                .par_chunks(vocab)
+                .take(len)
+                .map(|row| row[0] as f64 - log_softmax_at(row, 0))
+                .collect();
+            let normed = layers::rms_norm(&chunk.narrow(0, 0, len)?, &self.norm, self.rms_eps)?
+                .to_dtype(DType::F64)?;
+            let u = reference.u.narrow(0, start, len)?;
+            let cross: Vec<f64> = (normed * u)?.sum(1)?.to_vec1()?;
+            for i in 0..len {
+                out.push(cross[i] - lse[i] - reference.neg_entropy[start + i]);
+            }
+        }
+        Ok(out)
+    }
+}
+
 thread_local! {
     /// The head's logits chunk (up to 128 MB), kept between chunks and evaluations.
     static LOGITS: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
@@ -412,6 +537,9 @@ impl Tokenization for Model {
     fn device(&self) -> &Device {
         &self.device
     }
+    fn model(&self) -> Option<&Model> {
+        Some(self)
+    }
 }
 
 impl Model {
@@ -625,6 +753,18 @@ impl Model {
     /// streams, possibly gathered from several batches: one head call for all of them).
     pub fn head_log_probs(&self, selected: &Tensor, targets: &[u32]) -> Result<Vec<f64>> {
         self.net.head().target_log_probs(selected, targets)
+    }
+
+    /// The KL objective's [`DenseReference`] at the selected rows of the unpruned model's final
+    /// stream.
+    pub fn dense_reference(&self, selected: &Tensor) -> Result<DenseReference> {
+        self.net.head().dense_reference(selected)
+    }
+
+    /// `−KL(p ‖ q)` of each selected row against the dense distributions of `reference`
+    /// ([`Head::neg_kl`]).
+    pub fn head_neg_kl(&self, selected: &Tensor, reference: &DenseReference) -> Result<Vec<f64>> {
+        self.net.head().neg_kl(selected, reference)
     }
 
     fn check_mask(&self, mask: &BlockMask) -> Result<()> {

@@ -19,6 +19,11 @@ pub trait Tokenization {
     fn bos(&self) -> Option<u32>;
     /// Where the model's batches live.
     fn device(&self) -> &Device;
+    /// The model itself, when its weights are loaded (an objective that needs the unpruned
+    /// model's outputs, the KL objective, builds only from one).
+    fn model(&self) -> Option<&super::Model> {
+        None
+    }
 
     /// Token ids `[batch][seq]` as a tensor, shorter sequences right-padded with token 0
     /// (padding is never attended to by real tokens, and never scored).

@@ -340,6 +340,7 @@ fn packed_workload(
             rows,
             targets,
             items,
+            reference: None,
         });
         start = end;
     }

@@ -9,9 +9,12 @@
 //!
 //! - [`perplexity`]: mean next-token NLL over windows of calibration text (lower is better);
 //! - [`accuracy`]: zero-shot multiple choice, lm-evaluation-harness style (higher is better);
+//! - [`kl`]: KL divergence from the unpruned model's next-token distributions on windows of
+//!   calibration text, EvoPress's fitness (lower is better);
 //! - [`noise`]: a seeded uniform draw per set, a control that runs no model (lower is better).
 
 pub mod accuracy;
+pub mod kl;
 pub mod noise;
 pub mod perplexity;
 pub mod samples;
@@ -27,10 +30,11 @@ use crate::model::{BlockMask, Model};
 pub use crate::search::Direction;
 pub use crate::workload::{Rungs, WorkBatch, Workload};
 pub use accuracy::{AccMetric, AccuracyObjective, AccuracySpec};
+pub use kl::KlObjective;
 pub use noise::{NoiseObjective, NoiseSpec};
 pub use perplexity::{PerplexityObjective, PerplexitySpec};
 
-/// The two kinds of calibration objective, as the command line names them.
+/// The kinds of calibration objective, as the command line names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ObjectiveKind {
     /// Perplexity on text windows.
@@ -39,6 +43,9 @@ pub enum ObjectiveKind {
     /// Zero-shot multiple-choice accuracy.
     #[value(name = "acc")]
     Accuracy,
+    /// KL divergence from the unpruned model on text windows (EvoPress's fitness).
+    #[value(name = "kl")]
+    Kl,
 }
 
 /// A full description of an objective: what data, how much, which split, which seed.
@@ -47,6 +54,8 @@ pub enum ObjectiveKind {
 pub enum ObjectiveSpec {
     Perplexity(PerplexitySpec),
     Accuracy(AccuracySpec),
+    /// KL divergence from the unpruned model, on windows described as perplexity's.
+    Kl(PerplexitySpec),
     /// A control: scores are seeded noise (see [`noise`]).
     Noise(NoiseSpec),
 }
@@ -67,7 +76,7 @@ impl ObjectiveSpec {
     fn identity(&self) -> Self {
         let mut spec = self.clone();
         match &mut spec {
-            Self::Perplexity(p) => p.source = p.source.identity(),
+            Self::Perplexity(p) | Self::Kl(p) => p.source = p.source.identity(),
             Self::Accuracy(a) => {
                 for t in &mut a.tasks {
                     *t = t.identity();
@@ -81,7 +90,7 @@ impl ObjectiveSpec {
     /// Relative corpus and task file paths are taken relative to `base` (a suite's folder).
     pub fn rebase(&mut self, base: &Path) {
         match self {
-            Self::Perplexity(p) => p.source.rebase(base),
+            Self::Perplexity(p) | Self::Kl(p) => p.source.rebase(base),
             Self::Accuracy(a) => {
                 for t in &mut a.tasks {
                     t.rebase(base);
@@ -95,7 +104,7 @@ impl ObjectiveSpec {
     /// model, so a mistake in a file is reported before a model loads or a search starts.
     pub fn check_data(&self, data_dir: &Path) -> Result<()> {
         match self {
-            Self::Perplexity(p) => {
+            Self::Perplexity(p) | Self::Kl(p) => {
                 crate::data::corpus::load_corpus(&p.source, data_dir)?;
             }
             Self::Accuracy(a) => {
@@ -110,24 +119,25 @@ impl ObjectiveSpec {
 
     pub fn direction(&self) -> Direction {
         match self {
-            Self::Perplexity(_) | Self::Noise(_) => Direction::Minimize,
+            Self::Perplexity(_) | Self::Kl(_) | Self::Noise(_) => Direction::Minimize,
             Self::Accuracy(_) => Direction::Maximize,
         }
     }
 
     pub fn split(&self) -> crate::data::Split {
         match self {
-            Self::Perplexity(p) => p.split,
+            Self::Perplexity(p) | Self::Kl(p) => p.split,
             Self::Accuracy(a) => a.split,
             Self::Noise(_) => crate::data::Split::Calibration,
         }
     }
 
-    /// Short name: `ppl`, `acc` or `noise`.
+    /// Short name: `ppl`, `acc`, `kl` or `noise`.
     pub fn short_name(&self) -> &'static str {
         match self {
             Self::Perplexity(_) => "ppl",
             Self::Accuracy(_) => "acc",
+            Self::Kl(_) => "kl",
             Self::Noise(_) => "noise",
         }
     }
@@ -138,6 +148,7 @@ impl ObjectiveSpec {
         match self {
             Self::Perplexity(_) => "perplexity",
             Self::Accuracy(a) => a.metric.name(),
+            Self::Kl(_) => "KL divergence",
             Self::Noise(_) => "noise",
         }
     }
@@ -181,6 +192,14 @@ impl ObjectiveSpec {
                 }
                 Box::new(o)
             }
+            Self::Kl(spec) => {
+                let mut o = KlObjective::new(spec.clone(), model, data_dir)?;
+                if rungs == Rungs::Fine {
+                    o.refine()?;
+                }
+                o.attach_reference(model)?;
+                Box::new(o)
+            }
             Self::Noise(spec) => Box::new(NoiseObjective::new(spec.clone())),
         })
     }
@@ -189,7 +208,7 @@ impl ObjectiveSpec {
     /// (accuracy). A noise objective has no size to change.
     pub fn set_size(&mut self, size: usize) -> Result<()> {
         match self {
-            Self::Perplexity(p) => p.n_seqs = size,
+            Self::Perplexity(p) | Self::Kl(p) => p.n_seqs = size,
             Self::Accuracy(a) => a.n_per_task = size,
             Self::Noise(_) => anyhow::bail!("a noise objective has no size"),
         }
@@ -199,7 +218,7 @@ impl ObjectiveSpec {
     /// The seed that draws this objective's calibration sample.
     pub fn seed_mut(&mut self) -> &mut u64 {
         match self {
-            Self::Perplexity(p) => &mut p.seed,
+            Self::Perplexity(p) | Self::Kl(p) => &mut p.seed,
             Self::Accuracy(a) => &mut a.seed,
             Self::Noise(n) => &mut n.seed,
         }

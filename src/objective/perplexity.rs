@@ -74,12 +74,7 @@ pub struct PerplexityObjective {
 impl PerplexityObjective {
     /// Cuts the workload fine ([`Workload::refined`]): the same items, more fidelity levels.
     pub fn refine(&mut self) -> Result<()> {
-        let empty = Workload {
-            batches: vec![],
-            n_items: 0,
-            first_rung: 1,
-        };
-        let coarse = std::mem::replace(&mut self.workload, empty);
+        let coarse = std::mem::replace(&mut self.workload, Workload::empty());
         self.workload = coarse.refined(crate::workload::FINE_SEQUENCES)?;
         Ok(())
     }
@@ -134,6 +129,18 @@ impl PerplexityObjective {
             tokens_scored,
             articles: article_ids,
         })
+    }
+}
+
+impl PerplexityObjective {
+    /// Tokens whose next-token prediction is scored (every window's but its first).
+    pub fn tokens_scored(&self) -> usize {
+        self.tokens_scored
+    }
+
+    /// The windows' workload, for an objective that scores the same windows another way.
+    pub fn into_workload(self) -> Workload {
+        self.workload
     }
 }
 

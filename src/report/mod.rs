@@ -40,7 +40,7 @@ pub fn evaluation_table(spec: &ObjectiveSpec, eval: &Evaluation) -> String {
                 ]);
             }
         }
-        ObjectiveSpec::Perplexity(_) | ObjectiveSpec::Noise(_) => {
+        ObjectiveSpec::Perplexity(_) | ObjectiveSpec::Kl(_) | ObjectiveSpec::Noise(_) => {
             b.push_record(["metric", "value"]);
             for (k, v) in &eval.metrics {
                 b.push_record([k.clone(), format!("{v:.4}")]);

@@ -102,7 +102,7 @@ fn worse_by(spec: &ObjectiveSpec, base: f64, candidate: f64) -> f64 {
     match spec {
         ObjectiveSpec::Perplexity(_) => (candidate / base).ln(),
         ObjectiveSpec::Accuracy(_) => base - candidate,
-        ObjectiveSpec::Noise(_) => candidate - base,
+        ObjectiveSpec::Kl(_) | ObjectiveSpec::Noise(_) => candidate - base,
     }
 }
 

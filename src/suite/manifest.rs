@@ -165,7 +165,7 @@ fn item_ids(
                 data.insert(task.name.clone(), task.content_sha256.clone());
             }
         }
-        ObjectiveSpec::Perplexity(p) => {
+        ObjectiveSpec::Perplexity(p) | ObjectiveSpec::Kl(p) => {
             let corpus = load_corpus(&p.source, data_dir)?;
             for u in pool(corpus.units.len(), &corpus.label, p.partition_seed, p.split) {
                 ids.push(corpus.units[u].id.clone());

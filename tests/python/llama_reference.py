@@ -2,11 +2,15 @@
 `gguf` package: what depthprune's model measurements are checked against.
 
 usage: llama_reference.py MODEL.gguf WINDOWS.json angular OUT.json
+       llama_reference.py MODEL.gguf WINDOWS.json kl OUT.json REMOVED
 
   angular: for every window (a list of token ids, BOS included), the residual stream of its
            last token entering each block and after the last one (before the final norm); the
            mean over windows of arccos(cos) / pi between every two of those n_blocks + 1
            boundaries, as a matrix [l][m] (0 on and below the diagonal).
+  kl:      the mean over every scored token (each position but the last of each window) of
+           KL(p || q), p the unpruned model's next-token distribution and q the model's with
+           the blocks REMOVED (comma-separated) skipped, both by a full softmax in float64.
 
 Written from the Llama architecture, not from depthprune's code: pre-norm blocks, RMSNorm,
 grouped-query causal attention, SwiGLU, RoPE on adjacent lane pairs (2i, 2i+1), because GGUF
@@ -109,13 +113,38 @@ def angular(cfg, w, windows):
     return (sums / len(windows)).tolist()
 
 
+def log_probs(cfg, w, tokens, removed):
+    """log-softmax of the next-token logits at every position but the last, [t - 1, vocab]."""
+    x = w["token_embd.weight"][np.array(tokens)]
+    for i in range(cfg["n_blocks"]):
+        if i not in removed:
+            x = block(cfg, w, i, x)
+    head = w.get("output.weight", w["token_embd.weight"])
+    z = rms_norm(x[:-1], w["output_norm.weight"], cfg["eps"]) @ head.T
+    z = z - z.max(-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+def kl(cfg, w, windows, removed):
+    total, tokens = 0.0, 0
+    for t in windows:
+        lp, lq = log_probs(cfg, w, t, set()), log_probs(cfg, w, t, removed)
+        total += (np.exp(lp) * (lp - lq)).sum()
+        tokens += lp.shape[0]
+    return total / tokens
+
+
 def main():
     model, windows, mode, out = sys.argv[1:5]
     cfg, w = load(model)
     windows = json.load(open(windows))
-    if mode != "angular":
+    if mode == "angular":
+        json.dump({"distance": angular(cfg, w, windows)}, open(out, "w"))
+    elif mode == "kl":
+        removed = {int(b) for b in sys.argv[5].split(",") if b}
+        json.dump({"kl": kl(cfg, w, windows, removed)}, open(out, "w"))
+    else:
         raise SystemExit(f"unknown mode {mode}")
-    json.dump({"distance": angular(cfg, w, windows)}, open(out, "w"))
 
 
 if __name__ == "__main__":
