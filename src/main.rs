@@ -56,6 +56,9 @@ enum Command {
     /// objectives and held-out outcomes; e.g. a smaller or screened budget against today's),
     /// paired run by run, replayed from the store.
     Compare(cli::compare::Args),
+    /// Write the claims registry (docs/registry.md): every claim, its source and its verdicts
+    /// in every suite that ships its evidence, replayed from those stores.
+    Registry(cli::registry::Args),
     /// Combine the output folders of `run --shard I/N` into every output file of `run`.
     Merge(cli::merge::Args),
     /// Choose k blocks to remove with a search algorithm.
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => cli::audit::run(args, global),
         Command::Power(args) => cli::power::run(args, global),
         Command::Compare(args) => cli::compare::run(args, global),
+        Command::Registry(args) => cli::registry::run(args, global),
         Command::Merge(args) => cli::merge::run(args, global),
         Command::Search(args) => cli::search::run(args, global),
         Command::Export(args) => cli::export::run(args, global),

@@ -105,6 +105,7 @@ fn claims_suite() {
     for v in &verdicts {
         problems.extend(check_bounds(&v.claim, &v.statistics));
     }
+    problems.extend(registry_problems(root, &suite, &verdicts));
     for model in &suite.models {
         for claim in Claim::ALL {
             if !verdicts
@@ -416,6 +417,7 @@ fn controls_replay_from_their_shipped_store_refute_what_they_must_and_pass_an_au
             }
         }
         problems.extend(verdict_problems(&verdicts, &settings));
+        problems.extend(registry_problems(root, &suite, &verdicts));
 
         let shipped = root.join("evidence/controls/store");
         let report =
@@ -441,6 +443,72 @@ fn controls_replay_from_their_shipped_store_refute_what_they_must_and_pass_an_au
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The registry page's lines of `suite` against its replayed verdicts (each line, and no
+/// other line of the suite), so docs/registry.md cannot drift from the evidence.
+fn registry_problems(
+    root: &Path,
+    suite: &Suite,
+    verdicts: &[depthprune::suite::claims::ClaimResult],
+) -> Vec<String> {
+    let page = std::fs::read_to_string(root.join("docs/registry.md")).unwrap();
+    depthprune::report::registry::check_suite_lines(&page, suite, verdicts)
+        .into_iter()
+        .map(|p| {
+            format!(
+                "docs/registry.md ({}): {p}; rewrite it with `depthprune registry`",
+                suite.name
+            )
+        })
+        .collect()
+}
+
+/// The registry lists every suite that ships its evidence and states claims (each of which a
+/// test here replays) and the claims' sources as docs/claims-sources.yaml has them.
+#[test]
+fn the_registry_lists_every_registered_suite_and_the_claims_sources() {
+    use depthprune::report::registry::{is_registered, load_sources, sources_table};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read_to_string(root.join("docs/registry.md")).unwrap();
+    let sources = load_sources(&root.join("docs/claims-sources.yaml")).unwrap();
+    for line in sources_table(&sources) {
+        assert!(
+            page.lines().any(|l| l == line),
+            "docs/registry.md lacks the sources line {line}: rewrite it with `depthprune registry`"
+        );
+    }
+    let replayed_here = [
+        "decisive",
+        "control-same-objective",
+        "control-one-objective-two-names",
+        "control-one-objective-two-reliabilities",
+        "control-two-reliabilities-one-window",
+        "control-noise-objective",
+        "control-weak-searcher",
+        "control-contrarian",
+    ];
+    for entry in std::fs::read_dir(root.join("suites")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "yaml") {
+            continue;
+        }
+        let suite = Suite::load(&path).unwrap();
+        if !is_registered(&suite) {
+            continue;
+        }
+        assert!(
+            replayed_here.contains(&suite.name.as_str()),
+            "suite {} ships evidence and claims but no test here replays it against the registry",
+            suite.name
+        );
+        assert!(
+            page.lines()
+                .any(|l| l.starts_with(&format!("| {} | ", suite.name))),
+            "docs/registry.md has no verdict of suite {}: rewrite it with `depthprune registry`",
+            suite.name
+        );
+    }
 }
 
 /// The audit is able to fail: on a store with one value changed by 1e-4 relative, and on a

@@ -12,6 +12,7 @@ pub mod merge;
 pub mod plan;
 pub mod power;
 pub mod ppl;
+pub mod registry;
 pub mod reliability;
 pub mod run;
 pub mod scan;

@@ -2,6 +2,7 @@
 //! CSV, SVG plots).
 
 pub mod files;
+pub mod registry;
 pub mod svg;
 
 use tabled::builder::Builder;
