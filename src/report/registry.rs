@@ -217,7 +217,7 @@ mod tests {
             "x\n{}\n| s | `marginal_gains` | m | **fails** | 0.5 | 0.1 | r |\n",
             lines[0]
         );
-        let problems = check_suite_lines(&page, &suite, &[result.clone()]);
+        let problems = check_suite_lines(&page, &suite, std::slice::from_ref(&result));
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].starts_with("not in the replay"));
         assert_eq!(check_suite_lines("", &suite, &[result]).len(), 1);
