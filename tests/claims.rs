@@ -105,9 +105,8 @@ fn claims_suite() {
     for v in &verdicts {
         problems.extend(check_bounds(&v.claim, &v.statistics));
     }
-    problems.extend(registry_problems(root, &suite, &verdicts));
     for model in &suite.models {
-        for claim in Claim::ALL {
+        for claim in Claim::ALL.into_iter().filter(|c| c.is_study()) {
             if !verdicts
                 .iter()
                 .any(|v| &v.model == model && v.claim == claim.as_str())
@@ -254,6 +253,7 @@ fn decisive_suite_replays_from_its_shipped_store_and_passes_its_audit() {
     for v in &verdicts {
         problems.extend(check_bounds(&v.claim, &v.statistics));
     }
+    problems.extend(registry_problems(root, &suite, &verdicts));
     let on_mismatch = match std::env::var_os("DEPTHPRUNE_UPDATE_GOLDENS") {
         Some(_) => OnMismatch::Update,
         None => OnMismatch::WriteNew,
@@ -445,6 +445,38 @@ fn controls_replay_from_their_shipped_store_refute_what_they_must_and_pass_an_au
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The field's suites (claims of other papers), replayed from the evidence store each names
+/// (the decisive suite's, audited by its own test): every verdict as pinned, and the
+/// registry's lines as replayed.
+#[test]
+fn field_suites_replay_from_their_evidence() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut problems = Vec::new();
+    for field in FIELD_SUITES {
+        let suite = Suite::load(&root.join("suites").join(format!("{field}.yaml"))).unwrap();
+        let store = suite
+            .evidence
+            .clone()
+            .expect("a field suite names its evidence");
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(&suite.name);
+        let _ = std::fs::remove_dir_all(&out);
+        let outcome = execute(&suite, &replay_options(out, &store))
+            .unwrap_or_else(|e| panic!("{field} replays from {}: {e:#}", store.display()));
+        let settings = suite.claims.clone().unwrap();
+        let verdicts = outcome.verdicts.unwrap();
+        eprintln!(
+            "{field}\n{}",
+            depthprune::report::claims_table(&verdicts, &settings)
+        );
+        problems.extend(verdict_problems(&verdicts, &settings));
+        problems.extend(registry_problems(root, &suite, &verdicts));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Suites of the field's claims, each replayed by `field_suites_replay_from_their_evidence`.
+const FIELD_SUITES: [&str; 1] = ["field-shortgpt"];
+
 /// The registry page's lines of `suite` against its replayed verdicts (each line, and no
 /// other line of the suite), so docs/registry.md cannot drift from the evidence.
 fn registry_problems(
@@ -488,6 +520,7 @@ fn the_registry_lists_every_registered_suite_and_the_claims_sources() {
         "control-weak-searcher",
         "control-contrarian",
     ];
+    let replayed_here: Vec<&str> = replayed_here.into_iter().chain(FIELD_SUITES).collect();
     for entry in std::fs::read_dir(root.join("suites")).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_none_or(|x| x != "yaml") {

@@ -23,6 +23,7 @@
 
 mod accuracy_share_comparable;
 mod calibration_over_search;
+mod influence_tracks_one_shot;
 mod marginal_gains;
 mod objective_beyond_resampling;
 mod objective_over_search;
@@ -95,12 +96,15 @@ pub enum Claim {
     RankingsDisagree,
     /// Changing the objective moves the chosen sets more than a new calibration sample alone.
     ObjectiveBeyondResampling,
+    /// ShortGPT: block influence ranks the blocks as each objective's single removals do
+    /// (Kendall τ above 0).
+    InfluenceTracksOneShot,
 }
 
 impl Claim {
     /// In the order they are tested: the primary claims first (a fixed sequence), then the
     /// secondary ones (Holm, once every primary is decided).
-    pub const ALL: [Claim; 10] = [
+    pub const ALL: [Claim; 11] = [
         Claim::SampleOverSearch,
         Claim::ObjectiveOverSearch,
         Claim::CalibrationOverSearch,
@@ -111,6 +115,7 @@ impl Claim {
         Claim::AccuracyShareComparable,
         Claim::RankingsDisagree,
         Claim::ObjectiveBeyondResampling,
+        Claim::InfluenceTracksOneShot,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -125,12 +130,19 @@ impl Claim {
             Claim::AccuracyShareComparable => "accuracy_share_comparable",
             Claim::RankingsDisagree => "rankings_disagree",
             Claim::ObjectiveBeyondResampling => "objective_beyond_resampling",
+            Claim::InfluenceTracksOneShot => "influence_tracks_one_shot",
         }
     }
 
     /// The claim named `name` (as in claims.json), if any.
     pub fn from_name(name: &str) -> Option<Claim> {
         Claim::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// The study's own claims: what a suite decides when its `test:` names none. The field's
+    /// claims (from other papers) are decided only where a suite names them.
+    pub fn is_study(self) -> bool {
+        !matches!(self, Claim::InfluenceTracksOneShot)
     }
 
     /// The primary claims are decided first, each at the full α in a fixed sequence.
@@ -188,7 +200,8 @@ pub struct ClaimSettings {
     /// reliabilities. Absent: not asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_reliability_gap: Option<f64>,
-    /// Which claims to decide (default: all). Fewer claims, fewer tests to correct for.
+    /// Which claims to decide (default: the study's, [`Claim::is_study`]). Fewer claims, fewer
+    /// tests to correct for.
     #[serde(default)]
     pub test: Option<Vec<Claim>>,
     /// What the study predicts, stated before any run of the suite and never rewritten from
@@ -267,7 +280,10 @@ impl ClaimSettings {
     }
 
     fn decides(&self, claim: Claim) -> bool {
-        self.test.as_ref().is_none_or(|t| t.contains(&claim))
+        match &self.test {
+            Some(t) => t.contains(&claim),
+            None => claim.is_study(),
+        }
     }
 }
 
@@ -378,6 +394,11 @@ fn decide(
         Claim::ObjectiveBeyondResampling => gate.and_then(|()| {
             objective_beyond_resampling::objective_beyond_resampling(table, s, &mut stats)
         }),
+        // Against each objective's own single removals: an unreliable objective pulls τ
+        // toward 0, which can hide the effect but not fake it.
+        Claim::InfluenceTracksOneShot => {
+            influence_tracks_one_shot::influence_tracks_one_shot(table, s.alpha, &mut stats)
+        }
     };
     match tested {
         Ok((test, units)) => (Ok(test), stats, units),

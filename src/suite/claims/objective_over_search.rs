@@ -43,7 +43,7 @@
 
 use std::collections::BTreeMap;
 
-use super::procedure::{both_ways_from_zero, effect_size, put_spread, Tested};
+use super::procedure::{close_paired_difference, put_spread, Tested};
 use super::table::{pairs, RunTable};
 use super::ClaimSettings;
 use crate::stats::mean;
@@ -163,12 +163,10 @@ pub(super) fn objective_over_search(
         ck.push(u.cross_objective_kappa);
         per_unit.push((x, u.objective - u.searcher));
     }
-    let d: Vec<f64> = per_unit.iter().map(|(_, d)| *d).collect();
     put_spread(stats, "objective_tetrad", &ot, s.alpha);
     put_spread(stats, "searcher_tetrad", &st, s.alpha);
     put_spread(stats, "resample_agreement", &rk, s.alpha);
     put_spread(stats, "cross_objective_agreement", &ck, s.alpha);
-    put_spread(stats, "difference", &d, s.alpha);
     // Per objective, its own agreement across samples (κ, chance-corrected), for reading the
     // tetrad: an objective near 0 here cannot make its tetrad positive.
     for &o in &table.objectives {
@@ -185,10 +183,7 @@ pub(super) fn objective_over_search(
             stats.insert(format!("resample_agreement/{o}"), mean(&k));
         }
     }
-    stats.insert("effect_size_dz".into(), effect_size(&d));
-    stats.insert("units".into(), units.len() as f64);
-    stats.insert("chance_jaccard".into(), table.chance);
-    both_ways_from_zero(per_unit)
+    close_paired_difference(stats, per_unit, table.chance, s.alpha)
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@
 use std::collections::BTreeMap;
 
 use super::objective_over_search::pair_units;
-use super::procedure::{both_ways_from_zero, effect_size, put_spread, Tested};
+use super::procedure::{close_paired_difference, put_spread, Tested};
 use super::table::{pairs, RunTable};
 use super::ClaimSettings;
 
@@ -68,14 +68,9 @@ pub(super) fn sample_over_search(
         rs.push(b);
         per_unit.push((x, a - b));
     }
-    let d: Vec<f64> = per_unit.iter().map(|(_, d)| *d).collect();
     put_spread(stats, "searcher_change_jaccard", &sc, s.alpha);
     put_spread(stats, "sample_change_jaccard", &rs, s.alpha);
-    put_spread(stats, "difference", &d, s.alpha);
-    stats.insert("effect_size_dz".into(), effect_size(&d));
-    stats.insert("units".into(), units.len() as f64);
-    stats.insert("chance_jaccard".into(), table.chance);
-    both_ways_from_zero(per_unit)
+    close_paired_difference(stats, per_unit, table.chance, s.alpha)
 }
 
 #[cfg(test)]
