@@ -144,6 +144,20 @@ impl Workload {
         })
     }
 
+    /// Which items the first `batches` batches score, and how many rows (tokens) they score:
+    /// what a partial score over a prefix of the batches reads, whatever else a store holds.
+    pub fn prefix_items(&self, batches: usize) -> (Vec<bool>, usize) {
+        let mut covered = vec![false; self.n_items];
+        let mut rows = 0;
+        for b in &self.batches[..batches.min(self.batches.len())] {
+            rows += b.rows.len();
+            for &i in &b.items {
+                covered[i as usize] = true;
+            }
+        }
+        (covered, rows)
+    }
+
     /// Tokens batch `b` runs through the model (padding included).
     pub fn batch_tokens(&self, b: usize) -> usize {
         let l = &self.batches[b].layout;

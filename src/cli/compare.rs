@@ -4,9 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use depthprune::evaluator::EvaluatorOptions;
 use depthprune::study::compare::{check_comparable, compare, CompareOptions, Comparison};
-use depthprune::suite::run::{run_suite, RunOptions};
+use depthprune::suite::run::run_suite;
 use depthprune::suite::Suite;
 use tabled::{builder::Builder, settings::Style};
 
@@ -38,7 +37,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(args: Args, global: Global) -> Result<()> {
+pub fn run(args: Args, _global: Global) -> Result<()> {
     let in_range = args.alpha > 0.0 && args.alpha < 1.0 && args.margin >= 0.0;
     if !in_range {
         bail!("--alpha must lie strictly between 0 and 1 and --margin be at least 0");
@@ -65,20 +64,11 @@ pub fn run(args: Args, global: Global) -> Result<()> {
             );
         }
         let out = tempfile::tempdir()?;
-        let options = RunOptions {
-            out_dir: out.path().to_path_buf(),
-            data_dir: depthprune::data::data_dir(
-                args.data_dir.as_deref().or(suite.data_dir.as_deref()),
-            )?,
-            store_dir: store.clone(),
-            engine: EvaluatorOptions {
-                replay: true,
-                ..EvaluatorOptions::default()
-            },
-            quiet: global.quiet,
-            jobs: 1,
-            log_samples: false,
-        };
+        let options = super::replay_options(
+            out.path(),
+            &store,
+            args.data_dir.as_deref().or(suite.data_dir.as_deref()),
+        )?;
         let replayed = run_suite(suite, &options).with_context(|| {
             format!(
                 "replaying suite {} from {}: run it to the end first (depthprune run SUITE --store {})",

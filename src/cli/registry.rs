@@ -4,9 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use depthprune::evaluator::EvaluatorOptions;
 use depthprune::report::registry::{is_registered, load_sources, page};
-use depthprune::suite::run::RunOptions;
 use depthprune::suite::Suite;
 
 use super::Global;
@@ -65,20 +63,11 @@ pub fn run(args: Args, global: Global) -> Result<()> {
             );
         }
         let out = tempfile::tempdir()?;
-        let options = RunOptions {
-            out_dir: out.path().to_path_buf(),
-            data_dir: depthprune::data::data_dir(
-                args.data_dir.as_deref().or(suite.data_dir.as_deref()),
-            )?,
-            store_dir: evidence,
-            engine: EvaluatorOptions {
-                replay: true,
-                ..EvaluatorOptions::default()
-            },
-            quiet: true,
-            jobs: 2,
-            log_samples: false,
-        };
+        let options = super::replay_options(
+            out.path(),
+            &evidence,
+            args.data_dir.as_deref().or(suite.data_dir.as_deref()),
+        )?;
         let outcome = depthprune::study::execute(&suite, &options)
             .with_context(|| format!("replaying suite {} ({})", suite.name, file.display()))?;
         let verdicts = outcome.verdicts.unwrap_or_default();

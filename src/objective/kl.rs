@@ -106,14 +106,7 @@ impl Objective for KlObjective {
         if batches >= self.workload.batches.len() {
             return self.finish(&[], item_values).value;
         }
-        let mut covered = vec![false; self.workload.n_items];
-        let mut tokens = 0;
-        for b in &self.workload.batches[..batches] {
-            tokens += b.rows.len();
-            for &i in &b.items {
-                covered[i as usize] = true;
-            }
-        }
+        let (covered, tokens) = self.workload.prefix_items(batches);
         let kl: f64 = -item_values
             .iter()
             .zip(&covered)

@@ -176,14 +176,7 @@ impl Objective for PerplexityObjective {
         // Only these batches' windows count, whatever else `item_log_probs` holds: a stored
         // record may carry more of a candidate's windows than the rung compares on, and the
         // sieve's decisions must not depend on what a store happens to hold.
-        let mut covered = vec![false; self.workload.n_items];
-        let mut tokens = 0;
-        for b in &self.workload.batches[..batches] {
-            tokens += b.rows.len();
-            for &i in &b.items {
-                covered[i as usize] = true;
-            }
-        }
+        let (covered, tokens) = self.workload.prefix_items(batches);
         let nll: f64 = -item_log_probs
             .iter()
             .zip(&covered)

@@ -274,47 +274,24 @@ pub fn compare(
             within_margin: upper < options.margin,
         });
         for (objective, searcher) in &cells {
-            let mut changes = Vec::new();
-            let mut same_set = 0;
-            for unit in &units {
-                let (b, c) = pair(unit, objective, searcher);
-                changes.push(worse_by(spec, value(b)?, value(c)?));
-                same_set += (b.removed == c.removed) as usize;
-            }
-            let (m, se) = mean_and_se(&changes);
-            heldout_cells.push(CellChange {
-                outcome: name.clone(),
-                objective: objective.clone(),
-                searcher: searcher.clone(),
-                measure: measure(spec),
-                mean: m,
-                se,
-                n: changes.len(),
-                same_set,
-            });
+            let pairs: Vec<_> = units.iter().map(|u| pair(u, objective, searcher)).collect();
+            let values = pairs
+                .iter()
+                .map(|(b, c)| Ok((value(b)?, value(c)?)))
+                .collect::<Result<Vec<_>>>()?;
+            heldout_cells.push(cell_change(
+                name, spec, objective, searcher, &pairs, &values,
+            ));
         }
     }
     let mut calibration = Vec::new();
     for (objective, searcher) in &cells {
+        let pairs: Vec<_> = units.iter().map(|u| pair(u, objective, searcher)).collect();
+        let scores: Vec<_> = pairs.iter().map(|(b, c)| (b.score, c.score)).collect();
         let spec = &base.objectives[objective];
-        let mut changes = Vec::new();
-        let mut same_set = 0;
-        for unit in &units {
-            let (b, c) = pair(unit, objective, searcher);
-            changes.push(worse_by(spec, b.score, c.score));
-            same_set += (b.removed == c.removed) as usize;
-        }
-        let (m, se) = mean_and_se(&changes);
-        calibration.push(CellChange {
-            outcome: objective.clone(),
-            objective: objective.clone(),
-            searcher: searcher.clone(),
-            measure: measure(spec),
-            mean: m,
-            se,
-            n: changes.len(),
-            same_set,
-        });
+        calibration.push(cell_change(
+            objective, spec, objective, searcher, &pairs, &scores,
+        ));
     }
     Ok(Comparison {
         base: base.name.clone(),
@@ -327,6 +304,30 @@ pub fn compare(
         calibration,
         heldout_cells,
     })
+}
+
+/// One (objective, searcher) cell's change on `outcome` over the units: `values` are the
+/// (base, candidate) values of the `pairs` of runs.
+fn cell_change(
+    outcome: &str,
+    spec: &ObjectiveSpec,
+    objective: &str,
+    searcher: &str,
+    pairs: &[(&RunRecord, &RunRecord)],
+    values: &[(f64, f64)],
+) -> CellChange {
+    let changes: Vec<f64> = values.iter().map(|&(b, c)| worse_by(spec, b, c)).collect();
+    let (mean, se) = mean_and_se(&changes);
+    CellChange {
+        outcome: outcome.to_string(),
+        objective: objective.to_string(),
+        searcher: searcher.to_string(),
+        measure: measure(spec),
+        mean,
+        se,
+        n: changes.len(),
+        same_set: pairs.iter().filter(|(b, c)| b.removed == c.removed).count(),
+    }
 }
 
 fn mean_and_se(xs: &[f64]) -> (f64, f64) {
