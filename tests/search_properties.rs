@@ -554,6 +554,24 @@ proptest! {
         }
         prop_assert_eq!(r.score, best.unwrap());
     }
+
+    #[test]
+    fn contiguous_keeps_the_best_run_of_consecutive_blocks((p, obj) in problem_and_objective(Kind::Table)) {
+        let runs: Vec<Vec<usize>> = (0..=p.n_blocks.saturating_sub(p.k))
+            .map(|l| (l..l + p.k).collect::<Vec<usize>>())
+            .filter(|set| set.iter().all(|b| !p.protected.contains(b)))
+            .collect();
+        prop_assume!(!runs.is_empty());
+        let best = runs
+            .iter()
+            .map(|set| obj.value(set))
+            .fold(None::<f64>, |b, v| Some(b.map_or(v, |b| if p.direction.better(v, b) { v } else { b })))
+            .unwrap();
+        let r = run(SearcherKind::Contiguous, &p, &obj, 0);
+        prop_assert_eq!(r.score, best);
+        prop_assert!(r.removed.windows(2).all(|w| w[1] == w[0] + 1), "not contiguous: {:?}", r.removed);
+        prop_assert_eq!(r.trace.len(), runs.len());
+    }
 }
 
 /// How far `searcher`'s mean score over 30 seeds trails random search's given the same number

@@ -17,10 +17,9 @@ pub struct AngularDistance {
 impl AngularDistance {
     /// Every start `l` whose run `l..l + k` holds only removable blocks, with its distance.
     pub fn runs(&self, problem: &Problem) -> Vec<(usize, f64)> {
-        let k = problem.k;
-        (0..=problem.n_blocks.saturating_sub(k))
-            .filter(|&l| (l..l + k).all(|b| !problem.protected.contains(&b)))
-            .map(|l| (l, self.distance[l][l + k]))
+        super::contiguous::run_starts(problem)
+            .into_iter()
+            .map(|l| (l, self.distance[l][l + problem.k]))
             .collect()
     }
 }

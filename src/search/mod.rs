@@ -7,7 +7,8 @@
 //!
 //! The seven, one file each: [`one_shot`], [`greedy`], [`beam`], [`evolutionary`],
 //! [`annealing`], [`random`], [`local`]; and two references that are not among them:
-//! [`exhaustive`] (the optimum, for small problems) and three baselines that search nothing:
+//! [`exhaustive`] (the optimum, for small problems), [`contiguous`] (the best run of k
+//! consecutive blocks) and three baselines that search nothing:
 //! [`block_influence`] (ShortGPT's objective-free proxy, whose per-block influences arrive as
 //! data), [`angular_distance`] (Gromov et al.'s contiguous run, from angular distances that
 //! arrive as data) and [`last_k`] (the deepest blocks before the final one); and a control that
@@ -25,6 +26,7 @@ pub mod angular_distance;
 pub mod annealing;
 pub mod beam;
 pub mod block_influence;
+pub mod contiguous;
 pub mod contrarian;
 pub mod evolutionary;
 pub mod exhaustive;
@@ -552,6 +554,8 @@ pub enum SearcherKind {
     Local,
     /// Every k-subset (the optimum; small problems only).
     Exhaustive,
+    /// Every contiguous run of k removable blocks, the best kept (a reference).
+    Contiguous,
     /// ShortGPT's objective-free proxy: needs the blocks' influences.
     BlockInfluence,
     /// The k deepest blocks before the final one: no search, no measurement.
@@ -596,6 +600,7 @@ impl SearcherKind {
             Self::Random => "random",
             Self::Local => "local",
             Self::Exhaustive => "exhaustive",
+            Self::Contiguous => "contiguous",
             Self::BlockInfluence => "block_influence",
             Self::LastK => "last_k",
             Self::AngularDistance => "angular_distance",
@@ -656,6 +661,7 @@ impl SearcherKind {
                 _ => bail!("angular_distance needs the angular distances, measured on the model"),
             },
             Self::LastK => Box::new(last_k::LastK),
+            Self::Contiguous => Box::new(contiguous::Contiguous),
             Self::Contrarian => Box::new(contrarian::Contrarian),
         })
     }
