@@ -475,7 +475,7 @@ fn field_suites_replay_from_their_evidence() {
 }
 
 /// Suites of the field's claims, each replayed by `field_suites_replay_from_their_evidence`.
-const FIELD_SUITES: [&str; 1] = ["field-shortgpt"];
+const FIELD_SUITES: [&str; 2] = ["field-shortgpt", "field-reassessing"];
 
 /// The registry page's lines of `suite` against its replayed verdicts (each line, and no
 /// other line of the suite), so docs/registry.md cannot drift from the evidence.

@@ -11,7 +11,7 @@ use crate::stats::sign_flip_greater;
 /// `x`'s gain over `base`, relative to `base`: positive when better (perplexity falls, accuracy
 /// rises). `None` where `base` is zero (an accuracy of 0 on a tiny held-out sample), where a
 /// ratio means nothing, rather than dividing by a guard that turns it into 10¹¹.
-fn relative_gain(x: f64, base: f64, direction: Direction) -> Option<f64> {
+pub(super) fn relative_gain(x: f64, base: f64, direction: Direction) -> Option<f64> {
     let sign = match direction {
         Direction::Minimize => -1.0,
         Direction::Maximize => 1.0,

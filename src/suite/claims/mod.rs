@@ -24,6 +24,7 @@
 mod accuracy_share_comparable;
 mod calibration_over_search;
 mod influence_tracks_one_shot;
+mod last_k_at_least_as_good;
 mod marginal_gains;
 mod objective_beyond_resampling;
 mod objective_over_search;
@@ -99,12 +100,15 @@ pub enum Claim {
     /// ShortGPT: block influence ranks the blocks as each objective's single removals do
     /// (Kendall τ above 0).
     InfluenceTracksOneShot,
+    /// Reassessing Layer Pruning: the searchers' held-out gain over last k stays below
+    /// `max_relative_gain`.
+    LastKAtLeastAsGood,
 }
 
 impl Claim {
     /// In the order they are tested: the primary claims first (a fixed sequence), then the
     /// secondary ones (Holm, once every primary is decided).
-    pub const ALL: [Claim; 11] = [
+    pub const ALL: [Claim; 12] = [
         Claim::SampleOverSearch,
         Claim::ObjectiveOverSearch,
         Claim::CalibrationOverSearch,
@@ -116,6 +120,7 @@ impl Claim {
         Claim::RankingsDisagree,
         Claim::ObjectiveBeyondResampling,
         Claim::InfluenceTracksOneShot,
+        Claim::LastKAtLeastAsGood,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -131,6 +136,7 @@ impl Claim {
             Claim::RankingsDisagree => "rankings_disagree",
             Claim::ObjectiveBeyondResampling => "objective_beyond_resampling",
             Claim::InfluenceTracksOneShot => "influence_tracks_one_shot",
+            Claim::LastKAtLeastAsGood => "last_k_at_least_as_good",
         }
     }
 
@@ -142,7 +148,10 @@ impl Claim {
     /// The study's own claims: what a suite decides when its `test:` names none. The field's
     /// claims (from other papers) are decided only where a suite names them.
     pub fn is_study(self) -> bool {
-        !matches!(self, Claim::InfluenceTracksOneShot)
+        !matches!(
+            self,
+            Claim::InfluenceTracksOneShot | Claim::LastKAtLeastAsGood
+        )
     }
 
     /// The primary claims are decided first, each at the full α in a fixed sequence.
@@ -398,6 +407,9 @@ fn decide(
         // toward 0, which can hide the effect but not fake it.
         Claim::InfluenceTracksOneShot => {
             influence_tracks_one_shot::influence_tracks_one_shot(table, s.alpha, &mut stats)
+        }
+        Claim::LastKAtLeastAsGood => {
+            last_k_at_least_as_good::last_k_at_least_as_good(table, s, &mut stats)
         }
     };
     match tested {

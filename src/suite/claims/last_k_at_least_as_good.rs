@@ -1,0 +1,127 @@
+//! "Reassessing Layer Pruning in LLMs" (ICLR 2026): removing the last k blocks (before the
+//! final one) is at least as good as the sets complex metrics choose. Per seed, the searchers'
+//! mean held-out outcome against last k's, as a gain relative to last k's (positive: the
+//! searchers did better), averaged over the objectives, each on the held-out outcome of its own
+//! kind; holds when the gain is below the margin (`max_relative_gain`: searching buys no more
+//! than that), fails when above, two-sided exact sign flips. The paper gives no margin; the
+//! study's own for "marginal gains" is used.
+
+use std::collections::BTreeMap;
+
+use super::marginal_gains::relative_gain;
+use super::procedure::{put_spread, Test, Tested, Units};
+use super::table::RunTable;
+use super::ClaimSettings;
+use crate::stats::{mean, sign_flip_greater};
+
+const LAST_K: &str = "last_k";
+
+pub(super) fn last_k_at_least_as_good(
+    table: &RunTable,
+    s: &ClaimSettings,
+    stats: &mut BTreeMap<String, f64>,
+) -> Tested {
+    if table.searchers.is_empty() {
+        return Err("needs searchers beside last_k".into());
+    }
+    let mut gains = Vec::with_capacity(table.seeds.len());
+    for &t in &table.seeds {
+        let mut per_objective = Vec::new();
+        for &o in &table.objectives {
+            let direction = table.directions[o];
+            let outcome = table.heldout_of(direction).ok_or_else(|| {
+                format!(
+                    "needs a held-out outcome of objective '{o}''s kind (`heldout:` in the suite)"
+                )
+            })?;
+            let value = |searcher: &str| {
+                table
+                    .get(o, searcher, t)
+                    .and_then(|r| r.heldout.get(outcome).copied())
+                    .ok_or_else(|| format!("held-out '{outcome}' missing for {searcher}, seed {t}"))
+            };
+            let base = value(LAST_K)?;
+            let searched = table
+                .searchers
+                .iter()
+                .map(|sr| value(sr))
+                .collect::<Result<Vec<_>, _>>()?;
+            per_objective.push(relative_gain(mean(&searched), base, direction).ok_or_else(
+                || format!("last_k's held-out '{outcome}' is {base} on seed {t}: a gain relative to it is undefined"),
+            )?);
+        }
+        gains.push(mean(&per_objective));
+    }
+    let margin = s.max_relative_gain;
+    put_spread(stats, "search_gain_over_last_k", &gains, s.alpha);
+    stats.insert("margin".into(), margin);
+    let below: Vec<f64> = gains.iter().map(|g| margin - g).collect();
+    let above: Vec<f64> = gains.iter().map(|g| g - margin).collect();
+    let holds = sign_flip_greater(&below).ok_or("a held-out gain is not finite")?;
+    let fails = sign_flip_greater(&above).ok_or("a held-out gain is not finite")?;
+    Ok((
+        Test::simple(holds.p, fails.p, holds.floor),
+        Units::per_seed(&table.seeds, &gains, margin),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objective::Direction;
+    use crate::suite::run::RunRecord;
+
+    fn run(searcher: &str, seed: u64, heldout_ppl: f64) -> RunRecord {
+        RunRecord {
+            model: "m".into(),
+            objective: "ppl".into(),
+            objective_key: String::new(),
+            direction: Direction::Minimize,
+            searcher: searcher.into(),
+            seed,
+            k: 2,
+            removed: vec![1, 2],
+            ranking: vec![1, 2, 3, 4],
+            score: 0.0,
+            evaluations: 1,
+            seconds: 0.0,
+            starts_from_one_shot: false,
+            best_so_far: vec![],
+            calibration: BTreeMap::new(),
+            heldout: [("hp".to_string(), heldout_ppl)].into(),
+        }
+    }
+
+    fn settings() -> ClaimSettings {
+        serde_yaml_ng::from_str(
+            "alpha: 0.05\npermutations: 99\nmin_cross_searcher_agreement: 0.5\nmax_ranking_tau: 0.5\nmax_relative_gain: 0.05\nshare_margin: 0.1\n",
+        )
+        .unwrap()
+    }
+
+    /// Searchers at held-out perplexity 20 on every seed, last k at `last_k` (plus a little
+    /// seed-to-seed spread): equal does as well, 30 % worse does not.
+    #[test]
+    fn last_k_as_good_holds_and_much_worse_fails() {
+        let heldout = BTreeMap::from([("hp".to_string(), Direction::Minimize)]);
+        for (last_k, expect_holds) in [(20.0, true), (26.0, false)] {
+            let runs: Vec<RunRecord> = (0..8)
+                .flat_map(|s| {
+                    [
+                        run("one_shot", s, 20.0),
+                        run("greedy", s, 20.0 + 0.01 * s as f64),
+                        run(LAST_K, s, last_k),
+                    ]
+                })
+                .collect();
+            let refs: Vec<&RunRecord> = runs.iter().collect();
+            let table = RunTable::new(&refs, &heldout);
+            let mut stats = BTreeMap::new();
+            let (test, units) = last_k_at_least_as_good(&table, &settings(), &mut stats).unwrap();
+            assert_eq!(units.points.len(), 8);
+            let (holds, fails) = (test.holds, test.fails.unwrap());
+            assert_eq!(holds < fails, expect_holds, "{stats:?}");
+            assert!(holds.min(fails) <= 1.0 / 256.0 + 1e-12, "{stats:?}");
+        }
+    }
+}
