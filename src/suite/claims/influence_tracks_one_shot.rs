@@ -57,41 +57,32 @@ pub(super) fn influence_tracks_one_shot(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objective::Direction;
+    use crate::suite::claims::testing::record;
     use crate::suite::run::RunRecord;
-
-    fn run(searcher: &str, seed: u64, ranking: Vec<usize>) -> RunRecord {
-        RunRecord {
-            model: "m".into(),
-            objective: "ppl".into(),
-            objective_key: String::new(),
-            direction: Direction::Minimize,
-            searcher: searcher.into(),
-            seed,
-            k: 2,
-            removed: ranking[..2].to_vec(),
-            ranking,
-            score: 0.0,
-            evaluations: 1,
-            seconds: 0.0,
-            starts_from_one_shot: false,
-            best_so_far: vec![],
-            calibration: BTreeMap::new(),
-            heldout: BTreeMap::new(),
-        }
-    }
 
     #[test]
     fn agreeing_rankings_hold_and_reversed_ones_fail() {
         let heldout = BTreeMap::new();
         let forward: Vec<usize> = (1..9).collect();
         let backward: Vec<usize> = (1..9).rev().collect();
+        let run = |searcher: &str, seed: u64, ranking: &Vec<usize>| {
+            record(
+                "ppl",
+                searcher,
+                seed,
+                &ranking[..2],
+                ranking.clone(),
+                0.0,
+                0.0,
+                0.0,
+            )
+        };
         for (influence, expect_up) in [(&forward, true), (&backward, false)] {
             let runs: Vec<RunRecord> = (0..6)
                 .flat_map(|s| {
                     [
-                        run(ONE_SHOT, s, forward.clone()),
-                        run(BLOCK_INFLUENCE, s, influence.clone()),
+                        run(ONE_SHOT, s, &forward),
+                        run(BLOCK_INFLUENCE, s, influence),
                     ]
                 })
                 .collect();

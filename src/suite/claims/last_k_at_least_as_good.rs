@@ -68,42 +68,26 @@ pub(super) fn last_k_at_least_as_good(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objective::Direction;
+    use crate::suite::claims::testing::{heldout_kinds, record, settings};
     use crate::suite::run::RunRecord;
-
-    fn run(searcher: &str, seed: u64, heldout_ppl: f64) -> RunRecord {
-        RunRecord {
-            model: "m".into(),
-            objective: "ppl".into(),
-            objective_key: String::new(),
-            direction: Direction::Minimize,
-            searcher: searcher.into(),
-            seed,
-            k: 2,
-            removed: vec![1, 2],
-            ranking: vec![1, 2, 3, 4],
-            score: 0.0,
-            evaluations: 1,
-            seconds: 0.0,
-            starts_from_one_shot: false,
-            best_so_far: vec![],
-            calibration: BTreeMap::new(),
-            heldout: [("hp".to_string(), heldout_ppl)].into(),
-        }
-    }
-
-    fn settings() -> ClaimSettings {
-        serde_yaml_ng::from_str(
-            "alpha: 0.05\npermutations: 99\nmin_cross_searcher_agreement: 0.5\nmax_ranking_tau: 0.5\nmax_relative_gain: 0.05\nshare_margin: 0.1\n",
-        )
-        .unwrap()
-    }
 
     /// Searchers at held-out perplexity 20 on every seed, last k at `last_k` (plus a little
     /// seed-to-seed spread): equal does as well, 30 % worse does not.
     #[test]
     fn last_k_as_good_holds_and_much_worse_fails() {
-        let heldout = BTreeMap::from([("hp".to_string(), Direction::Minimize)]);
+        let heldout = heldout_kinds();
+        let run = |searcher: &str, seed: u64, ppl: f64| {
+            record(
+                "ppl",
+                searcher,
+                seed,
+                &[1, 2],
+                vec![1, 2, 3, 4],
+                0.0,
+                ppl,
+                0.5,
+            )
+        };
         for (last_k, expect_holds) in [(20.0, true), (26.0, false)] {
             let runs: Vec<RunRecord> = (0..8)
                 .flat_map(|s| {
