@@ -22,6 +22,7 @@ pub(super) fn influence_tracks_one_shot(
     stats: &mut BTreeMap<String, f64>,
 ) -> Tested {
     let (mut per_seed, mut depths) = (Vec::new(), Vec::new());
+    let mut per_objective: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for &seed in &table.seeds {
         let mut taus = Vec::new();
         for &objective in &table.objectives {
@@ -33,7 +34,9 @@ pub(super) fn influence_tracks_one_shot(
                     "needs block_influence and one_shot runs of every objective (seed {seed}, objective {objective})"
                 ));
             };
-            taus.push(tau_between(influence, one_shot));
+            let tau = tau_between(influence, one_shot);
+            taus.push(tau);
+            per_objective.entry(objective).or_default().push(tau);
             // Depth among the removable blocks: 0 the shallowest, 1 the deepest.
             let mut removable = influence.ranking.clone();
             removable.sort_unstable();
@@ -51,6 +54,12 @@ pub(super) fn influence_tracks_one_shot(
     put_spread(stats, "kendall_tau", &taus, alpha);
     stats.insert("effect_size_dz".into(), effect_size(&taus));
     stats.insert("chosen_depth/mean".into(), mean(&depths));
+    // Per objective: an objective's agreement with anything is bounded by its own cross-seed
+    // reliability (the `reliability` report beside the verdict), so a weak objective's τ here
+    // says little about block influence.
+    for (objective, taus) in &per_objective {
+        stats.insert(format!("kendall_tau/{objective}"), mean(taus));
+    }
     both_ways_from_zero(per_seed)
 }
 
