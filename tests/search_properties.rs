@@ -572,6 +572,35 @@ proptest! {
         prop_assert!(r.removed.windows(2).all(|w| w[1] == w[0] + 1), "not contiguous: {:?}", r.removed);
         prop_assert_eq!(r.trace.len(), runs.len());
     }
+
+    /// `sampled` scores every single removal, then distinct k-sets drawn from its pool (the
+    /// best singles), each in full, and keeps the best of those sets.
+    #[test]
+    fn sampled_scores_the_singles_then_distinct_sets_from_its_pool((p, obj) in problem_and_objective(Kind::Table), pool_extra in 0usize..3) {
+        let removable = p.removable();
+        let pool = (p.k + pool_extra).min(removable.len());
+        prop_assume!(p.k >= 1 && pool >= p.k);
+        let params = SearcherParams { pool: Some(pool), ..SearcherParams::default() };
+        let searcher = SearcherKind::Sampled.build(&params, None).unwrap();
+        let problem = Problem { budget: Some(removable.len() + 4), ..p.clone() };
+        let mut scorer = obj.clone();
+        let r = search::search(searcher.as_ref(), &problem, &mut scorer, 7).unwrap();
+        let singles: Vec<Vec<usize>> = r.trace.iter().take(removable.len()).map(|s| s.removed.clone()).collect();
+        prop_assert_eq!(singles, removable.iter().map(|b| vec![*b]).collect::<Vec<_>>());
+        let order = search::order_by_scores(&problem, &removable.iter().map(|&b| (b, obj.value(&[b]))).collect::<Vec<_>>());
+        let allowed = &order[..pool];
+        let sets: Vec<&Vec<usize>> = r.trace.iter().skip(removable.len()).map(|s| &s.removed).collect();
+        prop_assert!(!sets.is_empty());
+        let distinct: std::collections::BTreeSet<&Vec<usize>> = sets.iter().copied().collect();
+        prop_assert_eq!(distinct.len(), sets.len(), "a set scored twice");
+        for set in &sets {
+            prop_assert_eq!(set.len(), p.k);
+            prop_assert!(set.iter().all(|b| allowed.contains(b)), "{:?} outside the pool {:?}", set, allowed);
+        }
+        prop_assert!(r.trace.iter().all(|s| s.score.is_some()), "a set not scored in full");
+        let best = sets.iter().map(|s| obj.value(s)).fold(None::<f64>, |b, v| Some(b.map_or(v, |b| if p.direction.better(v, b) { v } else { b }))).unwrap();
+        prop_assert_eq!(r.score, best);
+    }
 }
 
 /// How far `searcher`'s mean score over 30 seeds trails random search's given the same number

@@ -35,6 +35,7 @@ pub mod last_k;
 pub mod local;
 pub mod one_shot;
 pub mod random;
+pub mod sampled;
 pub mod sieve;
 
 use std::collections::BTreeSet;
@@ -556,6 +557,9 @@ pub enum SearcherKind {
     Exhaustive,
     /// Every contiguous run of k removable blocks, the best kept (a reference).
     Contiguous,
+    /// Every single removal, then uniformly random k-subsets, all scored in full (a
+    /// reference).
+    Sampled,
     /// ShortGPT's objective-free proxy: needs the blocks' influences.
     BlockInfluence,
     /// The k deepest blocks before the final one: no search, no measurement.
@@ -601,11 +605,18 @@ impl SearcherKind {
             Self::Local => "local",
             Self::Exhaustive => "exhaustive",
             Self::Contiguous => "contiguous",
+            Self::Sampled => "sampled",
             Self::BlockInfluence => "block_influence",
             Self::LastK => "last_k",
             Self::AngularDistance => "angular_distance",
             Self::Contrarian => "contrarian",
         }
+    }
+
+    /// The references whose every scored set a claim reads (kept in the run's record as
+    /// `scored`), not only the one they choose.
+    pub fn keeps_scores(self) -> bool {
+        matches!(self, Self::Contiguous | Self::Sampled)
     }
 
     /// What [`Self::build`] needs measured on the model, if anything.
@@ -662,6 +673,7 @@ impl SearcherKind {
             },
             Self::LastK => Box::new(last_k::LastK),
             Self::Contiguous => Box::new(contiguous::Contiguous),
+            Self::Sampled => Box::new(sampled::Sampled { pool: params.pool }),
             Self::Contrarian => Box::new(contrarian::Contrarian),
         })
     }
@@ -707,6 +719,10 @@ pub struct SearcherParams {
     /// The relative margin of that screen ([`DEFAULT_SCREEN_MARGIN`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub screen_margin: Option<f64>,
+    /// `sampled`: draw the sets from this many blocks, those whose single removal scores
+    /// best (the candidates a searcher weighs), instead of from every removable block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<usize>,
 }
 
 impl SearcherParams {

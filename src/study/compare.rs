@@ -386,6 +386,7 @@ seeds: [0, 1, 2, 3, 4, 5]
             best_so_far: vec![],
             calibration: BTreeMap::new(),
             heldout: [("hp".to_string(), ppl), ("ha".to_string(), acc)].into(),
+            scored: Vec::new(),
         }
     }
 

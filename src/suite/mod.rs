@@ -307,12 +307,11 @@ impl Suite {
             if self.objectives.len() < 2 {
                 bail!("the claims compare objectives: name at least two under `objectives`");
             }
-            // The claims that compare chosen sets only need no one-shot; everything else
-            // measures gains over, or the reliability of, one-shot's ranking.
+            // Most claims measure gains over, or the reliability of, one-shot's ranking.
             let needs_one_shot = self.claims.as_ref().is_some_and(|c| {
                 c.test
                     .as_ref()
-                    .is_none_or(|t| t.iter().any(|claim| !claim.compares_sets_only()))
+                    .is_none_or(|t| t.iter().any(|claim| claim.needs_one_shot()))
             });
             if needs_one_shot
                 && !self
@@ -328,13 +327,11 @@ impl Suite {
             .iter()
             .any(|s| s.name == SearcherKind::AngularDistance)
         {
-            if let Some((name, _)) = self
-                .objectives
-                .iter()
-                .find(|(_, spec)| !matches!(spec, ObjectiveSpec::Perplexity(_)))
-            {
+            if let Some((name, _)) = self.objectives.iter().find(|(_, spec)| {
+                !matches!(spec, ObjectiveSpec::Perplexity(_) | ObjectiveSpec::Kl(_))
+            }) {
                 bail!(
-                    "searcher angular_distance reads the last token of each calibration window, and objective '{name}' has no windows: give angular_distance a suite whose objectives are all perplexity"
+                    "searcher angular_distance reads the last token of each calibration window, and objective '{name}' has no windows: give angular_distance a suite whose objectives are all perplexity or kl"
                 );
             }
         }

@@ -53,6 +53,18 @@ pub struct RunRecord {
     pub calibration: BTreeMap<String, f64>,
     /// The chosen set scored on each held-out outcome of the suite (evaluation split).
     pub heldout: BTreeMap<String, f64>,
+    /// Every set the search scored in full, in the order it asked, for the references a claim
+    /// reads beyond their choice ([`search::SearcherKind::keeps_scores`]); empty (and not
+    /// written) for every other searcher.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scored: Vec<ScoredSet>,
+}
+
+/// One set a search scored in full.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoredSet {
+    pub removed: Vec<usize>,
+    pub score: f64,
 }
 
 /// The objective of one (model, seed, objective) with nothing removed and with each removable
@@ -516,6 +528,20 @@ fn run_group(
             best_so_far,
             calibration: BTreeMap::from([(objective_name.to_string(), result.score)]),
             heldout: BTreeMap::new(),
+            scored: if entry.name.keeps_scores() {
+                result
+                    .trace
+                    .iter()
+                    .filter_map(|step| {
+                        step.score.map(|score| ScoredSet {
+                            removed: step.removed.clone(),
+                            score,
+                        })
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
         };
         on_record(&record)?;
         records.push(record);

@@ -22,7 +22,10 @@
 //! last k) take part only in `baselines_vs_objectives`.
 
 mod accuracy_share_comparable;
+mod angular_run_beats_other_runs;
+mod angular_run_lies_deep;
 mod calibration_over_search;
+mod error_sum_misranks_sets;
 mod influence_tracks_one_shot;
 mod last_k_at_least_as_good;
 mod marginal_gains;
@@ -103,12 +106,21 @@ pub enum Claim {
     /// Reassessing Layer Pruning: the searchers' held-out gain over last k stays below
     /// `max_relative_gain`.
     LastKAtLeastAsGood,
+    /// The deeper layers (Gromov et al.): the start of the contiguous run angular distance
+    /// picks lies in the deeper half of the possible starts.
+    AngularRunLiesDeep,
+    /// The deeper layers: angular distance's contiguous run scores better than the median
+    /// contiguous run of the same size.
+    AngularRunBeatsOtherRuns,
+    /// EvoPress: the sum of single-removal errors ranks k-sets unlike their joint error
+    /// (Kendall τ below `max_ranking_tau`).
+    ErrorSumMisranksSets,
 }
 
 impl Claim {
     /// In the order they are tested: the primary claims first (a fixed sequence), then the
     /// secondary ones (Holm, once every primary is decided).
-    pub const ALL: [Claim; 12] = [
+    pub const ALL: [Claim; 15] = [
         Claim::SampleOverSearch,
         Claim::ObjectiveOverSearch,
         Claim::CalibrationOverSearch,
@@ -121,6 +133,9 @@ impl Claim {
         Claim::ObjectiveBeyondResampling,
         Claim::InfluenceTracksOneShot,
         Claim::LastKAtLeastAsGood,
+        Claim::AngularRunLiesDeep,
+        Claim::AngularRunBeatsOtherRuns,
+        Claim::ErrorSumMisranksSets,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -137,6 +152,9 @@ impl Claim {
             Claim::ObjectiveBeyondResampling => "objective_beyond_resampling",
             Claim::InfluenceTracksOneShot => "influence_tracks_one_shot",
             Claim::LastKAtLeastAsGood => "last_k_at_least_as_good",
+            Claim::AngularRunLiesDeep => "angular_run_lies_deep",
+            Claim::AngularRunBeatsOtherRuns => "angular_run_beats_other_runs",
+            Claim::ErrorSumMisranksSets => "error_sum_misranks_sets",
         }
     }
 
@@ -150,7 +168,11 @@ impl Claim {
     pub fn is_study(self) -> bool {
         !matches!(
             self,
-            Claim::InfluenceTracksOneShot | Claim::LastKAtLeastAsGood
+            Claim::InfluenceTracksOneShot
+                | Claim::LastKAtLeastAsGood
+                | Claim::AngularRunLiesDeep
+                | Claim::AngularRunBeatsOtherRuns
+                | Claim::ErrorSumMisranksSets
         )
     }
 
@@ -159,12 +181,18 @@ impl Claim {
         matches!(self, Claim::SampleOverSearch | Claim::ObjectiveOverSearch)
     }
 
-    /// The claim compares chosen sets only (no one-shot ranking, no held-out gain), so a suite
-    /// deciding only such claims needs no one-shot searcher.
-    pub fn compares_sets_only(self) -> bool {
-        matches!(
+    /// The claim reads one-shot's runs (its ranking, or gains over it). The ones that compare
+    /// chosen sets only, and the field claims that read their own references, do not, so a
+    /// suite deciding only such claims needs no one-shot searcher.
+    pub fn needs_one_shot(self) -> bool {
+        !matches!(
             self,
-            Claim::SampleOverSearch | Claim::ObjectiveOverSearch | Claim::CalibrationOverSearch
+            Claim::SampleOverSearch
+                | Claim::ObjectiveOverSearch
+                | Claim::CalibrationOverSearch
+                | Claim::AngularRunLiesDeep
+                | Claim::AngularRunBeatsOtherRuns
+                | Claim::ErrorSumMisranksSets
         )
     }
 
@@ -410,6 +438,15 @@ fn decide(
         }
         Claim::LastKAtLeastAsGood => {
             last_k_at_least_as_good::last_k_at_least_as_good(table, s, &mut stats)
+        }
+        Claim::AngularRunLiesDeep => {
+            angular_run_lies_deep::angular_run_lies_deep(table, s.alpha, &mut stats)
+        }
+        Claim::AngularRunBeatsOtherRuns => {
+            angular_run_beats_other_runs::angular_run_beats_other_runs(table, s.alpha, &mut stats)
+        }
+        Claim::ErrorSumMisranksSets => {
+            error_sum_misranks_sets::error_sum_misranks_sets(table, s, &mut stats)
         }
     };
     match tested {

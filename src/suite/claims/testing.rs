@@ -84,6 +84,7 @@ pub(super) fn record(
             ("ppl".to_string(), heldout_ppl),
             ("acc".to_string(), heldout_acc),
         ]),
+        scored: Vec::new(),
     }
 }
 
