@@ -499,3 +499,69 @@ fn screening_a_proposal_against_a_reference_is_exact_smollm2() {
         .value;
     assert_eq!(kept, Verdict::Exact(full));
 }
+
+/// What a screen tells a candidate depends on its items alone, never on whether the store
+/// already holds its full score: the sieve and `screen_against` give the same verdicts (the
+/// same levels, the same partial bits) on a fresh store and on one where every candidate was
+/// scored in full beforehand, so a search takes one path whatever store it runs on, and a
+/// replay retraces the run that wrote the store.
+#[test]
+fn a_screens_verdicts_do_not_depend_on_what_the_store_holds_smollm2() {
+    use depthprune::objective::Rungs;
+    use depthprune::search::ScoreFn;
+    let model = common::model("smollm2-135m", LayerTypeRule::Own);
+    let spec = ObjectiveSpec::Perplexity(PerplexitySpec {
+        n_seqs: 8,
+        seq_len: 32,
+        ..PerplexitySpec::default()
+    });
+    let objective = spec
+        .build_with(model.as_ref(), &common::data_dir(), Rungs::Fine)
+        .unwrap();
+    let open = |dir: &std::path::Path| {
+        Evaluator::new(&model, objective.as_ref(), EvaluatorOptions::default())
+            .unwrap()
+            .with_store(dir)
+            .unwrap()
+    };
+    let candidates: Vec<Vec<usize>> = (1..9).map(|b| vec![b]).collect();
+    let reference = vec![20];
+    let proposals = [vec![0, 1, 2], vec![21]];
+    let verdicts = |evaluator: &mut Evaluator| {
+        let sieved = evaluator.screen(&candidates, 1).unwrap().expect("4 levels");
+        let r = evaluator.score(&reference).unwrap();
+        let screened: Vec<_> = proposals
+            .iter()
+            .map(|p| {
+                evaluator
+                    .screen_against(p, &reference, r * 1.2, 0.01)
+                    .unwrap()
+                    .expect("4 levels")
+            })
+            .collect();
+        (sieved, screened)
+    };
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = verdicts(&mut open(fresh_dir.path()));
+    let full_dir = tempfile::tempdir().unwrap();
+    {
+        let mut filling = open(full_dir.path());
+        for c in candidates.iter().chain(&proposals).chain([&reference]) {
+            filling
+                .evaluate(&BlockMask::with_removed(model.n_blocks(), c).unwrap())
+                .unwrap();
+        }
+    }
+    let mut served = open(full_dir.path());
+    let known = verdicts(&mut served);
+    assert_eq!(fresh, known);
+    assert!(
+        fresh
+            .0
+            .iter()
+            .chain(&fresh.1)
+            .any(|v| matches!(v, depthprune::search::Verdict::Dropped(_))),
+        "nothing was screened out, so the test shows nothing: {fresh:?}"
+    );
+    assert_eq!(served.stats().tokens, 0, "a known candidate was recomputed");
+}

@@ -434,9 +434,12 @@ impl<'a> Evaluator<'a> {
         }
         let n = self.n_blocks();
         let started = Instant::now();
-        // Known answers are exact whatever the sieve decides; with their items they still take
-        // part in the halving, for free, as the others' yardstick. Stored answers without items
-        // (written before items were kept) cannot be compared on part of the items and stay out.
+        // A known answer takes part in the halving with its items, for free, and gets the
+        // verdict the halving gives it: what a candidate is told depends on its items alone,
+        // never on whether this process or the store already holds it, so a search takes the
+        // same path on a fresh store, a shared one and in a replay. Stored answers without items
+        // (written before items were kept) cannot be compared on part of the items: they stay
+        // out and are answered exactly.
         let known: Vec<Option<(Evaluation, Source, f64)>> =
             candidates.iter().map(|c| self.recall(c)).collect();
         let mut states: Vec<Items> = candidates.iter().map(|c| self.known_items(c)).collect();
@@ -476,19 +479,11 @@ impl<'a> Evaluator<'a> {
             self.stats.calls += 1;
             // Wall time shared out by tokens computed (the halving interleaves candidates).
             let seconds = elapsed * tokens[c] as f64 / total_tokens as f64;
-            let (score, source, cost, screened) = if let Some((e, source, cost)) = &known[c] {
-                match source {
-                    Source::Memo => self.stats.memo_hits += 1,
-                    _ => self.stats.store_hits += 1,
-                }
-                self.memo.insert(removed.clone(), e.clone());
-                (Some(e.value), *source, *cost, None)
-            } else if stopped_at[c] == n_batches {
-                let eval = self.finished(removed, &states[c].clone())?;
-                (Some(eval.value), Source::Computed, prior[c] + seconds, None)
-            } else {
+            let (score, source, cost, screened) = if stopped_at[c] < n_batches {
                 self.stats.screened += 1;
-                self.keep_partial(removed, &states[c].clone())?;
+                if known[c].is_none() {
+                    self.keep_partial(removed, &states[c].clone())?;
+                }
                 let partial = self.objective.partial(&states[c].sums, stopped_at[c]);
                 let screening = Screening {
                     levels: stopped_at[c],
@@ -496,6 +491,16 @@ impl<'a> Evaluator<'a> {
                     partial,
                 };
                 (None, Source::Screened, seconds, Some(screening))
+            } else if let Some((e, source, cost)) = &known[c] {
+                match source {
+                    Source::Memo => self.stats.memo_hits += 1,
+                    _ => self.stats.store_hits += 1,
+                }
+                self.memo.insert(removed.clone(), e.clone());
+                (Some(e.value), *source, *cost, None)
+            } else {
+                let eval = self.finished(removed, &states[c].clone())?;
+                (Some(eval.value), Source::Computed, prior[c] + seconds, None)
             };
             verdicts.push(match (score, screened) {
                 (Some(s), _) => Verdict::Exact(s),
@@ -537,16 +542,19 @@ impl<'a> Evaluator<'a> {
             return Ok(None);
         }
         let mask = BlockMask::with_removed(self.n_blocks(), removed)?;
-        if self.recall(removed).is_some() {
+        // A known answer is screened on its items like any other (see `sieve`): the verdict
+        // must not depend on what this process or the store holds. Only a stored answer without
+        // items (written before items were kept) is answered exactly.
+        let mut items = self.known_items(removed);
+        let known = self.recall(removed).is_some();
+        if known && items.batches < n_batches {
             return Ok(Some(Verdict::Exact(self.evaluate(&mask)?.value)));
         }
         let started = Instant::now();
-        self.stats.calls += 1;
         let direction = self.direction();
         // The threshold's distance from the reference (annealing's slack) carries over to
         // every rung; the margin is what the first items may be off by without dropping.
         let shift = threshold - reference_eval.value;
-        let mut items = self.known_items(removed);
         let prior = items.seconds;
         let mut tokens = 0;
         let rungs = crate::search::sieve::rungs(n_batches, self.objective.workload().first_rung);
@@ -565,8 +573,11 @@ impl<'a> Evaluator<'a> {
                 Direction::Maximize => yardstick - slack,
             };
             if direction.better(bar, partial) {
+                self.stats.calls += 1;
                 self.stats.screened += 1;
-                self.keep_partial(removed, &items)?;
+                if !known {
+                    self.keep_partial(removed, &items)?;
+                }
                 let screened = Screening {
                     levels: level,
                     of: n_batches,
@@ -586,6 +597,10 @@ impl<'a> Evaluator<'a> {
                 return Ok(Some(Verdict::Dropped(screened)));
             }
         }
+        if known {
+            return Ok(Some(Verdict::Exact(self.evaluate(&mask)?.value)));
+        }
+        self.stats.calls += 1;
         if items.batches < n_batches {
             tokens += self.extend(&mask, &mut items, n_batches)?;
         }

@@ -403,8 +403,7 @@ impl<'a> Oracle<'a> {
     }
 
     /// Whether the budget pays for [`Self::screen`] of `n` candidates whatever it answers:
-    /// `n` full evaluations, since a candidate already known (from memory or the store) is
-    /// answered, and charged, in full wherever the halving would have stopped it.
+    /// `n` full evaluations, what it costs when every candidate survives.
     pub fn affords_screen(&self, n: usize) -> bool {
         match &self.compute {
             Some(c) => c.spent + n as f64 <= c.limit + 1e-9,
