@@ -445,9 +445,10 @@ fn controls_replay_from_their_shipped_store_refute_what_they_must_and_pass_an_au
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// The field's suites (claims of other papers), replayed from the evidence store each names
-/// (the decisive suite's, audited by its own test): every verdict as pinned, and the
-/// registry's lines as replayed.
+/// The field's suites (claims of other papers), replayed from the evidence store each names:
+/// every verdict as pinned, and the registry's lines as replayed. A store other than the
+/// decisive suite's (which its own test audits) is audited here: 16 records of each suite
+/// recomputed from scratch.
 #[test]
 fn field_suites_replay_from_their_evidence() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -470,12 +471,41 @@ fn field_suites_replay_from_their_evidence() {
         );
         problems.extend(verdict_problems(&verdicts, &settings));
         problems.extend(registry_problems(root, &suite, &verdicts));
+        if store.ends_with("decisive/store") {
+            continue;
+        }
+        let report =
+            depthprune::study::audit::audit(&suite, &audit_options(&store, Some(16), &store))
+                .unwrap();
+        eprintln!(
+            "{field} audit: {} records in {:.0} s, largest relative difference {:.2e}",
+            report.audited.len(),
+            report.seconds,
+            report.max_relative()
+        );
+        if report.audited.len() < 8 {
+            problems.push(format!(
+                "{field} audit: only {} records sampled",
+                report.audited.len()
+            ));
+        }
+        for r in report.failures() {
+            problems.push(format!(
+                "{field} audit: {} / {} blocks {:?}: stored {} vs recomputed {}",
+                r.model, r.outcome, r.removed, r.stored, r.recomputed
+            ));
+        }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 /// Suites of the field's claims, each replayed by `field_suites_replay_from_their_evidence`.
-const FIELD_SUITES: [&str; 2] = ["field-shortgpt", "field-reassessing"];
+const FIELD_SUITES: [&str; 4] = [
+    "field-shortgpt",
+    "field-reassessing",
+    "field-deeper-layers",
+    "field-evopress",
+];
 
 /// The registry page's lines of `suite` against its replayed verdicts (each line, and no
 /// other line of the suite), so docs/registry.md cannot drift from the evidence.
