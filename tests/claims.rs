@@ -18,6 +18,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use common::evidence::{audit_options, copy_of_shipped_store, replay_options};
 use depthprune::evaluator::EvaluatorOptions;
 use depthprune::report::power_table;
 use depthprune::study::{execute, SuiteOutcome};
@@ -165,57 +166,6 @@ fn decisive_suite(root: &Path) -> Suite {
         "a model is not in the suite"
     );
     suite
-}
-
-/// A private copy of a shipped store (`evidence/<evidence>/store`), so neither a replay nor a
-/// doctored copy can touch it.
-fn copy_of_shipped_store(root: &Path, evidence: &str, name: &str) -> PathBuf {
-    let to = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&to);
-    let from = root.join("evidence").join(evidence).join("store");
-    for model in std::fs::read_dir(&from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
-        let model = model.unwrap().path();
-        let dest = to.join(model.file_name().unwrap());
-        std::fs::create_dir_all(&dest).unwrap();
-        for file in std::fs::read_dir(&model).unwrap() {
-            let file = file.unwrap().path();
-            std::fs::copy(&file, dest.join(file.file_name().unwrap())).unwrap();
-        }
-    }
-    to
-}
-
-/// Options that compute no evaluation: a record missing from `store` is an error.
-fn replay_options(out_dir: PathBuf, store: &Path) -> RunOptions {
-    RunOptions {
-        out_dir,
-        data_dir: common::data_dir(),
-        store_dir: store.to_path_buf(),
-        engine: EvaluatorOptions {
-            replay: true,
-            ..EvaluatorOptions::default()
-        },
-        quiet: true,
-        jobs: 2,
-        log_samples: false,
-    }
-}
-
-/// Audit options for `store`, its sample seeded (as `run` seeds it) from the content hash of
-/// the shipped store it copies, so the sample cannot be known before the store is final.
-fn audit_options(
-    store: &Path,
-    sample: Option<usize>,
-    shipped: &Path,
-) -> depthprune::study::audit::AuditOptions {
-    use depthprune::study::evidence::{audit_seed, content_hash};
-    depthprune::study::audit::AuditOptions {
-        store_dir: store.to_path_buf(),
-        data_dir: common::data_dir(),
-        sample,
-        seed: audit_seed(&content_hash(shipped).unwrap()),
-        tolerance: 1e-5,
-    }
 }
 
 /// The decisive suite, every statistic, verdict and report recomputed from its shipped store
@@ -419,28 +369,13 @@ fn controls_replay_from_their_shipped_store_refute_what_they_must_and_pass_an_au
         problems.extend(verdict_problems(&verdicts, &settings));
         problems.extend(registry_problems(root, &suite, &verdicts));
 
-        let shipped = root.join("evidence/controls/store");
-        let report =
-            depthprune::study::audit::audit(&suite, &audit_options(&store, Some(12), &shipped))
-                .unwrap();
-        eprintln!(
-            "{control} audit: {} records in {:.0} s, largest relative difference {:.2e}",
-            report.audited.len(),
-            report.seconds,
-            report.max_relative()
-        );
-        if report.audited.len() < 8 {
-            problems.push(format!(
-                "{control} audit: only {} records sampled",
-                report.audited.len()
-            ));
-        }
-        for r in report.failures() {
-            problems.push(format!(
-                "{control} audit: {} / {} blocks {:?}: stored {} vs recomputed {}",
-                r.model, r.outcome, r.removed, r.stored, r.recomputed
-            ));
-        }
+        problems.extend(common::evidence::audit_problems(
+            control,
+            &suite,
+            &store,
+            12,
+            &root.join("evidence/controls/store"),
+        ));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
@@ -474,27 +409,9 @@ fn field_suites_replay_from_their_evidence() {
         if store.ends_with("decisive/store") {
             continue;
         }
-        let report =
-            depthprune::study::audit::audit(&suite, &audit_options(&store, Some(16), &store))
-                .unwrap();
-        eprintln!(
-            "{field} audit: {} records in {:.0} s, largest relative difference {:.2e}",
-            report.audited.len(),
-            report.seconds,
-            report.max_relative()
-        );
-        if report.audited.len() < 8 {
-            problems.push(format!(
-                "{field} audit: only {} records sampled",
-                report.audited.len()
-            ));
-        }
-        for r in report.failures() {
-            problems.push(format!(
-                "{field} audit: {} / {} blocks {:?}: stored {} vs recomputed {}",
-                r.model, r.outcome, r.removed, r.stored, r.recomputed
-            ));
-        }
+        problems.extend(common::evidence::audit_problems(
+            field, &suite, &store, 16, &store,
+        ));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

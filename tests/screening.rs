@@ -9,46 +9,18 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use depthprune::evaluator::EvaluatorOptions;
+use common::evidence::{audit_problems, copy_of_shipped_store, replay_options};
 use depthprune::study::compare::{compare, CompareOptions};
-use depthprune::suite::run::{run_suite, RunOptions};
+use depthprune::suite::run::run_suite;
 use depthprune::suite::Suite;
 
 const BASE: &str = "suites/screening-today.yaml";
 const CANDIDATE: &str = "suites/screening-lean-screened.yaml";
 const DECISIVE: &str = "suites/decisive-reliable.yaml";
 
-/// A private copy of the shipped store, so a replay cannot touch it.
-fn copy_of_shipped_store(root: &Path) -> PathBuf {
-    let to = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screening-replay-store");
-    let _ = std::fs::remove_dir_all(&to);
-    let from = root.join("evidence/screening/store");
-    for model in std::fs::read_dir(&from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
-        let model = model.unwrap().path();
-        let dest = to.join(model.file_name().unwrap());
-        std::fs::create_dir_all(&dest).unwrap();
-        for file in std::fs::read_dir(&model).unwrap() {
-            let file = file.unwrap().path();
-            std::fs::copy(&file, dest.join(file.file_name().unwrap())).unwrap();
-        }
-    }
-    to
-}
-
 fn replay(suite: &Suite, store: &Path) -> Vec<depthprune::suite::run::RunRecord> {
-    let options = RunOptions {
-        out_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(&suite.name),
-        data_dir: common::data_dir(),
-        store_dir: store.to_path_buf(),
-        engine: EvaluatorOptions {
-            replay: true,
-            ..EvaluatorOptions::default()
-        },
-        quiet: true,
-        jobs: 2,
-        log_samples: false,
-    };
-    run_suite(suite, &options)
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(&suite.name);
+    run_suite(suite, &replay_options(out, store))
         .unwrap_or_else(|e| {
             panic!(
                 "{} replays from evidence/screening/store: {e:#}",
@@ -83,7 +55,7 @@ fn stochastic_compute(suite: &Suite, model: &str) -> Vec<(String, Option<f64>, b
 #[test]
 fn the_screening_comparison_decides_the_reliable_suites_budget_and_passes_an_audit() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let store = copy_of_shipped_store(root);
+    let store = copy_of_shipped_store(root, "screening", "screening-replay-store");
     let base = Suite::load(&root.join(BASE)).unwrap();
     let candidate = Suite::load(&root.join(CANDIDATE)).unwrap();
     let base_runs = replay(&base, &store);
@@ -139,36 +111,8 @@ fn the_screening_comparison_decides_the_reliable_suites_budget_and_passes_an_aud
 
     // A sample of each arm's records, recomputed from scratch.
     let shipped = root.join("evidence/screening/store");
-    use depthprune::study::evidence::{audit_seed, content_hash};
     for suite in [&base, &candidate] {
-        let options = depthprune::study::audit::AuditOptions {
-            store_dir: store.clone(),
-            data_dir: common::data_dir(),
-            sample: Some(16),
-            seed: audit_seed(&content_hash(&shipped).unwrap()),
-            tolerance: 1e-5,
-        };
-        let report = depthprune::study::audit::audit(suite, &options).unwrap();
-        eprintln!(
-            "{} audit: {} records in {:.0} s, largest relative difference {:.2e}",
-            suite.name,
-            report.audited.len(),
-            report.seconds,
-            report.max_relative()
-        );
-        if report.audited.len() < 8 {
-            problems.push(format!(
-                "{} audit: only {} records sampled",
-                suite.name,
-                report.audited.len()
-            ));
-        }
-        for r in report.failures() {
-            problems.push(format!(
-                "{} audit: {} / {} blocks {:?}: stored {} vs recomputed {}",
-                suite.name, r.model, r.outcome, r.removed, r.stored, r.recomputed
-            ));
-        }
+        problems.extend(audit_problems(&suite.name, suite, &store, 16, &shipped));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

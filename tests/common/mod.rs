@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod evidence;
 pub mod tiny_hf;
 
 use depthprune::load::open_model;
