@@ -12,10 +12,10 @@
 
 use std::collections::BTreeMap;
 
-use super::procedure::{effect_size, put_spread, Test, Tested, Units};
+use super::procedure::{below_threshold, effect_size, put_spread, Tested};
 use super::table::RunTable;
 use super::ClaimSettings;
-use crate::stats::{kendall_tau_b, mean, sign_flip_greater};
+use crate::stats::{kendall_tau_b, mean};
 use crate::suite::run::RunRecord;
 
 const SAMPLED: &str = "sampled";
@@ -95,13 +95,7 @@ pub(super) fn error_sum_misranks_sets(
     }
     let below: Vec<f64> = taus.iter().map(|t| threshold - t).collect();
     stats.insert("effect_size_dz".into(), effect_size(&below));
-    let above: Vec<f64> = below.iter().map(|d| -d).collect();
-    let holds = sign_flip_greater(&below).ok_or("a rank correlation is not finite")?;
-    let fails = sign_flip_greater(&above).ok_or("a rank correlation is not finite")?;
-    Ok((
-        Test::simple(holds.p, fails.p, holds.floor),
-        Units::per_seed(&table.seeds, &taus, threshold),
-    ))
+    below_threshold(&table.seeds, &taus, threshold)
 }
 
 #[cfg(test)]

@@ -9,10 +9,10 @@
 use std::collections::BTreeMap;
 
 use super::marginal_gains::relative_gain;
-use super::procedure::{put_spread, Test, Tested, Units};
+use super::procedure::{below_threshold, put_spread, Tested};
 use super::table::RunTable;
 use super::ClaimSettings;
-use crate::stats::{mean, sign_flip_greater};
+use crate::stats::mean;
 
 const LAST_K: &str = "last_k";
 
@@ -55,14 +55,7 @@ pub(super) fn last_k_at_least_as_good(
     let margin = s.max_relative_gain;
     put_spread(stats, "search_gain_over_last_k", &gains, s.alpha);
     stats.insert("margin".into(), margin);
-    let below: Vec<f64> = gains.iter().map(|g| margin - g).collect();
-    let above: Vec<f64> = gains.iter().map(|g| g - margin).collect();
-    let holds = sign_flip_greater(&below).ok_or("a held-out gain is not finite")?;
-    let fails = sign_flip_greater(&above).ok_or("a held-out gain is not finite")?;
-    Ok((
-        Test::simple(holds.p, fails.p, holds.floor),
-        Units::per_seed(&table.seeds, &gains, margin),
-    ))
+    below_threshold(&table.seeds, &gains, margin)
 }
 
 #[cfg(test)]

@@ -52,6 +52,20 @@ pub(super) fn both_ways_from_zero(points: Vec<(u64, f64)>) -> Tested {
     Ok((Test::simple(up.p, down.p, up.floor), units))
 }
 
+/// The test of a claim that holds when its per-seed statistic lies below `threshold` (an
+/// equivalence or "at most" statement) and fails when above: exact sign flips of
+/// `threshold − value` both ways, and the units for the figure.
+pub(super) fn below_threshold(seeds: &[u64], values: &[f64], threshold: f64) -> Tested {
+    let below: Vec<f64> = values.iter().map(|v| threshold - v).collect();
+    let above: Vec<f64> = below.iter().map(|d| -d).collect();
+    let holds = sign_flip_greater(&below).ok_or("a per-seed statistic is not finite")?;
+    let fails = sign_flip_greater(&above).ok_or("a per-seed statistic is not finite")?;
+    Ok((
+        Test::simple(holds.p, fails.p, holds.floor),
+        Units::per_seed(seeds, values, threshold),
+    ))
+}
+
 /// How a primary claim over disjoint seed pairs closes: the per-unit difference's spread,
 /// effect size, unit count and chance level go into `stats`, and the difference is tested
 /// against 0 both ways ([`both_ways_from_zero`]).
