@@ -10,6 +10,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
+use crate::suite::claims::sizing::{seeds_needed, SizingOptions};
 use crate::suite::claims::{Claim, ClaimResult, Verdict};
 use crate::suite::Suite;
 
@@ -84,27 +85,64 @@ pub fn sources_table(sources: &Sources) -> Vec<String> {
 }
 
 /// One line per (claim, model) the suite decides, in the order they are tested: `| suite |
-/// claim | model | verdict | p | floor | reason |`, p as the procedure tested it (adjusted).
+/// claim | model | verdict | p | floor | seeds for power 0.8 | reason |`, p as the procedure
+/// tested it (adjusted).
 pub fn verdict_lines(suite: &Suite, verdicts: &[ClaimResult]) -> Vec<String> {
+    let alpha = suite.claims.as_ref().map_or(0.05, |c| c.alpha);
+    let sized = seeds_needed(verdicts, &SizingOptions::defaults(alpha));
     let mut lines = Vec::new();
     for claim in Claim::ALL {
         for r in verdicts.iter().filter(|r| r.claim == claim.as_str()) {
             if r.verdict == Verdict::Report {
                 continue;
             }
+            let size = sized
+                .iter()
+                .find(|s| s.claim == r.claim && s.model == r.model);
             lines.push(format!(
-                "| {} | `{}` | {} | **{}** | {} | {} | {} |",
+                "| {} | `{}` | {} | **{}** | {} | {} | {} | {} |",
                 suite.name,
                 r.claim,
                 r.model,
                 r.verdict.as_str(),
                 p_text(r.p_adjusted),
                 p_text(r.p_floor),
+                seeds_text(
+                    suite,
+                    r,
+                    size.and_then(|s| s.curve.as_ref().map(|c| (s, c)))
+                ),
                 cell(&r.reason)
             ));
         }
     }
     lines
+}
+
+/// The seeds an inconclusive claim would need for power 0.8 at the effect its units showed
+/// (`depthprune power`'s simulation), where a larger run could decide it: a tested claim of a
+/// main suite. Decided claims, claims a gate kept from testing (no p) and controls (whose
+/// inconclusive verdict is what they must give) show a dash.
+fn seeds_text(
+    suite: &Suite,
+    r: &ClaimResult,
+    sized: Option<(
+        &crate::suite::claims::sizing::SeedsNeeded,
+        &crate::power::PowerCurve,
+    )>,
+) -> String {
+    let tested = r.verdict == Verdict::Inconclusive && r.p_adjusted.is_some();
+    match sized {
+        Some((s, curve)) if tested && !suite.name.starts_with("control-") => match s.seeds_needed {
+            Some(n) => format!("{n} (d_z {:.2})", curve.effect_size),
+            None => format!(
+                "> {} (d_z {:.2})",
+                SizingOptions::MAX_UNITS * s.seeds_per_unit,
+                curve.effect_size
+            ),
+        },
+        _ => "–".to_string(),
+    }
 }
 
 /// The whole page, from the sources and each registered suite's verdicts (main suites first,
@@ -126,9 +164,13 @@ pub fn page(sources: &Sources, suites: &[(Suite, Vec<ClaimResult>)]) -> String {
         "\n## Verdicts\n\n\
          p is the claim's p as the procedure tested it (the fixed sequence's for a primary, \
          Holm's for a secondary; \"not reached\" claims show their unadjusted p in the reason); \
-         the floor is the smallest p its design can give. Control suites are built so that a \
-         biased claim would hold where it must not ([claims.md](claims.md#controls)).\n\n\
-         | suite | claim | model | verdict | p | floor | reason |\n|---|---|---|---|---|---|---|\n",
+         the floor is the smallest p its design can give. For an inconclusive claim of a main \
+         suite that was tested, the seeds it would need for power 0.8 at the effect its units \
+         showed (d_z; `depthprune power`'s simulation, a planning figure: a larger run must \
+         fix its size before it starts). Control suites are built so that a biased claim would \
+         hold where it must not ([claims.md](claims.md#controls)).\n\n\
+         | suite | claim | model | verdict | p | floor | seeds for power 0.8 | reason |\n\
+         |---|---|---|---|---|---|---|---|\n",
     );
     let mut ordered: Vec<&(Suite, Vec<ClaimResult>)> = suites.iter().collect();
     ordered.sort_by_key(|(s, _)| (s.name.starts_with("control-"), s.name.clone()));
@@ -211,7 +253,7 @@ mod tests {
         let lines = verdict_lines(&suite, std::slice::from_ref(&result));
         assert_eq!(
             lines,
-            vec!["| s | `sample_over_search` | m | **holds** | 0.002 | 2.4e-4 | because |"]
+            vec!["| s | `sample_over_search` | m | **holds** | 0.002 | 2.4e-4 | – | because |"]
         );
         let page = format!(
             "x\n{}\n| s | `marginal_gains` | m | **fails** | 0.5 | 0.1 | r |\n",
