@@ -273,8 +273,9 @@ fn decisive_suite_replays_from_its_shipped_store_and_passes_its_audit() {
 /// (1 x 64 or 1 x 128, and 8 x 128 tokens); an objective that is pure
 /// noise beside perplexity must not read as a different objective (its disagreement is
 /// unreliability, not function); a searcher that can only guess
-/// must not converge with the others; a contrarian beside greedy must not hold any claim that
-/// calibration matters more than search. Then 12 records of each, recomputed from scratch.
+/// must not converge with the others; errors that add exactly must not read as broken error
+/// monotonicity; a contrarian beside greedy must not hold any claim that calibration matters
+/// more than search. Then 12 records of each, recomputed from scratch.
 /// Beside each verdict the table prints the suite's pre-registered `predicted` one (a miss is a
 /// finding, reported, not a failure).
 #[test]
@@ -311,6 +312,11 @@ fn controls_replay_from_their_shipped_store_refute_what_they_must_and_pass_an_au
         (
             "suites/control-weak-searcher.yaml",
             &[Claim::SearchersConverge][..],
+            &[][..],
+        ),
+        (
+            "suites/control-additive-objective.yaml",
+            &[Claim::ErrorSumMisranksSets][..],
             &[][..],
         ),
         (
@@ -465,6 +471,7 @@ fn the_registry_lists_every_registered_suite_and_the_claims_sources() {
         "control-two-reliabilities-one-window",
         "control-noise-objective",
         "control-weak-searcher",
+        "control-additive-objective",
         "control-contrarian",
     ];
     let replayed_here: Vec<&str> = replayed_here.into_iter().chain(FIELD_SUITES).collect();

@@ -1,6 +1,11 @@
 //! [`NoiseObjective`]: a control objective that scores every set of removed blocks with a
 //! seeded uniform draw, whatever the model does without them.
 //!
+//! With `additive: true` the draws are per block and a set scores the sum of its blocks'
+//! draws: the limit of an objective whose errors add, where ranking blocks by their single
+//! removals orders every set exactly. EvoPress's claim that error monotonicity fails must fail
+//! there (`suites/control-additive-objective.yaml`).
+//!
 //! It is the limit of an unreliable objective: its one-shot ranking on one calibration seed
 //! says nothing about the next seed's, and nothing about any real objective's. A claim that
 //! reads disagreement between two objectives as "they aim at different blocks" must not hold
@@ -21,6 +26,10 @@ pub struct NoiseSpec {
     /// Which draws: one seed is one "calibration sample" of noise.
     #[serde(default)]
     pub seed: u64,
+    /// One draw per block, a set scoring the sum of its blocks' draws (instead of one draw per
+    /// set). Left out of the spec when false, so plain noise keeps its key.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub additive: bool,
 }
 
 pub struct NoiseObjective {
@@ -40,9 +49,9 @@ impl NoiseObjective {
         }
     }
 
-    fn seed(&self) -> u64 {
+    fn noise_spec(&self) -> &NoiseSpec {
         match &self.spec {
-            ObjectiveSpec::Noise(n) => n.seed,
+            ObjectiveSpec::Noise(n) => n,
             _ => unreachable!("a noise objective's spec is a noise spec"),
         }
     }
@@ -58,10 +67,18 @@ impl Objective for NoiseObjective {
     }
 
     /// A uniform draw on [0, 1) from the seed and the removed set alone (sorted, as masks
-    /// list them), so the same set scores the same on any machine and in any order of asking.
+    /// list them), so the same set scores the same on any machine and in any order of asking;
+    /// additive: the sum of such draws, one per removed block.
     fn finish(&self, removed: &[usize], _item_log_probs: &[f64]) -> Evaluation {
-        let label = format!("noise-objective/{removed:?}");
-        let value: f64 = crate::rng::rng_for(self.seed(), &label).random();
+        let &NoiseSpec { seed, additive } = self.noise_spec();
+        let draw = |label: String| -> f64 { crate::rng::rng_for(seed, &label).random() };
+        let value = match additive {
+            false => draw(format!("noise-objective/{removed:?}")),
+            true => removed
+                .iter()
+                .map(|b| draw(format!("additive-objective/{b}")))
+                .sum(),
+        };
         Evaluation {
             value,
             metrics: BTreeMap::from([("noise".to_string(), value)]),
@@ -81,8 +98,14 @@ mod tests {
 
     #[test]
     fn a_set_scores_the_same_every_time_and_seeds_differ() {
-        let a = NoiseObjective::new(NoiseSpec { seed: 1 });
-        let b = NoiseObjective::new(NoiseSpec { seed: 2 });
+        let a = NoiseObjective::new(NoiseSpec {
+            seed: 1,
+            additive: false,
+        });
+        let b = NoiseObjective::new(NoiseSpec {
+            seed: 2,
+            additive: false,
+        });
         let x = a.finish(&[3, 7], &[]).value;
         assert_eq!(x, a.finish(&[3, 7], &[]).value);
         assert!((0.0..1.0).contains(&x));
@@ -93,7 +116,7 @@ mod tests {
     /// Over many sets the draws look uniform: mean near 1/2, no two equal.
     #[test]
     fn draws_spread_over_the_unit_interval() {
-        let o = NoiseObjective::new(NoiseSpec { seed: 0 });
+        let o = NoiseObjective::new(NoiseSpec::default());
         let values: Vec<f64> = (0..30)
             .flat_map(|a| (a + 1..30).map(move |b| (a, b)))
             .map(|(a, b)| o.finish(&[a, b], &[]).value)
@@ -104,5 +127,28 @@ mod tests {
         sorted.sort_by(f64::total_cmp);
         sorted.dedup();
         assert_eq!(sorted.len(), values.len());
+    }
+
+    /// Additive: a set scores exactly the sum of its blocks' single scores, and seeds differ;
+    /// plain noise keeps the key it had before the field existed.
+    #[test]
+    fn additive_draws_sum_over_the_blocks() {
+        let o = NoiseObjective::new(NoiseSpec {
+            seed: 4,
+            additive: true,
+        });
+        let single = |b: usize| o.finish(&[b], &[]).value;
+        let joint = o.finish(&[2, 9, 17], &[]).value;
+        assert_eq!(joint, single(2) + single(9) + single(17));
+        let other = NoiseObjective::new(NoiseSpec {
+            seed: 5,
+            additive: true,
+        });
+        assert_ne!(single(2), other.finish(&[2], &[]).value);
+        let plain = ObjectiveSpec::Noise(NoiseSpec::default());
+        assert_eq!(
+            serde_json::to_string(&plain).unwrap(),
+            r#"{"kind":"noise","seed":0}"#
+        );
     }
 }
