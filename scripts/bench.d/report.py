@@ -17,6 +17,7 @@ CASES = {
     "a": "a. forward, 8 x 128 tokens (load excluded)",
     "b": "b. one-shot scan, 31 evaluations of 8 x 128 (end to end)",
     "c": "c. greedy k = 3, ppl 16 x 128 (end to end)",
+    "d": "d. greedy k = 3, accuracy 40 ARC-Easy questions (end to end)",
 }
 
 
@@ -85,11 +86,11 @@ def main():
                 return r
         return None
 
-    lines = ["| case | engine | wall s | tokens/s | peak RSS MB | wall / this | score (ppl) |",
+    lines = ["| case | engine | wall s | tokens/s | peak RSS MB | wall / this | score |",
              "|---|---|---|---|---|---|---|"]
     agree = []
     sieve_gain = {}
-    for case in "abc":
+    for case in "abcd":
         variants = sorted({r["variant"] for r in runs if r["case"] == case},
                           key=lambda v: (v != "sieve", v))
         for variant in variants:
@@ -129,7 +130,7 @@ def main():
                     agree.append(f"- {label}, {engine}: NLL sum {nll:.6f} vs this {ref:.6f} "
                                  f"(relative {abs(nll / ref - 1):.1e}); ppl {last[2]:.4f} vs "
                                  f"{b['m'][2]:.4f}")
-                if engine != "this" and b is not None and case == "c":
+                if engine != "this" and b is not None and case in "cd":
                     same = last[5]["removed"] == b["m"][5]["removed"]
                     agree.append(f"- {label}, {engine}: removed {last[5]['removed']} "
                                  f"({'same set' if same else 'DIFFERENT set'}), score "
