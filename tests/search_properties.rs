@@ -458,6 +458,30 @@ proptest! {
         }
     }
 
+    /// With `params: {sieve: false}` greedy and beam ignore a score function's sieve, even a
+    /// misleading one: the same set, score and trace as on a score function without it, and
+    /// nothing screened out.
+    #[test]
+    fn greedy_and_beam_without_their_sieve_are_exact(
+        (p, obj) in problem_and_objective(Kind::Table), levels in 2usize..9, width in 1usize..4
+    ) {
+        let params = SearcherParams {
+            beam_width: Some(width),
+            sieve: Some(false),
+            ..SearcherParams::default()
+        };
+        for kind in [SearcherKind::Greedy, SearcherKind::Beam] {
+            let searcher = kind.build(&params, None).unwrap();
+            let mut plain = obj.clone();
+            let e = search::search(searcher.as_ref(), &p, &mut plain, 0).unwrap();
+            let mut misleading = Synthetic { sieve: Some((levels, true)), ..obj.clone() };
+            let s = search::search(searcher.as_ref(), &p, &mut misleading, 0).unwrap();
+            prop_assert_eq!((&s.removed, s.score), (&e.removed, e.score), "{}", kind);
+            prop_assert_eq!(s.trace.len(), e.trace.len(), "{}", kind);
+            prop_assert!(s.trace.iter().all(|t| t.source != Source::Screened), "{}", kind);
+        }
+    }
+
     /// Screened stochastic searchers under a compute budget, whatever the partial scores say:
     /// a valid answer whose score is the exact full score of the chosen set, compute spent
     /// within the budget and equal to what the trace's answers cost (a full score 1, a

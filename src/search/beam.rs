@@ -12,6 +12,8 @@ use super::{complete_ranking, remove_nothing, Found, Oracle, Problem, Searcher};
 
 pub struct BeamSearch {
     pub width: usize,
+    /// Whether a level's candidates are sieved (see [`super::SearcherParams::sieve`]).
+    pub sieve: bool,
 }
 
 /// A partial set with the order its blocks were added in.
@@ -75,7 +77,10 @@ impl Searcher for BeamSearch {
                 }
             }
             let sets: Vec<Vec<usize>> = children.iter().map(|c| c.0.clone()).collect();
-            let screened = oracle.screen(&sets, width)?;
+            let screened = match self.sieve {
+                true => oracle.screen(&sets, width)?,
+                false => None,
+            };
             for (i, (set, order, b)) in children.into_iter().enumerate() {
                 let s = match &screened {
                     Some(verdicts) => verdicts[i].exact(),

@@ -8,13 +8,19 @@ use anyhow::Result;
 
 use super::{complete_ranking, remove_nothing, Found, Oracle, Problem, Searcher};
 
-pub struct Greedy;
+pub struct Greedy {
+    /// Whether a round's candidates are sieved (see [`SearcherParams::sieve`]).
+    ///
+    /// [`SearcherParams::sieve`]: super::SearcherParams::sieve
+    pub sieve: bool,
+}
 
 /// Each candidate block with its score (`None`: abandoned early).
 pub type CandidateScores = Vec<(usize, Option<f64>)>;
 
 /// The best extension of `current` by one of `candidates`, as (block, score), and the score of
-/// every candidate (`None`: abandoned). The answer does not depend on the order of
+/// every candidate (`None`: abandoned or screened out), sieved when `sieve` and the score
+/// function screens. The answer does not depend on the order of
 /// `candidates`, but trying the likely best first makes the threshold tight early, so more of
 /// the rest are abandoned.
 pub fn best_extension(
@@ -22,6 +28,7 @@ pub fn best_extension(
     oracle: &mut Oracle,
     current: &[usize],
     candidates: &[usize],
+    sieve: bool,
 ) -> Result<(Option<(usize, f64)>, CandidateScores)> {
     let sets: Vec<Vec<usize>> = candidates
         .iter()
@@ -32,7 +39,11 @@ pub fn best_extension(
             set
         })
         .collect();
-    if let Some(verdicts) = oracle.screen(&sets, 1)? {
+    let screened = match sieve {
+        true => oracle.screen(&sets, 1)?,
+        false => None,
+    };
+    if let Some(verdicts) = screened {
         let all: CandidateScores = candidates
             .iter()
             .zip(&verdicts)
@@ -130,7 +141,7 @@ impl Searcher for Greedy {
                 let key = first_round_key(problem, &previous);
                 candidates = complete_ranking(problem, &order, key)[order.len()..].to_vec();
             }
-            let (best, all) = best_extension(problem, oracle, &order, &candidates)?;
+            let (best, all) = best_extension(problem, oracle, &order, &candidates, self.sieve)?;
             let (b, s) = best.expect("a feasible problem has a candidate every round");
             if round == 0 {
                 first_round = all.clone();

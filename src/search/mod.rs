@@ -636,9 +636,12 @@ impl SearcherKind {
     ) -> Result<Box<dyn Searcher>> {
         Ok(match self {
             Self::OneShot => Box::new(one_shot::OneShot),
-            Self::Greedy => Box::new(greedy::Greedy),
+            Self::Greedy => Box::new(greedy::Greedy {
+                sieve: params.sieve.unwrap_or(true),
+            }),
             Self::Beam => Box::new(beam::BeamSearch {
                 width: params.beam_width.unwrap_or(beam::DEFAULT_WIDTH),
+                sieve: params.sieve.unwrap_or(true),
             }),
             Self::Evolutionary => Box::new(evolutionary::Evolutionary {
                 offspring: params.offspring.unwrap_or(8),
@@ -718,6 +721,12 @@ pub struct SearcherParams {
     /// The relative margin of that screen ([`DEFAULT_SCREEN_MARGIN`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub screen_margin: Option<f64>,
+    /// Greedy and beam: whether their steps sieve the candidates by successive halving where
+    /// the suite and the score function allow it (default true). The sieve is a heuristic that
+    /// can drop the candidate exact greedy would keep; false scores every candidate in full
+    /// (with early abandonment), so the chosen set is the exact step's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sieve: Option<bool>,
     /// `sampled`: draw the sets from this many blocks, those whose single removal scores
     /// best (the candidates a searcher weighs), instead of from every removable block.
     #[serde(default, skip_serializing_if = "Option::is_none")]

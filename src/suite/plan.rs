@@ -146,7 +146,7 @@ pub fn evaluation_count(suite: &Suite, model_id: &str, n_blocks: usize) -> Resul
             matches!(entry.name, SearcherKind::Evolutionary | SearcherKind::Local);
         let mut shared = 0;
         let walks_greedy_path = matches!(entry.name, SearcherKind::Greedy | SearcherKind::Beam);
-        if walks_greedy_path && suite.sieve {
+        if walks_greedy_path && suite.sieve && entry.params.sieve.unwrap_or(true) {
             // Greedy keeps 1 of each round's candidates, beam `width` of each level's; the
             // round after greedy's path (or the singles) is known costs nothing to sieve.
             let keep = match entry.name {
