@@ -31,26 +31,19 @@ use depthprune::objective::{
 };
 use serde::Serialize;
 
-/// Run options that serve every evaluation from `store` and compute none (a miss is an
-/// error), writing `runs.jsonl` into `out_dir`: how `compare` and `registry` read a suite's
-/// runs from its evidence.
+/// [`RunOptions::replay`] with the data folder resolved (`--data-dir`, else the default).
+///
+/// [`RunOptions::replay`]: depthprune::suite::run::RunOptions::replay
 pub fn replay_options(
     out_dir: &Path,
     store: &Path,
     data_dir: Option<&Path>,
 ) -> Result<depthprune::suite::run::RunOptions> {
-    Ok(depthprune::suite::run::RunOptions {
-        out_dir: out_dir.to_path_buf(),
-        data_dir: data::data_dir(data_dir)?,
-        store_dir: store.to_path_buf(),
-        engine: EvaluatorOptions {
-            replay: true,
-            ..EvaluatorOptions::default()
-        },
-        quiet: true,
-        jobs: 2,
-        log_samples: false,
-    })
+    Ok(depthprune::suite::run::RunOptions::replay(
+        out_dir.to_path_buf(),
+        store.to_path_buf(),
+        data::data_dir(data_dir)?,
+    ))
 }
 
 /// Options every command accepts.

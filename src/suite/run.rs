@@ -206,6 +206,26 @@ pub struct RunOptions {
     pub log_samples: bool,
 }
 
+impl RunOptions {
+    /// Options that serve every evaluation from `store` and compute none (a miss is an error),
+    /// writing `runs.jsonl` into `out_dir`: how a suite's runs are read from its evidence
+    /// (`compare`, `registry`, the tests' replays).
+    pub fn replay(out_dir: PathBuf, store: PathBuf, data_dir: PathBuf) -> Self {
+        Self {
+            out_dir,
+            data_dir,
+            store_dir: store,
+            engine: EvaluatorOptions {
+                replay: true,
+                ..EvaluatorOptions::default()
+            },
+            quiet: true,
+            jobs: 2,
+            log_samples: false,
+        }
+    }
+}
+
 /// One (seed, objective) of a model: the searchers that share an evaluator.
 struct Group<'a> {
     seed: u64,

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use depthprune::evaluator::EvaluatorOptions;
 use depthprune::study::audit::{audit, AuditOptions};
 use depthprune::suite::run::RunOptions;
 use depthprune::suite::Suite;
@@ -28,18 +27,7 @@ pub fn copy_of_shipped_store(root: &Path, evidence: &str, name: &str) -> PathBuf
 
 /// Options that compute no evaluation: a record missing from `store` is an error.
 pub fn replay_options(out_dir: PathBuf, store: &Path) -> RunOptions {
-    RunOptions {
-        out_dir,
-        data_dir: super::data_dir(),
-        store_dir: store.to_path_buf(),
-        engine: EvaluatorOptions {
-            replay: true,
-            ..EvaluatorOptions::default()
-        },
-        quiet: true,
-        jobs: 2,
-        log_samples: false,
-    }
+    RunOptions::replay(out_dir, store.to_path_buf(), super::data_dir())
 }
 
 /// Audit options for `store`, its sample seeded (as `run` seeds it) from the content hash of
