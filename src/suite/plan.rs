@@ -909,6 +909,10 @@ mod tests {
         off.sieve = false;
         let c = evaluation_count(&off, "m", 30).unwrap();
         assert_eq!(c.sieved_estimate(8, 1), c.estimate as f64);
+        // So is a greedy that turns its own sieve off.
+        let exact = suite("[{name: one_shot}, {name: greedy, params: {sieve: false}}]");
+        let c = evaluation_count(&exact, "m", 30).unwrap();
+        assert_eq!(c.sieved_estimate(8, 1), c.estimate as f64);
     }
 
     /// Fine rungs at 40 questions (20 levels, first rung 3): round 2's 27 candidates stop at
