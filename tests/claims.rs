@@ -274,7 +274,8 @@ fn decisive_suite_replays_from_its_shipped_store_and_passes_its_audit() {
 /// noise beside perplexity must not read as a different objective (its disagreement is
 /// unreliability, not function); a searcher that can only guess
 /// must not converge with the others; errors that add exactly must not read as broken error
-/// monotonicity; a contrarian beside greedy must not hold any claim that calibration matters
+/// monotonicity; rankings and runs measured on the model must not track objectives that are
+/// noise (block influence, angular distance); a contrarian beside greedy must not hold any claim that calibration matters
 /// more than search. Then 12 records of each, recomputed from scratch.
 /// Beside each verdict the table prints the suite's pre-registered `predicted` one (a miss is a
 /// finding, reported, not a failure).
@@ -317,6 +318,11 @@ fn controls_replay_from_their_shipped_store_refute_what_they_must_and_pass_an_au
         (
             "suites/control-additive-objective.yaml",
             &[Claim::ErrorSumMisranksSets][..],
+            &[][..],
+        ),
+        (
+            "suites/control-noise-measures.yaml",
+            &[Claim::InfluenceTracksOneShot, Claim::AngularRunBeatsOtherRuns][..],
             &[][..],
         ),
         (
@@ -472,6 +478,7 @@ fn the_registry_lists_every_registered_suite_and_the_claims_sources() {
         "control-noise-objective",
         "control-weak-searcher",
         "control-additive-objective",
+        "control-noise-measures",
         "control-contrarian",
     ];
     let replayed_here: Vec<&str> = replayed_here.into_iter().chain(FIELD_SUITES).collect();

@@ -79,7 +79,7 @@ pub fn run(args: Args, global: Global) -> Result<()> {
     let measured = args
         .searcher
         .measure()
-        .map(|what| depthprune::measure::measure(what, &model, prepared.workload()))
+        .map(|what| depthprune::measure::measure(what, &model, prepared.measured_on()))
         .transpose()?;
     let algorithm = args.searcher.build(&params, measured)?;
     let problem = Problem {

@@ -82,7 +82,11 @@ impl ObjectiveSpec {
                     *t = t.identity();
                 }
             }
-            Self::Noise(_) => {}
+            Self::Noise(n) => {
+                if let Some(t) = &mut n.text {
+                    t.source = t.source.identity();
+                }
+            }
         }
         spec
     }
@@ -96,7 +100,11 @@ impl ObjectiveSpec {
                     t.rebase(base);
                 }
             }
-            Self::Noise(_) => {}
+            Self::Noise(n) => {
+                if let Some(t) = &mut n.text {
+                    t.source.rebase(base);
+                }
+            }
         }
     }
 
@@ -112,7 +120,11 @@ impl ObjectiveSpec {
                     crate::data::tasks::load_task(t, data_dir)?;
                 }
             }
-            Self::Noise(_) => {}
+            Self::Noise(n) => {
+                if let Some(t) = &n.text {
+                    crate::data::corpus::load_corpus(&t.source, data_dir)?;
+                }
+            }
         }
         Ok(())
     }
@@ -200,7 +212,9 @@ impl ObjectiveSpec {
                 o.attach_reference(model)?;
                 Box::new(o)
             }
-            Self::Noise(spec) => Box::new(NoiseObjective::new(spec.clone())),
+            Self::Noise(spec) => {
+                Box::new(NoiseObjective::new(spec.clone()).measuring(model, data_dir)?)
+            }
         })
     }
 
@@ -238,6 +252,11 @@ pub struct Evaluation {
 pub trait Objective: Send + Sync {
     fn spec(&self) -> &ObjectiveSpec;
     fn workload(&self) -> &Workload;
+    /// The inputs the objective-free baselines (block influence, angular distance) measure
+    /// the model on: the objective's own, or the text a noise objective names.
+    fn measured_on(&self) -> &Workload {
+        self.workload()
+    }
     /// The evaluation of the set `removed` from the summed log-probability of each item
     /// (window or option). Only a control reads the set itself ([`noise`]).
     fn finish(&self, removed: &[usize], item_log_probs: &[f64]) -> Evaluation;

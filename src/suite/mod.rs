@@ -248,6 +248,19 @@ impl Suite {
                 Some(k) => k.check().with_context(|| format!("k of '{m}'"))?,
             }
         }
+        if let Some(entry) = self.searchers.iter().find(|e| e.name.measure().is_some()) {
+            let textless = self
+                .objectives
+                .iter()
+                .find(|(_, spec)| matches!(spec, ObjectiveSpec::Noise(n) if n.text.is_none()));
+            if let Some((name, _)) = textless {
+                bail!(
+                    "searcher {} measures the model on each objective's text, and noise objective \
+                     '{name}' has none: give it `text: {{n_seqs: 2, seq_len: 128}}`",
+                    entry.name
+                );
+            }
+        }
         for entry in &self.searchers {
             if let Some(Compute::PerModel(per_model)) = &entry.compute {
                 if let Some(m) = self.models.iter().find(|m| !per_model.contains_key(*m)) {
@@ -329,9 +342,10 @@ impl Suite {
         {
             if let Some((name, _)) = self.objectives.iter().find(|(_, spec)| {
                 !matches!(spec, ObjectiveSpec::Perplexity(_) | ObjectiveSpec::Kl(_))
+                    && !matches!(spec, ObjectiveSpec::Noise(n) if n.text.is_some())
             }) {
                 bail!(
-                    "searcher angular_distance reads the last token of each calibration window, and objective '{name}' has no windows: give angular_distance a suite whose objectives are all perplexity or kl"
+                    "searcher angular_distance reads the last token of each calibration window, and objective '{name}' has no windows: give angular_distance a suite whose objectives are all perplexity, kl or noise with `text:`"
                 );
             }
         }
@@ -508,6 +522,26 @@ seeds: [0, 1]
         let stray = GOOD.replace("budget: 200", "budget: {smollm2-135m: 84, gemma: 48}");
         let e = format!("{:#}", load(&stray).unwrap_err());
         assert!(e.contains("'gemma', which is not among `models`"), "{e}");
+    }
+
+    #[test]
+    fn a_baseline_that_measures_the_model_needs_text_beside_noise() {
+        let noise = GOOD.replace(
+            "ppl: {kind: perplexity, n_seqs: 4, seq_len: 64}",
+            "ppl: {kind: perplexity, n_seqs: 4, seq_len: 64}\n  noise: {kind: noise}",
+        );
+        let measuring = noise.replace(
+            "- {name: one_shot}",
+            "- {name: one_shot}\n  - {name: block_influence}",
+        );
+        let e = format!("{:#}", load(&measuring).unwrap_err());
+        assert!(
+            e.contains("noise objective 'noise' has none: give it `text:"),
+            "{e}"
+        );
+        let with_text = measuring.replace("{kind: noise}", "{kind: noise, text: {n_seqs: 2}}");
+        load(&with_text).unwrap();
+        load(&noise).unwrap();
     }
 
     #[test]

@@ -499,7 +499,7 @@ fn run_group(
         let measured = entry
             .name
             .measure()
-            .map(|what| crate::measure::measure(what, model, objective.workload()))
+            .map(|what| crate::measure::measure(what, model, objective.measured_on()))
             .transpose()
             .with_context(|| format!("{model_id} / {objective_name} / {}", entry.name))?;
         let searcher = entry.name.build(&entry.params, measured)?;
