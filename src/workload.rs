@@ -69,6 +69,26 @@ impl Workload {
         Ok(sums)
     }
 
+    /// [`Self::run`] over the batches `which` alone: their items' sums, NaN for every other
+    /// item (a spot check of a stored record).
+    pub fn run_batches(
+        &self,
+        model: &Model,
+        mask: &BlockMask,
+        which: &[usize],
+    ) -> Result<Vec<f64>> {
+        let mut sums = vec![f64::NAN; self.n_items];
+        for &b in which {
+            let batch = &self.batches[b];
+            for &i in &batch.items {
+                sums[i as usize] = 0.0;
+            }
+            let hidden = model.hidden_states_with(&batch.tokens, &batch.layout, mask)?;
+            batch.accumulate(model, &hidden, &mut sums)?;
+        }
+        Ok(sums)
+    }
+
     /// Every item in the order the batches first score it, and how many of them the first
     /// `b + 1` batches cover, for each `b`: a store record's per-item values are in this
     /// order, so the values of the first batches are a prefix of the list. An item is scored

@@ -18,7 +18,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::evidence::{audit_options, copy_of_shipped_store, replay_options};
+use common::evidence::{audit_options, copy_of_shipped_store, replay_options, spot_check_options};
 use depthprune::evaluator::EvaluatorOptions;
 use depthprune::report::power_table;
 use depthprune::study::{execute, SuiteOutcome};
@@ -322,7 +322,10 @@ fn controls_replay_from_their_shipped_store_refute_what_they_must_and_pass_an_au
         ),
         (
             "suites/control-noise-measures.yaml",
-            &[Claim::InfluenceTracksOneShot, Claim::AngularRunBeatsOtherRuns][..],
+            &[
+                Claim::InfluenceTracksOneShot,
+                Claim::AngularRunBeatsOtherRuns,
+            ][..],
             &[][..],
         ),
         (
@@ -505,8 +508,9 @@ fn the_registry_lists_every_registered_suite_and_the_claims_sources() {
     }
 }
 
-/// The audit is able to fail: on a store with one value changed by 1e-4 relative, and on a
-/// store whose records of one calibration sample are filed under another's key.
+/// The audit is able to fail, whole and as a spot check (one fine batch per record): on a
+/// store with one value changed by 1e-4 relative, and on a store whose records of one
+/// calibration sample are filed under another's key.
 #[test]
 fn the_audit_fails_on_a_changed_value_and_on_another_objectives_records() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -546,7 +550,32 @@ fn the_audit_fails_on_a_changed_value_and_on_another_objectives_records() {
     let failed: Vec<_> = changed.failures();
     assert_eq!(failed.len(), 1, "exactly the changed record differs");
     assert_eq!(failed[0].removed, target.removed);
+    let spot = |store: &Path| {
+        depthprune::study::audit::audit(
+            &suite,
+            &spot_check_options(
+                store,
+                Some(12),
+                &root.join("evidence/decisive/store"),
+                Some(1),
+            ),
+        )
+        .unwrap()
+    };
+    let spotted = spot(&store);
+    let failed: Vec<_> = spotted.failures();
+    assert_eq!(
+        failed.len(),
+        1,
+        "the spot check finds the changed value too"
+    );
+    assert_eq!(failed[0].removed, target.removed);
+    assert!(spotted.audited.iter().all(|r| r.items_recomputed > 0));
     std::fs::write(&target.file, text).unwrap();
+    assert!(
+        spot(&store).failures().is_empty(),
+        "the spot check passes the copy"
+    );
 
     // Another objective definition: seed 0's perplexity records under seed 1's key.
     let spec = |seed| suite.objective_for("ppl", &target.model, seed).key();
@@ -566,5 +595,12 @@ fn the_audit_fails_on_a_changed_value_and_on_another_objectives_records() {
         !failed.is_empty() && failed.iter().all(|r| r.outcome == "ppl" && !r.heldout),
         "records of another calibration sample must differ when recomputed: {:?}",
         swapped.audited
+    );
+    let spotted = spot(&store);
+    assert_eq!(
+        spotted.failures().len(),
+        failed.len(),
+        "a spot check finds every record of another sample: {:?}",
+        spotted.audited
     );
 }

@@ -28,6 +28,11 @@ pub struct Args {
     /// Largest relative difference accepted (value, metrics and per-item values).
     #[arg(long, default_value_t = 1e-5)]
     tolerance: f64,
+    /// Spot check: per record, recompute this many of its fine batches (two questions or two
+    /// windows each) from scratch and derive its value from its stored per-item values
+    /// [default: every record recomputed whole]
+    #[arg(long)]
+    batches: Option<usize>,
     /// Folder with wikitext2/, arc_easy/, ... [default: $DEPTHPRUNE_DATA, else the data built into depthprune]
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -62,6 +67,7 @@ pub fn run(args: Args, global: Global) -> Result<()> {
             sample: args.sample,
             seed,
             tolerance: args.tolerance,
+            batches: args.batches,
         },
     )?;
     if args.json {
@@ -79,8 +85,10 @@ pub fn run(args: Args, global: Global) -> Result<()> {
     }
     let failures = report.failures();
     eprintln!(
-        "audit: {} of {held} records recomputed over {} strata in {:.0} s; largest relative difference {:.2e} (tolerance {:.0e}); {} differ",
+        "audit: {} of {held} records recomputed ({} of their {} items from scratch) over {} strata in {:.0} s; largest relative difference {:.2e} (tolerance {:.0e}); {} differ",
         report.audited.len(),
+        report.audited.iter().map(|r| r.items_recomputed).sum::<usize>(),
+        report.audited.iter().map(|r| r.items).sum::<usize>(),
         report.strata,
         report.seconds,
         report.max_relative(),

@@ -223,6 +223,7 @@ fn verify_and_seed(
             sample,
             seed,
             tolerance: 1e-5,
+            batches: None,
         },
     )?;
     let failures = report.failures();

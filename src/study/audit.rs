@@ -12,6 +12,14 @@
 //! metric and every per-item log-likelihood are within `tolerance` relative of the recomputed
 //! ones; the audit fails on the first record that does not (it reports all of them).
 //!
+//! A store too large to recompute in full is spot-checked instead (`batches`): each sampled
+//! record's value and metrics are derived again from its stored per-item values, and a seeded
+//! few of its fine batches (two questions or two windows each; a row computes the same bits
+//! in any batch) are recomputed from scratch and compared item by item. A changed value, or a
+//! record whose items are not what the model gives (another sample's, or made up), fails as
+//! before; one changed item with a value changed to match is found with the probability that
+//! its batch is drawn.
+//!
 //! A store from another objective definition fails too: the objective is rebuilt from the
 //! suite, so values stored under one sample (or size, or task) and filed under another's key
 //! differ when recomputed.
@@ -26,7 +34,7 @@ use serde::Serialize;
 use crate::evaluator::store::{read_records, Record};
 use crate::load::open_model;
 use crate::model::{BlockMask, LoadOptions, Model};
-use crate::objective::{Objective, ObjectiveSpec};
+use crate::objective::{Objective, ObjectiveSpec, Rungs};
 use crate::rng::rng_for;
 use crate::suite::Suite;
 
@@ -41,6 +49,9 @@ pub struct AuditOptions {
     pub seed: u64,
     /// Largest relative difference accepted (value, metrics, items).
     pub tolerance: f64,
+    /// Spot check: per record, this many of its fine batches recomputed and its value derived
+    /// from its stored items; `None`: every record recomputed whole.
+    pub batches: Option<usize>,
 }
 
 /// One recomputed record.
@@ -57,7 +68,12 @@ pub struct AuditedRecord {
     pub file: PathBuf,
     pub stratum: String,
     pub stored: f64,
+    /// The value recomputed: from scratch, or under a spot check from the stored items with
+    /// the recomputed ones in their place.
     pub recomputed: f64,
+    /// Items (windows, options) recomputed from scratch, of `items`.
+    pub items_recomputed: usize,
+    pub items: usize,
     /// The largest relative difference over the value, the metrics and the items.
     pub max_relative: f64,
     pub agrees: bool,
@@ -134,9 +150,13 @@ pub fn audit(suite: &Suite, options: &AuditOptions) -> Result<AuditReport> {
         let mut built: Vec<Box<dyn Objective>> = Vec::with_capacity(outcomes.len());
         let mut candidates = Vec::new();
         for (i, outcome) in outcomes.iter().enumerate() {
+            let rungs = match options.batches {
+                Some(_) => Rungs::Fine,
+                None => Rungs::Batches,
+            };
             let objective = outcome
                 .spec
-                .build(&model, &options.data_dir)
+                .build_with(&model, &options.data_dir, rungs)
                 .with_context(|| format!("{model_id}: objective '{}'", outcome.name))?;
             let path = store_file(&options.store_dir, &model, objective.as_ref());
             let full: Vec<Record> = match path.exists() {
@@ -172,22 +192,54 @@ pub fn audit(suite: &Suite, options: &AuditOptions) -> Result<AuditReport> {
             let outcome = &outcomes[c.outcome];
             let objective = built[c.outcome].as_ref();
             let mask = BlockMask::with_removed(model.n_blocks(), &c.record.removed)?;
-            let items = objective.workload().run(&model, &mask)?;
+            let workload = objective.workload();
+            let (order, _) = workload.item_order();
+            let stored_items = c.record.items.as_deref().unwrap_or(&[]);
+            let mut worst: f64 = 0.0;
+            if stored_items.len() != order.len() {
+                worst = f64::INFINITY;
+            }
+            // Whole (or nothing stored to spot-check against): every batch; otherwise the
+            // stored items, the drawn batches' recomputed in their place.
+            let (items, recomputed) = match options.batches {
+                Some(n) if worst == 0.0 && !workload.batches.is_empty() => {
+                    let mut items = vec![f64::NAN; workload.n_items];
+                    for (&item, &v) in order.iter().zip(stored_items) {
+                        items[item] = v;
+                    }
+                    let derived = objective.finish(&c.record.removed, &items);
+                    worst = worst.max(differences(&c.record, &derived));
+                    let label = format!(
+                        "audit-batches/{model_id}/{}/{:?}",
+                        c.file.display(),
+                        c.record.removed
+                    );
+                    let mut drawn: Vec<usize> = (0..workload.batches.len()).collect();
+                    drawn.shuffle(&mut rng_for(options.seed, &label));
+                    drawn.truncate(n.max(1));
+                    drawn.sort_unstable();
+                    let fresh = workload.run_batches(&model, &mask, &drawn)?;
+                    let mut recomputed = 0;
+                    for &b in &drawn {
+                        for &item in &workload.batches[b].items {
+                            let item = item as usize;
+                            worst = worst.max(relative(items[item], fresh[item]));
+                            items[item] = fresh[item];
+                            recomputed += 1;
+                        }
+                    }
+                    (items, recomputed)
+                }
+                _ => {
+                    let items = workload.run(&model, &mask)?;
+                    for (&item, &v) in order.iter().zip(stored_items) {
+                        worst = worst.max(relative(v, items[item]));
+                    }
+                    (items, order.len())
+                }
+            };
             let fresh = objective.finish(&c.record.removed, &items);
-            let mut worst = relative(c.record.value.unwrap_or(f64::NAN), fresh.value);
-            for (name, v) in &fresh.metrics {
-                let stored = c.record.metrics.get(name).copied().unwrap_or(f64::NAN);
-                worst = worst.max(relative(stored, *v));
-            }
-            if let Some(stored_items) = &c.record.items {
-                let (order, _) = objective.workload().item_order();
-                if stored_items.len() != order.len() {
-                    worst = f64::INFINITY;
-                }
-                for (&item, &v) in order.iter().zip(stored_items) {
-                    worst = worst.max(relative(v, items[item]));
-                }
-            }
+            worst = worst.max(differences(&c.record, &fresh));
             audited.push(AuditedRecord {
                 model: model_id.clone(),
                 outcome: outcome.name.clone(),
@@ -198,6 +250,8 @@ pub fn audit(suite: &Suite, options: &AuditOptions) -> Result<AuditReport> {
                 stratum: c.stratum,
                 stored: c.record.value.unwrap_or(f64::NAN),
                 recomputed: fresh.value,
+                items_recomputed: recomputed,
+                items: order.len(),
                 max_relative: worst,
                 agrees: worst <= options.tolerance,
             });
@@ -305,6 +359,16 @@ fn stratified_sample(candidates: Vec<Candidate>, n: usize, seed: u64, model: &st
         chosen,
         strata: n_strata,
     }
+}
+
+/// The largest relative difference between a stored record's value and metrics and `fresh`.
+fn differences(stored: &Record, fresh: &crate::objective::Evaluation) -> f64 {
+    let mut worst = relative(stored.value.unwrap_or(f64::NAN), fresh.value);
+    for (name, v) in &fresh.metrics {
+        let kept = stored.metrics.get(name).copied().unwrap_or(f64::NAN);
+        worst = worst.max(relative(kept, *v));
+    }
+    worst
 }
 
 /// `|a − b| / max(|a|, |b|)`, 0 when both are 0, infinite when either is not finite.

@@ -33,6 +33,16 @@ pub fn replay_options(out_dir: PathBuf, store: &Path) -> RunOptions {
 /// Audit options for `store`, its sample seeded (as `run` seeds it) from the content hash of
 /// the shipped store it copies, so the sample cannot be known before the store is final.
 pub fn audit_options(store: &Path, sample: Option<usize>, shipped: &Path) -> AuditOptions {
+    spot_check_options(store, sample, shipped, None)
+}
+
+/// [`audit_options`] with `batches` of each record recomputed (a spot check; `None`: whole).
+pub fn spot_check_options(
+    store: &Path,
+    sample: Option<usize>,
+    shipped: &Path,
+    batches: Option<usize>,
+) -> AuditOptions {
     use depthprune::study::evidence::{audit_seed, content_hash};
     AuditOptions {
         store_dir: store.to_path_buf(),
@@ -40,6 +50,7 @@ pub fn audit_options(store: &Path, sample: Option<usize>, shipped: &Path) -> Aud
         sample,
         seed: audit_seed(&content_hash(shipped).unwrap()),
         tolerance: 1e-5,
+        batches,
     }
 }
 
