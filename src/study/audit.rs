@@ -219,14 +219,12 @@ pub fn audit(suite: &Suite, options: &AuditOptions) -> Result<AuditReport> {
                     drawn.truncate(n.max(1));
                     drawn.sort_unstable();
                     let fresh = workload.run_batches(&model, &mask, &drawn)?;
+                    // A batch lists an item once per scored row.
                     let mut recomputed = 0;
-                    for &b in &drawn {
-                        for &item in &workload.batches[b].items {
-                            let item = item as usize;
-                            worst = worst.max(relative(items[item], fresh[item]));
-                            items[item] = fresh[item];
-                            recomputed += 1;
-                        }
+                    for item in (0..items.len()).filter(|&i| !fresh[i].is_nan()) {
+                        worst = worst.max(relative(items[item], fresh[item]));
+                        items[item] = fresh[item];
+                        recomputed += 1;
                     }
                     (items, recomputed)
                 }
