@@ -87,6 +87,7 @@ pub fn window_workload(model: &dyn Tokenization, windows: &[Vec<u32>]) -> Result
         batches,
         n_items: windows.len(),
         first_rung: 1,
+        groups: Vec::new(),
     })
 }
 

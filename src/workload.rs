@@ -16,6 +16,19 @@ pub struct Workload {
     /// they are cut fine ([`Workload::refined`]), so no candidate is dropped on one or two
     /// questions alone.
     pub first_rung: usize,
+    /// The batches a fine cut made, by the batch they were cut from (in order; none before a
+    /// cut, nor for a batch left whole).
+    pub groups: Vec<Group>,
+}
+
+/// Consecutive batches cut from one batch, kept whole beside them: an evaluation that runs
+/// all of them at once runs the whole batch instead, every row computing the bits it computes
+/// in its part, in fewer and larger products (fine batches of two questions cost about twice
+/// as much per token).
+pub struct Group {
+    pub batches: std::ops::Range<usize>,
+    pub tokens: Tensor,
+    pub layout: Layout,
 }
 
 /// Sequences per batch of a [`Workload::refined`] workload: two keep both threads of a
@@ -56,6 +69,7 @@ impl Workload {
             batches: vec![],
             n_items: 0,
             first_rung: 1,
+            groups: vec![],
         }
     }
 
@@ -117,12 +131,14 @@ impl Workload {
     pub fn refined(self, per_batch: usize) -> Result<Workload> {
         let per_batch = per_batch.max(1);
         let mut batches = Vec::new();
+        let mut groups = Vec::new();
         for batch in self.batches {
             let (n, seq) = (batch.layout.batch(), batch.layout.seq());
             if n <= per_batch {
                 batches.push(batch);
                 continue;
             }
+            let first = batches.len();
             for (start, layout) in batch.layout.split(n.div_ceil(per_batch)) {
                 let len = layout.batch();
                 let rows_in = (start * seq) as u32..((start + len) * seq) as u32;
@@ -155,12 +171,18 @@ impl Workload {
                     reference,
                 });
             }
+            groups.push(Group {
+                batches: first..batches.len(),
+                tokens: batch.tokens,
+                layout: batch.layout,
+            });
         }
         let first_rung = batches.len().div_ceil(FIRST_RUNG_DIVISOR).max(1);
         Ok(Workload {
             batches,
             n_items: self.n_items,
             first_rung,
+            groups,
         })
     }
 
@@ -176,6 +198,15 @@ impl Workload {
             }
         }
         (covered, rows)
+    }
+
+    /// The group that starts at batch `b` and ends by `to`, if any.
+    pub fn whole_group(&self, b: usize, to: usize) -> Option<&Group> {
+        let g = self
+            .groups
+            .binary_search_by_key(&b, |g| g.batches.start)
+            .ok()?;
+        Some(&self.groups[g]).filter(|g| g.batches.end <= to)
     }
 
     /// Tokens batch `b` runs through the model (padding included).

@@ -307,14 +307,21 @@ impl<'a> Evaluator<'a> {
         // item's rows are added in the same order as batch by batch.
         let (mut selected, mut targets, mut scored) = (Vec::new(), Vec::new(), Vec::new());
         let mut references = Vec::new();
-        for b in items.batches..to {
-            let hidden = self.final_stream(b, mask)?;
-            let batch = &self.objective.workload().batches[b];
-            selected.push(self.model.select_rows(&hidden, &batch.rows)?);
-            targets.extend_from_slice(&batch.targets);
-            scored.extend_from_slice(&batch.items);
-            references.extend(batch.reference.as_ref());
-            tokens += self.objective.workload().batch_tokens(b) as u64;
+        let mut b = items.batches;
+        while b < to {
+            let streams = match self.group_streams(b, to, mask)? {
+                Some(streams) => streams,
+                None => vec![self.final_stream(b, mask)?],
+            };
+            for hidden in streams {
+                let batch = &self.objective.workload().batches[b];
+                selected.push(self.model.select_rows(&hidden, &batch.rows)?);
+                targets.extend_from_slice(&batch.targets);
+                scored.extend_from_slice(&batch.items);
+                references.extend(batch.reference.as_ref());
+                tokens += self.objective.workload().batch_tokens(b) as u64;
+                b += 1;
+            }
         }
         if !selected.is_empty() {
             let rows = candle_core::Tensor::cat(&selected, 0)?;
@@ -670,6 +677,72 @@ impl<'a> Evaluator<'a> {
             }
         }
         Ok(x)
+    }
+
+    /// The streams of the batches of the group that starts at `b`, run together as the batch
+    /// they were cut from, when the group ends by `to` and every part starts from the same
+    /// cached depth; `None` otherwise (each part then runs alone, to the same bits). Every
+    /// part's stream is cached as if it had run alone.
+    fn group_streams(
+        &mut self,
+        b: usize,
+        to: usize,
+        mask: &BlockMask,
+    ) -> Result<Option<Vec<candle_core::Tensor>>> {
+        let workload = self.objective.workload();
+        let Some(group) = workload.whole_group(b, to) else {
+            return Ok(None);
+        };
+        let parts = group.batches.clone();
+        let mut found = Vec::with_capacity(parts.len());
+        for part in parts.clone() {
+            let cached = self
+                .options
+                .prefix_cache
+                .then(|| self.cache.deepest(part, mask))
+                .flatten();
+            found.push(cached);
+        }
+        let depth_of = |f: &Option<(usize, candle_core::Tensor)>| f.as_ref().map_or(0, |f| f.0);
+        let mut depth = depth_of(&found[0]);
+        if found.iter().any(|f| depth_of(f) != depth) {
+            return Ok(None);
+        }
+        let mut x = match depth {
+            0 => self.model.embed(&group.tokens)?,
+            _ => candle_core::Tensor::cat(
+                &found.into_iter().flatten().map(|(_, s)| s).collect::<Vec<_>>(),
+                0,
+            )?,
+        };
+        let spans: Vec<(usize, usize)> = parts
+            .clone()
+            .scan(0, |start, part| {
+                let len = workload.batches[part].layout.batch();
+                *start += len;
+                Some((*start - len, len))
+            })
+            .collect();
+        let n = mask.n_blocks();
+        let mut slot = mask.kept().filter(|&i| i < depth).count();
+        while depth < n {
+            if mask.is_kept(depth) {
+                x = self.model.run_block(depth, slot, &x, &group.layout)?;
+                slot += 1;
+                self.stats.blocks_run += parts.len();
+            }
+            depth += 1;
+            if self.options.prefix_cache && depth < n {
+                for (part, &(start, len)) in parts.clone().zip(&spans) {
+                    self.cache.insert(part, depth, mask, &x.narrow(0, start, len)?);
+                }
+            }
+        }
+        let streams = spans
+            .iter()
+            .map(|&(start, len)| x.narrow(0, start, len))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Some(streams))
     }
 
     /// `cost`: the answer's original cost when it differs from this call's time.

@@ -134,6 +134,7 @@ impl AccuracyObjective {
             batches: vec![],
             n_items: 0,
             first_rung: 1,
+            groups: Vec::new(),
         };
         let coarse = std::mem::replace(&mut self.workload, empty);
         self.workload = coarse.refined(crate::workload::FINE_SEQUENCES)?;
@@ -348,6 +349,7 @@ fn packed_workload(
         batches,
         n_items,
         first_rung: 1,
+        groups: Vec::new(),
     })
 }
 

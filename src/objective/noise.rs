@@ -69,6 +69,7 @@ impl NoiseObjective {
                 batches: Vec::new(),
                 n_items: 0,
                 first_rung: 1,
+                groups: Vec::new(),
             },
             measured_on: Workload::empty(),
         }
