@@ -141,6 +141,66 @@ fn cutting_the_batch_keeps_every_bit_packed_gemma3() {
     check_cutting_the_batch_keeps_every_bit("gemma3-270m", small_acc());
 }
 
+/// A fine-cut workload's groups run whole as the batch they were cut from whenever an
+/// evaluation extends all of their parts, from the embedding or from a cached prefix: every
+/// item keeps the bits of the packed batches run plainly. Parts that a partial evaluation ran
+/// alone, finished later with the rest, keep them too.
+fn check_groups_run_whole_keep_every_bit(model_id: &str, spec: ObjectiveSpec) {
+    use depthprune::objective::Rungs;
+    let model = common::model(model_id, LayerTypeRule::Own);
+    let packed = spec.build(&model, &common::data_dir()).unwrap();
+    let fine = spec
+        .build_with(model.as_ref(), &common::data_dir(), Rungs::Fine)
+        .unwrap();
+    assert!(
+        !fine.workload().groups.is_empty(),
+        "{model_id}: no batch was cut, so no group runs whole"
+    );
+    let mut evaluator = Evaluator::new(&model, fine.as_ref(), EvaluatorOptions::default()).unwrap();
+    let n = model.n_blocks();
+    // The sieve leaves partial evaluations over the first rungs, finished by the full ones
+    // below.
+    let candidates: Vec<Vec<usize>> = (6..14).map(|b| vec![b]).collect();
+    let screened = depthprune::search::ScoreFn::screen(&mut evaluator, &candidates, 1).unwrap();
+    assert!(screened.is_some(), "{model_id}: the sieve did not run");
+    for removed in [
+        vec![],
+        vec![2],
+        vec![2, 5],
+        vec![1],
+        vec![9],
+        vec![12],
+        vec![12, 13],
+    ] {
+        let mask = BlockMask::with_removed(n, &removed).unwrap();
+        evaluator.evaluate(&mask).unwrap();
+        let got = evaluator.item_values(&removed).unwrap();
+        let want = packed.workload().run(&model, &mask).unwrap();
+        for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(
+                a.to_bits(),
+                b.to_bits(),
+                "{model_id} blocks {removed:?} item {i}: grouped {a} vs packed {b}"
+            );
+        }
+    }
+}
+
+#[test]
+fn groups_run_whole_keep_every_bit_plain_smollm2() {
+    let spec = ObjectiveSpec::Perplexity(PerplexitySpec {
+        n_seqs: 7,
+        seq_len: 64,
+        ..PerplexitySpec::default()
+    });
+    check_groups_run_whole_keep_every_bit("smollm2-135m", spec);
+}
+
+#[test]
+fn groups_run_whole_keep_every_bit_packed_gemma3() {
+    check_groups_run_whole_keep_every_bit("gemma3-270m", small_acc());
+}
+
 #[test]
 fn early_abandonment_is_exact() {
     let model = common::model("smollm2-135m", LayerTypeRule::Own);

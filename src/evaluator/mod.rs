@@ -711,7 +711,11 @@ impl<'a> Evaluator<'a> {
         let mut x = match depth {
             0 => self.model.embed(&group.tokens)?,
             _ => candle_core::Tensor::cat(
-                &found.into_iter().flatten().map(|(_, s)| s).collect::<Vec<_>>(),
+                &found
+                    .into_iter()
+                    .flatten()
+                    .map(|(_, s)| s)
+                    .collect::<Vec<_>>(),
                 0,
             )?,
         };
@@ -734,7 +738,8 @@ impl<'a> Evaluator<'a> {
             depth += 1;
             if self.options.prefix_cache && depth < n {
                 for (part, &(start, len)) in parts.clone().zip(&spans) {
-                    self.cache.insert(part, depth, mask, &x.narrow(0, start, len)?);
+                    self.cache
+                        .insert(part, depth, mask, &x.narrow(0, start, len)?);
                 }
             }
         }
