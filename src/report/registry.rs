@@ -65,20 +65,46 @@ pub fn is_registered(suite: &Suite) -> bool {
     suite.evidence.is_some() && suite.claims.is_some()
 }
 
-/// The claims table: one row per claim, in the order they are tested.
-pub fn sources_table(sources: &Sources) -> Vec<String> {
+/// For each claim, the registered control suites (`control-*`) that decide it, in name order.
+pub fn controls_by_claim(suites: &[&Suite]) -> BTreeMap<Claim, Vec<String>> {
+    let mut controls: BTreeMap<Claim, Vec<String>> = BTreeMap::new();
+    for suite in suites {
+        if !is_registered(suite) || !suite.name.starts_with("control-") {
+            continue;
+        }
+        let tested = suite.claims.as_ref().and_then(|c| c.test.clone());
+        for claim in tested.unwrap_or_default() {
+            controls.entry(claim).or_default().push(suite.name.clone());
+        }
+    }
+    for names in controls.values_mut() {
+        names.sort();
+    }
+    controls
+}
+
+/// The claims table: one row per claim, in the order they are tested, with the control suites
+/// that decide it.
+pub fn sources_table(sources: &Sources, controls: &BTreeMap<Claim, Vec<String>>) -> Vec<String> {
     let mut lines = vec![
-        "| claim | source | the sentence it checks | statistic |".to_string(),
-        "|---|---|---|---|".to_string(),
+        "| claim | source | the sentence it checks | statistic | controls |".to_string(),
+        "|---|---|---|---|---|".to_string(),
     ];
     for claim in Claim::ALL {
         let s = &sources.claims[claim.as_str()];
+        let names = controls.get(&claim).map_or(Vec::new(), |names| {
+            names.iter().map(|n| format!("`{n}`")).collect()
+        });
         lines.push(format!(
-            "| `{}` | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} |",
             claim.as_str(),
             cell(&s.source),
             cell(&s.checks),
-            cell(&s.statistic)
+            cell(&s.statistic),
+            match names.is_empty() {
+                true => "none ([why](claims.md#controls))".to_string(),
+                false => names.join(", "),
+            }
         ));
     }
     lines
@@ -156,7 +182,8 @@ pub fn page(sources: &Sources, suites: &[(Suite, Vec<ClaimResult>)]) -> String {
          claims` fails when a replay's verdicts differ from this page. How each claim is built: \
          [claims.md](claims.md).\n\n## Claims\n\n",
     );
-    for line in sources_table(sources) {
+    let registered: Vec<&Suite> = suites.iter().map(|(s, _)| s).collect();
+    for line in sources_table(sources, &controls_by_claim(&registered)) {
         out.push_str(&line);
         out.push('\n');
     }
@@ -228,7 +255,10 @@ mod tests {
     fn the_shipped_sources_name_every_claim() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/claims-sources.yaml");
         let sources = load_sources(&path).unwrap();
-        assert_eq!(sources_table(&sources).len(), 2 + Claim::ALL.len());
+        assert_eq!(
+            sources_table(&sources, &BTreeMap::new()).len(),
+            2 + Claim::ALL.len()
+        );
     }
 
     #[test]
