@@ -209,9 +209,12 @@ pub fn audit(suite: &Suite, options: &AuditOptions) -> Result<AuditReport> {
                     }
                     let derived = objective.finish(&c.record.removed, &items);
                     worst = worst.max(differences(&c.record, &derived));
+                    // Named by the file's name (the objective's key), not its path, so a
+                    // copy of the store draws the same batches.
+                    let key = c.file.file_name().map(|f| f.to_string_lossy());
                     let label = format!(
                         "audit-batches/{model_id}/{}/{:?}",
-                        c.file.display(),
+                        key.unwrap_or_default(),
                         c.record.removed
                     );
                     let mut drawn: Vec<usize> = (0..workload.batches.len()).collect();
