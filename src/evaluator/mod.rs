@@ -653,8 +653,7 @@ impl<'a> Evaluator<'a> {
     /// prefix, caching every stream computed on the way.
     fn final_stream(&mut self, b: usize, mask: &BlockMask) -> Result<candle_core::Tensor> {
         let batch = &self.objective.workload().batches[b];
-        let n = mask.n_blocks();
-        let (mut depth, mut x) = match self
+        let (depth, x) = match self
             .options
             .prefix_cache
             .then(|| self.cache.deepest(b, mask))
@@ -663,17 +662,36 @@ impl<'a> Evaluator<'a> {
             Some(found) => found,
             None => (0, self.model.embed(&batch.tokens)?),
         };
+        let whole = [(b, 0, batch.layout.batch())];
+        self.run_caching(depth, x, &batch.layout, &whole, mask)
+    }
+
+    /// Runs the kept blocks of `mask` from block `depth` on `x` (laid out as `layout`), caching
+    /// the stream entering each later block for every `(batch, first sequence, sequences)`
+    /// part of `x`, as if each part had run alone.
+    fn run_caching(
+        &mut self,
+        mut depth: usize,
+        mut x: candle_core::Tensor,
+        layout: &crate::model::Layout,
+        parts: &[(usize, usize, usize)],
+        mask: &BlockMask,
+    ) -> Result<candle_core::Tensor> {
+        let n = mask.n_blocks();
         let mut slot = mask.kept().filter(|&i| i < depth).count();
         while depth < n {
             if mask.is_kept(depth) {
-                x = self.model.run_block(depth, slot, &x, &batch.layout)?;
+                x = self.model.run_block(depth, slot, &x, layout)?;
                 slot += 1;
-                self.stats.blocks_run += 1;
+                self.stats.blocks_run += parts.len();
             }
             depth += 1;
             // The stream after the last block is never a prefix of anything else.
             if self.options.prefix_cache && depth < n {
-                self.cache.insert(b, depth, mask, &x);
+                for &(batch, start, len) in parts {
+                    self.cache
+                        .insert(batch, depth, mask, &x.narrow(0, start, len)?);
+                }
             }
         }
         Ok(x)
@@ -704,11 +722,11 @@ impl<'a> Evaluator<'a> {
             found.push(cached);
         }
         let depth_of = |f: &Option<(usize, candle_core::Tensor)>| f.as_ref().map_or(0, |f| f.0);
-        let mut depth = depth_of(&found[0]);
+        let depth = depth_of(&found[0]);
         if found.iter().any(|f| depth_of(f) != depth) {
             return Ok(None);
         }
-        let mut x = match depth {
+        let x = match depth {
             0 => self.model.embed(&group.tokens)?,
             _ => candle_core::Tensor::cat(
                 &found
@@ -719,33 +737,17 @@ impl<'a> Evaluator<'a> {
                 0,
             )?,
         };
-        let spans: Vec<(usize, usize)> = parts
-            .clone()
+        let spans: Vec<(usize, usize, usize)> = parts
             .scan(0, |start, part| {
                 let len = workload.batches[part].layout.batch();
                 *start += len;
-                Some((*start - len, len))
+                Some((part, *start - len, len))
             })
             .collect();
-        let n = mask.n_blocks();
-        let mut slot = mask.kept().filter(|&i| i < depth).count();
-        while depth < n {
-            if mask.is_kept(depth) {
-                x = self.model.run_block(depth, slot, &x, &group.layout)?;
-                slot += 1;
-                self.stats.blocks_run += parts.len();
-            }
-            depth += 1;
-            if self.options.prefix_cache && depth < n {
-                for (part, &(start, len)) in parts.clone().zip(&spans) {
-                    self.cache
-                        .insert(part, depth, mask, &x.narrow(0, start, len)?);
-                }
-            }
-        }
+        let x = self.run_caching(depth, x, &group.layout, &spans, mask)?;
         let streams = spans
             .iter()
-            .map(|&(start, len)| x.narrow(0, start, len))
+            .map(|&(_, start, len)| x.narrow(0, start, len))
             .collect::<candle_core::Result<Vec<_>>>()?;
         Ok(Some(streams))
     }
