@@ -30,7 +30,7 @@ pub struct Args {
     tolerance: f64,
     /// Spot check: per record, recompute this many of its fine batches (two questions or two
     /// windows each) from scratch and derive its value from its stored per-item values
-    /// [default: every record recomputed whole]
+    /// [default: the suite's `audit_batches`, else every record recomputed whole]
     #[arg(long)]
     batches: Option<usize>,
     /// Folder with wikitext2/, arc_easy/, ... [default: $DEPTHPRUNE_DATA, else the data built into depthprune]
@@ -67,7 +67,7 @@ pub fn run(args: Args, global: Global) -> Result<()> {
             sample: args.sample,
             seed,
             tolerance: args.tolerance,
-            batches: args.batches,
+            batches: args.batches.or(suite.audit_batches),
         },
     )?;
     if args.json {

@@ -49,6 +49,10 @@ pub struct Args {
     /// of its records, at least 250]
     #[arg(long)]
     audit_sample: Option<usize>,
+    /// Spot-check each audited record: recompute this many of its fine batches and derive its
+    /// value from its stored items [default: the suite's `audit_batches`, else the whole record]
+    #[arg(long)]
+    audit_batches: Option<usize>,
 }
 
 /// `--check` and where the goldens are (shared with `merge`).
@@ -148,7 +152,11 @@ pub fn run(args: Args, global: Global) -> Result<()> {
         _ => None,
     };
     if let Some(evidence) = &evidence {
-        verify_and_seed(&suite, evidence, &options, args.audit_sample, global.quiet)?;
+        let audit = (
+            args.audit_sample,
+            args.audit_batches.or(suite.audit_batches),
+        );
+        verify_and_seed(&suite, evidence, &options, audit, global.quiet)?;
     }
     if !global.quiet {
         let phase = if evidence.is_some() { "[3/3] " } else { "" };
@@ -191,7 +199,7 @@ fn verify_and_seed(
     suite: &Suite,
     evidence: &Path,
     options: &RunOptions,
-    sample: Option<usize>,
+    (sample, batches): (Option<usize>, Option<usize>),
     quiet: bool,
 ) -> Result<()> {
     if !evidence.is_dir() {
@@ -207,12 +215,15 @@ fn verify_and_seed(
     if !quiet {
         eprintln!(
             "[1/3] auditing the shipped evidence {} (content sha256 {}): recomputing {sample}, \
-             sampled, from scratch (audit seed {seed}, from that hash)",
+             sampled, from scratch{how} (audit seed {seed}, from that hash)",
             evidence.display(),
             &hash[..16],
             sample = sample.map_or("1 % of its records (at least 250)".to_string(), |n| {
                 format!("{n} of its records")
             }),
+            how = batches.map_or(String::new(), |n| format!(
+                ", {n} fine batches of each, its value derived from its stored items"
+            )),
         );
     }
     let report = audit(
@@ -223,7 +234,7 @@ fn verify_and_seed(
             sample,
             seed,
             tolerance: 1e-5,
-            batches: None,
+            batches,
         },
     )?;
     let failures = report.failures();

@@ -88,6 +88,12 @@ pub struct Suite {
     /// what the suite is (its hash, its shards): it says how its results may be obtained.
     #[serde(default, skip_serializing)]
     pub evidence: Option<PathBuf>,
+    /// How the evidence's sampled records are checked: this many fine batches of each
+    /// recomputed and its value derived from its stored items (a spot check, for objectives
+    /// too large to recompute 1 % of the records whole); absent, each recomputed whole. Like
+    /// `evidence`, not part of the suite's hash.
+    #[serde(default, skip_serializing)]
+    pub audit_batches: Option<usize>,
 }
 
 fn is_default<T: Default + PartialEq>(t: &T) -> bool {
@@ -290,6 +296,9 @@ impl Suite {
                     );
                 }
             }
+        }
+        if self.audit_batches == Some(0) {
+            bail!("audit_batches must be at least 1 (leave it out to recompute records whole)");
         }
         for (name, per_model) in &self.sizes {
             let Some(spec) = self.objectives.get(name) else {
@@ -503,6 +512,7 @@ seeds: [0, 1]
                 "at least 1",
             ),
             ("heldout: {n: {kind: noise}}", "is a noise objective"),
+            ("audit_batches: 0", "audit_batches must be at least 1"),
         ] {
             let e = format!("{:#}", load(&format!("{two}{bad}\n")).unwrap_err());
             assert!(e.contains(says), "{bad}: {e}");
