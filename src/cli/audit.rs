@@ -31,7 +31,7 @@ pub struct Args {
     /// Spot check: per record, recompute this many of its fine batches (two questions or two
     /// windows each) from scratch and derive its value from its stored per-item values
     /// [default: the suite's `audit_batches`, else every record recomputed whole]
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     batches: Option<usize>,
     /// Folder with wikitext2/, arc_easy/, ... [default: $DEPTHPRUNE_DATA, else the data built into depthprune]
     #[arg(long)]

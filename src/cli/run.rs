@@ -51,7 +51,7 @@ pub struct Args {
     audit_sample: Option<usize>,
     /// Spot-check each audited record: recompute this many of its fine batches and derive its
     /// value from its stored items [default: the suite's `audit_batches`, else the whole record]
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     audit_batches: Option<usize>,
 }
 

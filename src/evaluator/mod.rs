@@ -689,8 +689,13 @@ impl<'a> Evaluator<'a> {
             // The stream after the last block is never a prefix of anything else.
             if self.options.prefix_cache && depth < n {
                 for &(batch, start, len) in parts {
-                    self.cache
-                        .insert(batch, depth, mask, &x.narrow(0, start, len)?);
+                    // A view of a group would keep the whole group's storage alive after its
+                    // neighbours are evicted: the cache counts only what it holds.
+                    let part = match parts.len() {
+                        1 => x.clone(),
+                        _ => x.narrow(0, start, len)?.copy()?,
+                    };
+                    self.cache.insert(batch, depth, mask, &part);
                 }
             }
         }
@@ -698,8 +703,9 @@ impl<'a> Evaluator<'a> {
     }
 
     /// The streams of the batches of the group that starts at `b`, run together as the batch
-    /// they were cut from, when the group ends by `to` and every part starts from the same
-    /// cached depth; `None` otherwise (each part then runs alone, to the same bits). Every
+    /// they were cut from, when the group ends by `to`, every part starts from the same cached
+    /// depth and the model runs on the CPU; `None` otherwise (each part then runs alone, to the
+    /// same bits). Every
     /// part's stream is cached as if it had run alone.
     fn group_streams(
         &mut self,
@@ -708,7 +714,7 @@ impl<'a> Evaluator<'a> {
         mask: &BlockMask,
     ) -> Result<Option<Vec<candle_core::Tensor>>> {
         let workload = self.objective.workload();
-        let Some(group) = workload.whole_group(b, to) else {
+        let Some(group) = workload.whole_group(b, to).filter(|_| self.model.is_cpu()) else {
             return Ok(None);
         };
         let parts = group.batches.clone();

@@ -638,6 +638,12 @@ impl Model {
         self.net.n_blocks()
     }
 
+    /// Whether the model runs on the CPU, where a row's bits do not depend on the rows beside
+    /// it (a GPU's BLAS may pick another kernel for another batch size).
+    pub fn is_cpu(&self) -> bool {
+        self.device.is_cpu()
+    }
+
     /// What the model's scores depend on besides the objective: the weights' sha256, plus the
     /// layer-type rule, the dtype and the kind of device when they are not the defaults (so a
     /// bf16 or CUDA run never reuses, or pollutes, stored f32 CPU scores). The memo and the

@@ -85,6 +85,8 @@ impl ObjectiveSpec {
             Self::Noise(n) => {
                 if let Some(t) = &mut n.text {
                     t.source = t.source.identity();
+                    // Ignored: the windows are drawn with the noise's own seed.
+                    t.seed = 0;
                 }
             }
         }

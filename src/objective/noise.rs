@@ -174,6 +174,13 @@ mod tests {
             text: None,
             ..spec.clone()
         };
+        let mut reseeded = spec.clone();
+        reseeded.text.as_mut().unwrap().seed = 5;
+        assert_eq!(
+            ObjectiveSpec::Noise(reseeded).key(),
+            ObjectiveSpec::Noise(spec.clone()).key(),
+            "a seed written in `text` is ignored, so it is not part of the key"
+        );
         let (a, b) = (NoiseObjective::new(spec), NoiseObjective::new(plain));
         assert_eq!(a.finish(&[1, 4], &[]).value, b.finish(&[1, 4], &[]).value);
         assert_ne!(

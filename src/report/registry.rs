@@ -72,8 +72,10 @@ pub fn controls_by_claim(suites: &[&Suite]) -> BTreeMap<Claim, Vec<String>> {
         if !is_registered(suite) || !suite.name.starts_with("control-") {
             continue;
         }
-        let tested = suite.claims.as_ref().and_then(|c| c.test.clone());
-        for claim in tested.unwrap_or_default() {
+        let Some(settings) = &suite.claims else {
+            continue;
+        };
+        for claim in Claim::ALL.into_iter().filter(|&c| settings.decides(c)) {
             controls.entry(claim).or_default().push(suite.name.clone());
         }
     }

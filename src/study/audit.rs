@@ -49,8 +49,8 @@ pub struct AuditOptions {
     pub seed: u64,
     /// Largest relative difference accepted (value, metrics, items).
     pub tolerance: f64,
-    /// Spot check: per record, this many of its fine batches recomputed and its value derived
-    /// from its stored items; `None`: every record recomputed whole.
+    /// Spot check: per record, this many of its fine batches recomputed (at least 1) and its
+    /// value derived from its stored items; `None`: every record recomputed whole.
     pub batches: Option<usize>,
 }
 
@@ -194,15 +194,17 @@ pub fn audit(suite: &Suite, options: &AuditOptions) -> Result<AuditReport> {
             let mask = BlockMask::with_removed(model.n_blocks(), &c.record.removed)?;
             let workload = objective.workload();
             let (order, _) = workload.item_order();
-            let stored_items = c.record.items.as_deref().unwrap_or(&[]);
+            // Records written before per-item values were kept have none: their value and
+            // metrics are still compared, after a whole recomputation.
+            let stored_items = c.record.items.as_deref();
             let mut worst: f64 = 0.0;
-            if stored_items.len() != order.len() {
+            if stored_items.is_some_and(|s| s.len() != order.len()) {
                 worst = f64::INFINITY;
             }
-            // Whole (or nothing stored to spot-check against): every batch; otherwise the
-            // stored items, the drawn batches' recomputed in their place.
-            let (items, recomputed) = match options.batches {
-                Some(n) if worst == 0.0 && !workload.batches.is_empty() => {
+            // A spot check where there are stored items to check against: the stored items,
+            // the drawn batches' recomputed in their place; otherwise every batch.
+            let (items, recomputed) = match (options.batches, stored_items) {
+                (Some(n), Some(stored_items)) if worst == 0.0 && !workload.batches.is_empty() => {
                     let mut items = vec![f64::NAN; workload.n_items];
                     for (&item, &v) in order.iter().zip(stored_items) {
                         items[item] = v;
@@ -219,7 +221,7 @@ pub fn audit(suite: &Suite, options: &AuditOptions) -> Result<AuditReport> {
                     );
                     let mut drawn: Vec<usize> = (0..workload.batches.len()).collect();
                     drawn.shuffle(&mut rng_for(options.seed, &label));
-                    drawn.truncate(n.max(1));
+                    drawn.truncate(n);
                     drawn.sort_unstable();
                     let fresh = workload.run_batches(&model, &mask, &drawn)?;
                     // A batch lists an item once per scored row.
@@ -233,7 +235,7 @@ pub fn audit(suite: &Suite, options: &AuditOptions) -> Result<AuditReport> {
                 }
                 _ => {
                     let items = workload.run(&model, &mask)?;
-                    for (&item, &v) in order.iter().zip(stored_items) {
+                    for (&item, &v) in order.iter().zip(stored_items.unwrap_or(&[])) {
                         worst = worst.max(relative(v, items[item]));
                     }
                     (items, order.len())

@@ -179,8 +179,18 @@ fn item_ids(
             }
             data.insert(corpus.name.clone(), hex(&h.finalize()));
         }
-        // Draws from a seed: no data items to list.
-        ObjectiveSpec::Noise(_) => {}
+        // Draws from a seed; the text its baselines measure the model on, if any.
+        ObjectiveSpec::Noise(n) => {
+            if let Some(text) = n.text_at_seed() {
+                return item_ids(
+                    &ObjectiveSpec::Perplexity(text),
+                    objective,
+                    seed,
+                    data_dir,
+                    data,
+                );
+            }
+        }
     }
     let joined = ids.join("\n");
     Ok(Items {

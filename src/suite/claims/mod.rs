@@ -316,7 +316,8 @@ impl ClaimSettings {
             .map(|(_, v)| *v)
     }
 
-    fn decides(&self, claim: Claim) -> bool {
+    /// Whether the suite decides `claim`: those `test` names, else the study's.
+    pub fn decides(&self, claim: Claim) -> bool {
         match &self.test {
             Some(t) => t.contains(&claim),
             None => claim.is_study(),
