@@ -309,11 +309,7 @@ impl<'a> Evaluator<'a> {
         let mut references = Vec::new();
         let mut b = items.batches;
         while b < to {
-            let streams = match self.group_streams(b, to, mask)? {
-                Some(streams) => streams,
-                None => vec![self.final_stream(b, mask)?],
-            };
-            for hidden in streams {
+            for hidden in self.streams_from(b, to, mask)? {
                 let batch = &self.objective.workload().batches[b];
                 selected.push(self.model.select_rows(&hidden, &batch.rows)?);
                 targets.extend_from_slice(&batch.targets);
@@ -642,11 +638,27 @@ impl<'a> Evaluator<'a> {
     /// sharing its prefixes still have to be computed, as in a resumed scan.
     pub fn warm(&mut self, mask: &BlockMask) -> Result<()> {
         if self.options.prefix_cache {
-            for b in 0..self.objective.workload().batches.len() {
-                self.final_stream(b, mask)?;
+            let n = self.objective.workload().batches.len();
+            let mut b = 0;
+            while b < n {
+                b += self.streams_from(b, n, mask)?.len();
             }
         }
         Ok(())
+    }
+
+    /// The final streams of batch `b` and, where it starts a group that ends by `to` and can
+    /// run whole, of the rest of that group: one stream per batch, in order.
+    fn streams_from(
+        &mut self,
+        b: usize,
+        to: usize,
+        mask: &BlockMask,
+    ) -> Result<Vec<candle_core::Tensor>> {
+        Ok(match self.group_streams(b, to, mask)? {
+            Some(streams) => streams,
+            None => vec![self.final_stream(b, mask)?],
+        })
     }
 
     /// The residual stream of batch `b` after the last block of `mask`, from the deepest cached
