@@ -126,14 +126,17 @@ fn check_cutting_the_batch_keeps_every_bit(model_id: &str, spec: ObjectiveSpec) 
 }
 
 /// 7 windows: batches of 4 and 3, cut into runs of 2 + 2 and 2 + 1.
-#[test]
-fn cutting_the_batch_keeps_every_bit_plain_smollm2() {
-    let spec = ObjectiveSpec::Perplexity(PerplexitySpec {
+fn seven_windows() -> ObjectiveSpec {
+    ObjectiveSpec::Perplexity(PerplexitySpec {
         n_seqs: 7,
         seq_len: 64,
         ..PerplexitySpec::default()
-    });
-    check_cutting_the_batch_keeps_every_bit("smollm2-135m", spec);
+    })
+}
+
+#[test]
+fn cutting_the_batch_keeps_every_bit_plain_smollm2() {
+    check_cutting_the_batch_keeps_every_bit("smollm2-135m", seven_windows());
 }
 
 #[test]
@@ -188,12 +191,7 @@ fn check_groups_run_whole_keep_every_bit(model_id: &str, spec: ObjectiveSpec) {
 
 #[test]
 fn groups_run_whole_keep_every_bit_plain_smollm2() {
-    let spec = ObjectiveSpec::Perplexity(PerplexitySpec {
-        n_seqs: 7,
-        seq_len: 64,
-        ..PerplexitySpec::default()
-    });
-    check_groups_run_whole_keep_every_bit("smollm2-135m", spec);
+    check_groups_run_whole_keep_every_bit("smollm2-135m", seven_windows());
 }
 
 #[test]
