@@ -702,10 +702,11 @@ impl<'a> Evaluator<'a> {
             if self.options.prefix_cache && depth < n {
                 for &(batch, start, len) in parts {
                     // A view of a group would keep the whole group's storage alive after its
-                    // neighbours are evicted: the cache counts only what it holds.
+                    // neighbours are evicted: the cache counts only what it holds. (`copy`
+                    // would clone the whole storage behind the view.)
                     let part = match parts.len() {
                         1 => x.clone(),
-                        _ => x.narrow(0, start, len)?.copy()?,
+                        _ => x.narrow(0, start, len)?.force_contiguous()?,
                     };
                     self.cache.insert(batch, depth, mask, &part);
                 }
