@@ -718,8 +718,7 @@ impl<'a> Evaluator<'a> {
     /// The streams of the batches of the group that starts at `b`, run together as the batch
     /// they were cut from, when the group ends by `to`, every part starts from the same cached
     /// depth and the model runs on the CPU; `None` otherwise (each part then runs alone, to the
-    /// same bits). Every
-    /// part's stream is cached as if it had run alone.
+    /// same bits). Every part's stream is cached as if it had run alone.
     fn group_streams(
         &mut self,
         b: usize,
