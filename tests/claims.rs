@@ -170,22 +170,39 @@ fn decisive_suite(root: &Path) -> Suite {
 
 /// The decisive suite, every statistic, verdict and report recomputed from its shipped store
 /// (no evaluation computed: a missing one fails the replay), checked against its expected
-/// verdicts and goldens; then 48 of its records, stratified over every outcome, shallow and
-/// deep removals, recomputed from scratch within 1e-5 relative.
+/// verdicts and goldens; then 1 % of its records (at least 250), stratified over every
+/// outcome, shallow and deep removals, recomputed from scratch within 1e-5 relative.
 #[test]
 fn decisive_suite_replays_from_its_shipped_store_and_passes_its_audit() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let suite = decisive_suite(root);
-    let store = copy_of_shipped_store(root, "decisive", "decisive-replay-store");
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("decisive");
+    let problems = replay_and_audit(root, &decisive_suite(root), "decisive", None);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A decisive suite replayed from `evidence/<evidence>/store` (a copy: the shipped store is
+/// never written): its verdicts against `expected`, every statistic in range, its registry
+/// entry and goldens; then an audit of at least 1 % of its records (250 at least), drawn with
+/// a seed from the store's content hash, covering a shallow and a deep removal of every
+/// outcome of every model. `batches` makes the audit a spot check (each sampled record's value
+/// derived from its stored items, that many of its fine batches recomputed from scratch);
+/// `None` recomputes whole records. Returns every problem found.
+fn replay_and_audit(
+    root: &Path,
+    suite: &Suite,
+    evidence: &str,
+    batches: Option<usize>,
+) -> Vec<String> {
+    let store = copy_of_shipped_store(root, evidence, &format!("{evidence}-replay-store"));
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(&suite.name);
     let _ = std::fs::remove_dir_all(&out);
     let started = std::time::Instant::now();
     let outcome =
-        execute(&suite, &replay_options(out, &store)).expect("the shipped store replays the suite");
+        execute(suite, &replay_options(out, &store)).expect("the shipped store replays the suite");
     let settings = suite.claims.clone().unwrap();
     let verdicts = outcome.verdicts.expect("the suite has claims");
     eprintln!(
-        "decisive suite replayed: {} runs in {:.0} s\n{}",
+        "{} replayed: {} runs in {:.0} s\n{}",
+        suite.name,
         outcome.runs.runs.len(),
         started.elapsed().as_secs_f64(),
         depthprune::report::claims_table(&verdicts, &settings)
@@ -203,24 +220,18 @@ fn decisive_suite_replays_from_its_shipped_store_and_passes_its_audit() {
     for v in &verdicts {
         problems.extend(check_bounds(&v.claim, &v.statistics));
     }
-    problems.extend(registry_problems(root, &suite, &verdicts));
+    problems.extend(registry_problems(root, suite, &verdicts));
     let on_mismatch = match std::env::var_os("DEPTHPRUNE_UPDATE_GOLDENS") {
         Some(_) => OnMismatch::Update,
         None => OnMismatch::WriteNew,
     };
     problems.extend(
-        golden_problems(
-            &root.join("golden"),
-            &suite,
-            &outcome.runs.runs,
-            on_mismatch,
-        )
-        .unwrap(),
+        golden_problems(&root.join("golden"), suite, &outcome.runs.runs, on_mismatch).unwrap(),
     );
 
-    let shipped = root.join("evidence/decisive/store");
-    let report =
-        depthprune::study::audit::audit(&suite, &audit_options(&store, None, &shipped)).unwrap();
+    let shipped = root.join("evidence").join(evidence).join("store");
+    let options = spot_check_options(&store, None, &shipped, batches);
+    let report = depthprune::study::audit::audit(suite, &options).unwrap();
     eprintln!(
         "audit: {} records over {} strata in {:.0} s, largest relative difference {:.2e}",
         report.audited.len(),
@@ -262,7 +273,7 @@ fn decisive_suite_replays_from_its_shipped_store_and_passes_its_audit() {
             r.max_relative
         ));
     }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    problems
 }
 
 /// The controls, replayed from their shipped store and each kept from confirming what it
