@@ -129,6 +129,15 @@ pub fn mean(xs: &[f64]) -> f64 {
     xs.iter().sum::<f64>() / xs.len() as f64
 }
 
+/// The sample standard deviation (n − 1 in the denominator); NaN below two values.
+pub fn std_dev(xs: &[f64]) -> f64 {
+    if xs.len() < 2 {
+        return f64::NAN;
+    }
+    let m = mean(xs);
+    (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt()
+}
+
 /// A one-sided sign-flip test over calibration resamples: exact up to
 /// [`EXACT_SIGN_FLIP_MAX`] resamples, Monte Carlo beyond.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -391,6 +391,27 @@ proptest! {
         }
     }
 
+    /// A searcher outside `SearcherKind::STOCHASTIC` chooses by the scores alone: another
+    /// seed gives the same answer (sample_over_search reads its sets as moved by the sample
+    /// only).
+    #[test]
+    fn only_the_stochastic_searchers_depend_on_the_seed(
+        (p, obj) in problem_and_objective(Kind::Table), seed in any::<u64>()
+    ) {
+        let deterministic = SearcherKind::SEVEN
+            .into_iter()
+            .chain([SearcherKind::Exhaustive, SearcherKind::Contrarian])
+            .filter(|k| !SearcherKind::is_stochastic_name(k.name()));
+        for name in deterministic {
+            prop_assert_eq!(
+                run(name, &p, &obj, seed),
+                run(name, &p, &obj, seed.wrapping_add(1)),
+                "{} depends on its seed",
+                name
+            );
+        }
+    }
+
     #[test]
     fn explicit_budgets_are_respected((p, obj) in problem_and_objective(Kind::Pairwise), extra in 0usize..20) {
         for name in [SearcherKind::Evolutionary, SearcherKind::Annealing, SearcherKind::Random, SearcherKind::Local] {

@@ -595,6 +595,7 @@ fn markdown(
         md.push_str("## Held-out outcomes\n\nMean over seeds of each run's chosen set scored on the evaluation split (calibration score of the run's own objective beside it).\n\n");
         md.push_str(&heldout_markdown(&runs.runs));
         md.push('\n');
+        md.push_str(&heldout_precision_markdown(suite, &runs.runs));
     }
     md.push_str("## Plots\n\n");
     for p in plots {
@@ -668,6 +669,52 @@ pub fn heldout_markdown(runs: &[RunRecord]) -> String {
     let mut table = b.build();
     table.with(tabled::settings::Style::markdown());
     format!("{table}\n")
+}
+
+/// How precisely each held-out accuracy (a share of questions answered) is measured, beside how
+/// far the chosen sets' accuracies spread: a binomial standard error over the outcome's
+/// questions at the model's mean accuracy, and the standard deviation across every run's
+/// chosen set. Statement 3 compares shares of that spread; where it is not large beside the
+/// error, which sets do better on these questions says little about the tasks. (Two sets are
+/// scored on the same questions, so their difference varies less than two independent errors:
+/// the binomial error bounds what a set's accuracy says about its task, not the pairing.)
+pub fn heldout_precision_markdown(suite: &Suite, runs: &[RunRecord]) -> String {
+    use crate::objective::{AccMetric, ObjectiveSpec};
+    let mut md = String::new();
+    for (name, spec) in &suite.heldout {
+        let ObjectiveSpec::Accuracy(acc) = spec else {
+            continue;
+        };
+        if !matches!(acc.metric, AccMetric::Acc | AccMetric::AccNorm) {
+            continue;
+        }
+        let questions = acc.tasks.len() * acc.n_per_task;
+        for model in &suite.models {
+            let values: Vec<f64> = runs
+                .iter()
+                .filter(|r| &r.model == model)
+                .filter_map(|r| r.heldout.get(name).copied())
+                .collect();
+            if values.len() < 2 {
+                continue;
+            }
+            let mean = crate::stats::mean(&values);
+            let spread = crate::stats::std_dev(&values);
+            let error = (mean * (1.0 - mean) / questions as f64).sqrt();
+            let _ = writeln!(
+                md,
+                "- {model}, held-out `{name}` ({questions} questions at most: {} tasks × {}): standard error of one set's accuracy about {error:.3} at its mean {mean:.3}; across the {} chosen sets the accuracies spread by {spread:.3} (standard deviation), {:.1} times that error.",
+                acc.tasks.len(),
+                acc.n_per_task,
+                values.len(),
+                spread / error
+            );
+        }
+    }
+    if md.is_empty() {
+        return md;
+    }
+    format!("Precision of the held-out accuracies (binomial standard error over the questions, what one set's accuracy says about its tasks; statement 3 compares shares of the spread across sets, and where that spread is not large beside the error, which sets do better on these questions says little about the tasks):\n\n{md}\n")
 }
 
 /// The study's statement "calibration matters more than search" as the conjunction of the two

@@ -592,6 +592,21 @@ impl SearcherKind {
         Self::BASELINES.iter().any(|b| b.name() == name)
     }
 
+    /// The searchers that draw from their seed's random stream: a suite seed gives them a
+    /// fresh calibration sample and a fresh random path at once, so their choice moves with a
+    /// new seed even on one sample. Every other searcher's choice depends on the scores alone.
+    pub const STOCHASTIC: [SearcherKind; 4] = [
+        Self::Evolutionary,
+        Self::Annealing,
+        Self::Random,
+        Self::Sampled,
+    ];
+
+    /// Whether `name` is one of [`Self::STOCHASTIC`].
+    pub fn is_stochastic_name(name: &str) -> bool {
+        Self::STOCHASTIC.iter().any(|b| b.name() == name)
+    }
+
     /// The name suites, records and reports use (`one_shot`, ...).
     pub fn name(self) -> &'static str {
         match self {

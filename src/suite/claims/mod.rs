@@ -399,14 +399,16 @@ fn decide(
         None => Ok(()),
     });
     let gate = reliability.gate(table, s.alpha).and(reliable.clone());
-    // The primary claims are not gated on reliability: an unreliable objective is part of what
-    // "calibration" means for them (its sample decides its set), and the reliability report
-    // stands beside them.
+    // sample_over_search compares one objective with itself on two samples, so no objective's
+    // reliability can bias it. Every claim that compares objectives is gated: an unreliable
+    // objective inflates their disagreement (objective_over_search on the suite's
+    // `min_objective_reliability` and `max_reliability_gap` only, since its tetrad is
+    // calibrated against each objective's own noise; the secondaries on beyond-chance
+    // reproduction too).
     let tested: Tested = match claim {
         Claim::SampleOverSearch => sample_over_search::sample_over_search(table, s, &mut stats),
-        Claim::CalibrationOverSearch => {
-            calibration_over_search::calibration_over_search(table, s, &mut stats)
-        }
+        Claim::CalibrationOverSearch => gate
+            .and_then(|()| calibration_over_search::calibration_over_search(table, s, &mut stats)),
         // Computed whatever the reliabilities, so the report shows its statistics beside
         // the reason it is not decided, and `power` can size a suite from its units.
         Claim::ObjectiveOverSearch => {
@@ -430,7 +432,12 @@ fn decide(
         Claim::RankingsDisagree => gate
             .and_then(|()| rankings_disagree::rankings_disagree(table, s, &mut stats, reliability)),
         Claim::ObjectiveBeyondResampling => gate.and_then(|()| {
-            objective_beyond_resampling::objective_beyond_resampling(table, s, &mut stats)
+            objective_beyond_resampling::objective_beyond_resampling(
+                table,
+                s,
+                &mut stats,
+                reliability,
+            )
         }),
         // Against each objective's own single removals: an unreliable objective pulls τ
         // toward 0, which can hide the effect but not fake it.

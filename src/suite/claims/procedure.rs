@@ -362,7 +362,7 @@ pub(super) fn effect_size(d: &[f64]) -> f64 {
         return f64::NAN;
     }
     let m = mean(d);
-    let sd = (d.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (d.len() - 1) as f64).sqrt();
+    let sd = crate::stats::std_dev(d);
     if sd > 0.0 {
         m / sd
     } else if m == 0.0 {

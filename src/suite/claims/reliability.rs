@@ -9,6 +9,9 @@ use super::table::{pairs, positions, RunTable};
 use super::{ClaimSettings, ONE_SHOT};
 use crate::stats::{kendall_tau_b, mean};
 
+/// An objective's name and its cross-seed τ.
+pub(super) type Rated<'t> = (&'t str, f64);
+
 /// Per objective: how well its one-shot ranking reproduces across calibration resamples.
 pub(super) struct Reliability {
     /// Mean Kendall τ between one-shot rankings of two different seeds.
@@ -62,17 +65,22 @@ impl Reliability {
         }
     }
 
-    /// `Err` naming the most and least reliable objectives when their cross-seed τ differ by
-    /// more than `gap`.
-    pub(super) fn matched(&self, table: &RunTable, gap: f64) -> Result<(), String> {
+    /// The least and the most reliable objective of the table with their cross-seed τ, when
+    /// any is known.
+    pub(super) fn extremes<'t>(&self, table: &RunTable<'t>) -> Option<(Rated<'t>, Rated<'t>)> {
         let known: Vec<(&str, f64)> = table
             .objectives
             .iter()
             .filter_map(|o| self.tau.get(*o).map(|&t| (*o, t)))
             .collect();
         let by_tau = |a: &&(&str, f64), b: &&(&str, f64)| a.1.total_cmp(&b.1);
-        let (Some(low), Some(high)) = (known.iter().min_by(by_tau), known.iter().max_by(by_tau))
-        else {
+        Some((*known.iter().min_by(by_tau)?, *known.iter().max_by(by_tau)?))
+    }
+
+    /// `Err` naming the most and least reliable objectives when their cross-seed τ differ by
+    /// more than `gap`.
+    pub(super) fn matched(&self, table: &RunTable, gap: f64) -> Result<(), String> {
+        let Some((low, high)) = self.extremes(table) else {
             return Ok(());
         };
         match high.1 - low.1 > gap {

@@ -13,12 +13,18 @@
 //! - searcher change: two searchers, one objective, **one** sample, J(o, a, x ; o, b, x), over
 //!   x ∈ {s, s′}, every objective and every pair of searchers;
 //! - sample change: one searcher, one objective, two samples, J(o, a, s ; o, a, s′), over every
-//!   objective and searcher.
+//!   objective and every searcher whose choice depends on the scores alone (not in
+//!   `SearcherKind::STOCHASTIC`). A stochastic searcher draws its random path from the suite
+//!   seed, so across two seeds its set moves with the sample *and* with a fresh random path;
+//!   counting it would credit search noise to the sample. Its sample change is reported beside
+//!   (`sample_change_jaccard_all_searchers`), not tested.
 //!
 //! `d = J(searcher change) − J(sample change)`. Here comparing an agreement that shares a
 //! sample with one that does not is the point, not a confound: the sample is exactly the factor
 //! the claim isolates, and nothing else differs between the two changes (same objective, same
-//! size, and the searcher change is averaged within each sample). Holds when `d > 0` (a fresh
+//! size, no random path redrawn, and the searcher change is averaged within each sample; it
+//! keeps every pair of searchers, stochastic ones included, since their randomness is part of
+//! what a change of searcher changes). Holds when `d > 0` (a fresh
 //! sample moves the set further than a change of searcher), fails when `d < 0`; exact two-sided
 //! sign-flip test over units (floor `2 · 2⁻ᵘ`), first in the fixed sequence of primaries.
 //!
@@ -32,9 +38,16 @@ use super::objective_over_search::pair_units;
 use super::procedure::{close_paired_difference, put_spread, Tested};
 use super::table::{pairs, RunTable};
 use super::ClaimSettings;
+use crate::search::SearcherKind;
 
-/// One unit's (searcher change on one sample, sample change for one searcher) mean Jaccards.
-pub(super) fn unit_agreements(table: &RunTable, s: u64, t: u64) -> Option<(f64, f64)> {
+/// One unit's (searcher change on one sample, sample change for one searcher) mean Jaccards;
+/// the sample change over the searchers `sample_searchers` names.
+pub(super) fn unit_agreements(
+    table: &RunTable,
+    sample_searchers: &[&str],
+    s: u64,
+    t: u64,
+) -> Option<(f64, f64)> {
     let searcher_change = table.mean_jaccard([s, t].into_iter().flat_map(|x| {
         table.objectives.iter().flat_map(move |&o| {
             pairs(&table.searchers)
@@ -42,12 +55,11 @@ pub(super) fn unit_agreements(table: &RunTable, s: u64, t: u64) -> Option<(f64, 
                 .map(move |(a, b)| ((o, a, x), (o, b, x)))
         })
     }))?;
-    let sample_change = table.mean_jaccard(
-        table
-            .objectives
+    let sample_change = table.mean_jaccard(table.objectives.iter().flat_map(|&o| {
+        sample_searchers
             .iter()
-            .flat_map(|&o| table.searchers.iter().map(move |&a| ((o, a, s), (o, a, t)))),
-    )?;
+            .map(move |&a| ((o, a, s), (o, a, t)))
+    }))?;
     Some((searcher_change, sample_change))
 }
 
@@ -59,17 +71,37 @@ pub(super) fn sample_over_search(
     if table.searchers.len() < 2 {
         return Err("needs two searchers".into());
     }
+    let by_scores: Vec<&str> = table
+        .searchers
+        .iter()
+        .copied()
+        .filter(|a| !SearcherKind::is_stochastic_name(a))
+        .collect();
+    if by_scores.is_empty() {
+        return Err(
+            "needs a searcher that chooses by the scores alone (one_shot, greedy, beam, local): \
+             a stochastic searcher's set moves with its seed's random path as well as its sample"
+                .into(),
+        );
+    }
     let units = pair_units(table, stats)?;
-    let (mut sc, mut rs, mut per_unit) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut sc, mut rs, mut all) = (Vec::new(), Vec::new(), Vec::new());
+    let mut per_unit = Vec::new();
     for &(x, y) in &units {
-        let (a, b) =
-            unit_agreements(table, x, y).ok_or_else(|| format!("seeds {x}, {y} lack runs"))?;
+        let (a, b) = unit_agreements(table, &by_scores, x, y)
+            .ok_or_else(|| format!("seeds {x}, {y} lack runs"))?;
+        if let Some((_, every)) = unit_agreements(table, &table.searchers, x, y) {
+            all.push(every);
+        }
         sc.push(a);
         rs.push(b);
         per_unit.push((x, a - b));
     }
     put_spread(stats, "searcher_change_jaccard", &sc, s.alpha);
     put_spread(stats, "sample_change_jaccard", &rs, s.alpha);
+    if by_scores.len() < table.searchers.len() {
+        put_spread(stats, "sample_change_jaccard_all_searchers", &all, s.alpha);
+    }
     close_paired_difference(stats, per_unit, table.chance, s.alpha)
 }
 
@@ -118,6 +150,38 @@ mod tests {
         let c = &v["sample_over_search"];
         assert_ne!(c.verdict, Verdict::Holds, "{c:?}");
         assert!(c.statistics["difference/mean"] <= 0.0, "{c:?}");
+    }
+
+    /// Every seed draws the same sample, and two searchers draw a random set from their seed:
+    /// their sets move from seed to seed though the sample does not, so the sample change reads
+    /// only the searchers that choose by the scores (a J of exactly 1 here), and reports the
+    /// stochastic ones' lower agreement beside it.
+    #[test]
+    fn a_stochastic_searchers_random_path_is_not_read_as_the_sample() {
+        use crate::suite::claims::testing::{ranking, record};
+        use rand::seq::IndexedRandom;
+        let mut records = Vec::new();
+        let blocks: Vec<usize> = (1..15).collect();
+        for seed in 0..12u64 {
+            for searcher in ["one_shot", "greedy", "random", "annealing"] {
+                let mut rng = crate::rng::rng_for(seed, searcher);
+                let set: Vec<usize> = match searcher {
+                    "one_shot" => vec![1, 2, 3],
+                    "greedy" => vec![1, 2, 4],
+                    _ => blocks.choose_multiple(&mut rng, 3).copied().collect(),
+                };
+                let r = ranking(&set, &mut rng, false);
+                records.push(record("ppl", searcher, seed, &set, r, 20.0, 30.0, 0.4));
+            }
+        }
+        let v = verdicts(&records, &only_this());
+        let c = &v["sample_over_search"];
+        assert_eq!(c.statistics["sample_change_jaccard/mean"], 1.0, "{c:?}");
+        assert!(
+            c.statistics["sample_change_jaccard_all_searchers/mean"] < 0.8,
+            "{c:?}"
+        );
+        assert_ne!(c.verdict, Verdict::Holds, "{c:?}");
     }
 
     /// Each searcher picks its own set whatever the sample: the searcher moves the set, a
