@@ -673,8 +673,8 @@ pub fn heldout_markdown(runs: &[RunRecord]) -> String {
 
 /// How precisely each held-out accuracy (a share of questions answered) is measured, beside how
 /// far the chosen sets' accuracies spread: a binomial standard error over the outcome's
-/// questions at the model's mean accuracy, and the standard deviation across every run's
-/// chosen set. Statement 3 compares shares of that spread; where it is not large beside the
+/// questions at the model's mean accuracy, and the standard deviation across the searchers'
+/// chosen sets (the baselines left out, as statement 3 leaves them). Statement 3 compares shares of that spread; where it is not large beside the
 /// error, which sets do better on these questions says little about the tasks. (Two sets are
 /// scored on the same questions, so their difference varies less than two independent errors:
 /// the binomial error bounds what a set's accuracy says about its task, not the pairing.)
@@ -692,7 +692,7 @@ pub fn heldout_precision_markdown(suite: &Suite, runs: &[RunRecord]) -> String {
         for model in &suite.models {
             let values: Vec<f64> = runs
                 .iter()
-                .filter(|r| &r.model == model)
+                .filter(|r| &r.model == model && !SearcherKind::is_baseline_name(&r.searcher))
                 .filter_map(|r| r.heldout.get(name).copied())
                 .collect();
             if values.len() < 2 {
@@ -701,9 +701,12 @@ pub fn heldout_precision_markdown(suite: &Suite, runs: &[RunRecord]) -> String {
             let mean = crate::stats::mean(&values);
             let spread = crate::stats::std_dev(&values);
             let error = (mean * (1.0 - mean) / questions as f64).sqrt();
+            if error <= 0.0 {
+                continue;
+            }
             let _ = writeln!(
                 md,
-                "- {model}, held-out `{name}` ({questions} questions at most: {} tasks × {}): standard error of one set's accuracy about {error:.3} at its mean {mean:.3}; across the {} chosen sets the accuracies spread by {spread:.3} (standard deviation), {:.1} times that error.",
+                "- {model}, held-out `{name}` ({questions} questions at most: {} tasks × {}): standard error of one set's accuracy about {error:.3} at its mean {mean:.3}; across the {} searchers' chosen sets the accuracies spread by {spread:.3} (standard deviation), {:.1} times that error.",
                 acc.tasks.len(),
                 acc.n_per_task,
                 values.len(),

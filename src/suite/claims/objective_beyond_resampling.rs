@@ -13,7 +13,7 @@
 //! calibration groups within seeds; it can show the effect, not its absence.
 //!
 //! The relabelling null treats the objectives as exchangeable, which unequal noise is not:
-//! simulated with one target (tests below), the test holds in about 5 % of suites at equal
+//! simulated with one target (tests below), the test holds in 4–6 % of suites at equal
 //! cross-seed τ and at a gap of 0.05, 9 % at 0.1 and 15–24 % at 0.2. So it decides only when
 //! the objectives' measured τ differ by at most [`EQUAL_RELIABILITY_GAP`]; otherwise its
 //! statistics are reported beside that reason, and `objective_over_search` (whose tetrad is
@@ -28,7 +28,7 @@ use super::reliability::Reliability;
 use super::table::{pairs, RunTable};
 use super::ClaimSettings;
 use crate::rng::rng_for;
-use crate::stats::{mean, permutations_of};
+use crate::stats::{chance_corrected, mean, permutations_of};
 
 /// The largest difference between the objectives' cross-seed τ at which the relabelling test
 /// keeps its level with one target (simulated: 0.05 of suites hold at this gap).
@@ -70,7 +70,7 @@ pub(super) fn objective_beyond_resampling(
         }
     }
     let chance = table.chance;
-    let kappa = |j: f64| (j - chance) / (1.0 - chance);
+    let kappa = |j: f64| chance_corrected(j, chance);
     // label[seed index][objective index] = the objective label it carries.
     let statistic = |label: &[&Vec<usize>]| -> f64 {
         let mut sum = vec![vec![0.0; n_obj]; n_obj];
@@ -94,6 +94,12 @@ pub(super) fn objective_beyond_resampling(
     let relabellings = permutations_of(n_obj);
     let identity: Vec<&Vec<usize>> = vec![&relabellings[0]; n_seeds];
     let observed = statistic(&identity);
+    if !observed.is_finite() {
+        return Err(format!(
+            "the agreement statistic is undefined (chance Jaccard {chance:.3}: every set of k \
+             blocks overlaps every other)"
+        ));
+    }
     let at_least = |label: &[&Vec<usize>]| (statistic(label) >= observed - 1e-12) as usize;
     let total = relabellings
         .len()
@@ -230,8 +236,7 @@ mod tests {
     }
 
     /// The share of `suites` simulated suites in which the relabelling test holds at α (with
-    /// no reliability known, so nothing is refused), and the verdict's reason in the last one
-    /// when the suites' own reliabilities are measured.
+    /// no reliability known, so nothing is refused).
     fn rate_of_holds(sim: &Simulated, suites: u64) -> f64 {
         let s = ClaimSettings {
             permutations: 199,
@@ -265,10 +270,11 @@ mod tests {
                 same_target: true,
                 ..Simulated::default()
             };
-            let rate = rate_of_holds(&sim, 100);
-            eprintln!("one target, τ {tau:?}, {blocks} blocks: holds in {rate:.2} of 100");
+            let rate = rate_of_holds(&sim, 400);
+            eprintln!("one target, τ {tau:?}, {blocks} blocks: holds in {rate:.3} of 400");
+            // 0.075: the upper end of a binomial 95 % interval around 0.05 at 400 suites.
             assert!(
-                rate <= 0.1,
+                rate <= 0.075,
                 "false positives {rate} at τ {tau:?}, {blocks} blocks"
             );
         }

@@ -6,7 +6,8 @@
 //! different objective from a noisier one. What tells them apart is the **vanishing tetrad** of
 //! a one-factor model. Take a unit of two independent calibration samples (s, s′) and, for one
 //! searcher, the four runs A_s, A_s′, B_s, B_s′ of objectives A and B (each objective draws its
-//! own sample at each seed, so the four are independent given the model). Let κ(x, y) be the
+//! own sample at each seed, so the four samples are independent; a stochastic searcher's A_s and
+//! B_s share its random path, which by symmetry leaves the tetrad's null at 0). Let κ(x, y) be the
 //! chance-corrected Jaccard of two runs' chosen sets (0 for unrelated sets: the zero a product
 //! of agreements needs). If A and B aim at one target with independent noise, agreement
 //! factorises as in Spearman's attenuation, κ(A, A′) ≈ λ_A², κ(B, B′) ≈ λ_B², and

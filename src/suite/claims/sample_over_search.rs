@@ -17,7 +17,11 @@
 //!   `SearcherKind::STOCHASTIC`). A stochastic searcher draws its random path from the suite
 //!   seed, so across two seeds its set moves with the sample *and* with a fresh random path;
 //!   counting it would credit search noise to the sample. Its sample change is reported beside
-//!   (`sample_change_jaccard_all_searchers`), not tested.
+//!   (`sample_change_jaccard_all_searchers`), not tested. The searcher change keeps the
+//!   stochastic searchers, so the two arms read different searchers: both choices lower `d`,
+//!   so the test leans toward "fails" and "holds" is the conservative side; the difference with
+//!   both arms over the same searchers is reported as a sensitivity
+//!   (`difference_searchers_by_scores_only`).
 //!
 //! `d = J(searcher change) − J(sample change)`. Here comparing an agreement that shares a
 //! sample with one that does not is the point, not a confound: the sample is exactly the factor
@@ -79,19 +83,34 @@ pub(super) fn sample_over_search(
         .collect();
     if by_scores.is_empty() {
         return Err(
-            "needs a searcher that chooses by the scores alone (one_shot, greedy, beam, local): \
+            "needs a searcher that chooses by the scores alone (not evolutionary, annealing, \
+             random or sampled): \
              a stochastic searcher's set moves with its seed's random path as well as its sample"
                 .into(),
         );
     }
     let units = pair_units(table, stats)?;
     let (mut sc, mut rs, mut all) = (Vec::new(), Vec::new(), Vec::new());
+    let mut matched_difference = Vec::new();
     let mut per_unit = Vec::new();
     for &(x, y) in &units {
         let (a, b) = unit_agreements(table, &by_scores, x, y)
             .ok_or_else(|| format!("seeds {x}, {y} lack runs"))?;
         if let Some((_, every)) = unit_agreements(table, &table.searchers, x, y) {
             all.push(every);
+        }
+        // Sensitivity: the searcher change over the same searchers the sample change reads.
+        let score_pairs = pairs(&by_scores);
+        let matched = table.mean_jaccard([x, y].into_iter().flat_map(|u| {
+            let score_pairs = &score_pairs;
+            table.objectives.iter().flat_map(move |&o| {
+                score_pairs
+                    .iter()
+                    .map(move |&(c, d)| ((o, c, u), (o, d, u)))
+            })
+        }));
+        if let Some(m) = matched {
+            matched_difference.push(m - b);
         }
         sc.push(a);
         rs.push(b);
@@ -101,6 +120,14 @@ pub(super) fn sample_over_search(
     put_spread(stats, "sample_change_jaccard", &rs, s.alpha);
     if by_scores.len() < table.searchers.len() {
         put_spread(stats, "sample_change_jaccard_all_searchers", &all, s.alpha);
+        if matched_difference.len() == units.len() {
+            put_spread(
+                stats,
+                "difference_searchers_by_scores_only",
+                &matched_difference,
+                s.alpha,
+            );
+        }
     }
     close_paired_difference(stats, per_unit, table.chance, s.alpha)
 }
