@@ -290,13 +290,35 @@ pub struct ClaimResult {
     /// (two-sided where it has two directions).
     pub p_floor: Option<f64>,
     /// The numbers the verdict rests on.
+    #[serde(deserialize_with = "nan_for_null_values")]
     pub statistics: BTreeMap<String, f64>,
     /// The per-seed statistic the claim's test runs over: (seed, value).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nan_for_null_pairs")]
     pub per_seed: Vec<(u64, f64)>,
     /// What the per-seed statistic is compared with (the claim's threshold or margin; 0 for a plain difference).
     #[serde(default)]
     pub threshold: Option<f64>,
+}
+
+/// serde_json writes a non-finite number (an infinite d_z, an undefined mean) as `null`; it
+/// reads back as NaN, so every claims.json the harness writes loads again (`depthprune power`).
+fn nan_for_null_values<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, f64>, D::Error> {
+    let values: BTreeMap<String, Option<f64>> = BTreeMap::deserialize(d)?;
+    Ok(values
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or(f64::NAN)))
+        .collect())
+}
+
+/// [`nan_for_null_values`] for (seed, value) pairs.
+fn nan_for_null_pairs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(u64, f64)>, D::Error> {
+    let pairs: Vec<(u64, Option<f64>)> = Vec::deserialize(d)?;
+    Ok(pairs
+        .into_iter()
+        .map(|(s, v)| (s, v.unwrap_or(f64::NAN)))
+        .collect())
 }
 
 impl ClaimSettings {
@@ -460,5 +482,35 @@ fn decide(
     match tested {
         Ok((test, units)) => (Ok(test), stats, units),
         Err(reason) => (Err(reason), stats, Units::default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ClaimResult, Verdict};
+
+    /// A claim with an infinite effect size and an undefined per-seed value is written with
+    /// `null` in their place and reads back, non-finite, instead of failing to load.
+    #[test]
+    fn non_finite_statistics_round_trip_through_json() {
+        let result = ClaimResult {
+            model: "m".into(),
+            claim: "sample_over_search".into(),
+            verdict: Verdict::Holds,
+            reason: String::new(),
+            p_holds: Some(0.001),
+            p_fails: Some(1.0),
+            p_adjusted: Some(0.002),
+            p_floor: Some(0.0005),
+            statistics: [("effect_size_dz".to_string(), f64::INFINITY)].into(),
+            per_seed: vec![(0, 0.25), (2, f64::NAN)],
+            threshold: Some(0.0),
+        };
+        let json = serde_json::to_string(&result).unwrap();
+        assert!(json.contains("null"), "{json}");
+        let back: ClaimResult = serde_json::from_str(&json).unwrap();
+        assert!(back.statistics["effect_size_dz"].is_nan());
+        assert_eq!(back.per_seed[0], (0, 0.25));
+        assert!(back.per_seed[1].1.is_nan());
     }
 }
