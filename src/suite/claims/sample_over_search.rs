@@ -44,19 +44,23 @@ use super::table::{pairs, RunTable};
 use super::ClaimSettings;
 use crate::search::SearcherKind;
 
-/// One unit's (searcher change on one sample, sample change for one searcher) mean Jaccards;
-/// the sample change over the searchers `sample_searchers` names.
+/// One unit's (searcher change on one sample, sample change for one searcher) mean Jaccards:
+/// the searcher change over pairs of `change_searchers`, the sample change over
+/// `sample_searchers`.
 pub(super) fn unit_agreements(
     table: &RunTable,
+    change_searchers: &[&str],
     sample_searchers: &[&str],
     s: u64,
     t: u64,
 ) -> Option<(f64, f64)> {
+    let searcher_pairs = pairs(change_searchers);
     let searcher_change = table.mean_jaccard([s, t].into_iter().flat_map(|x| {
+        let searcher_pairs = &searcher_pairs;
         table.objectives.iter().flat_map(move |&o| {
-            pairs(&table.searchers)
-                .into_iter()
-                .map(move |(a, b)| ((o, a, x), (o, b, x)))
+            searcher_pairs
+                .iter()
+                .map(move |&(a, b)| ((o, a, x), (o, b, x)))
         })
     }))?;
     let sample_change = table.mean_jaccard(table.objectives.iter().flat_map(|&o| {
@@ -94,23 +98,14 @@ pub(super) fn sample_over_search(
     let mut matched_difference = Vec::new();
     let mut per_unit = Vec::new();
     for &(x, y) in &units {
-        let (a, b) = unit_agreements(table, &by_scores, x, y)
+        let (a, b) = unit_agreements(table, &table.searchers, &by_scores, x, y)
             .ok_or_else(|| format!("seeds {x}, {y} lack runs"))?;
-        if let Some((_, every)) = unit_agreements(table, &table.searchers, x, y) {
+        if let Some((_, every)) = unit_agreements(table, &table.searchers, &table.searchers, x, y) {
             all.push(every);
         }
         // Sensitivity: the searcher change over the same searchers the sample change reads.
-        let score_pairs = pairs(&by_scores);
-        let matched = table.mean_jaccard([x, y].into_iter().flat_map(|u| {
-            let score_pairs = &score_pairs;
-            table.objectives.iter().flat_map(move |&o| {
-                score_pairs
-                    .iter()
-                    .map(move |&(c, d)| ((o, c, u), (o, d, u)))
-            })
-        }));
-        if let Some(m) = matched {
-            matched_difference.push(m - b);
+        if let Some((matched, _)) = unit_agreements(table, &by_scores, &by_scores, x, y) {
+            matched_difference.push(matched - b);
         }
         sc.push(a);
         rs.push(b);
