@@ -179,6 +179,17 @@ fn decisive_suite_replays_from_its_shipped_store_and_passes_its_audit() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The reliable decisive suite (`suites/decisive-reliable.yaml`, fresh seeds, objectives sized
+/// per model to reproduce), replayed from its shipped store like the pilot, its audit a spot
+/// check at the suite's `audit_batches` (its accuracy records hold up to 112 questions each).
+#[test]
+fn decisive_reliable_suite_replays_from_its_shipped_store_and_passes_its_audit() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let suite = Suite::load(&root.join("suites/decisive-reliable.yaml")).unwrap();
+    let problems = replay_and_audit(root, &suite, "decisive-reliable", suite.audit_batches);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// A decisive suite replayed from `evidence/<evidence>/store` (a copy: the shipped store is
 /// never written): its verdicts against `expected`, every statistic in range, its registry
 /// entry and goldens; then an audit of at least 1 % of its records (250 at least), drawn with
@@ -494,6 +505,7 @@ fn the_registry_lists_every_registered_suite_and_the_claims_sources() {
     }
     let replayed_here = [
         "decisive",
+        "decisive-reliable",
         "control-same-objective",
         "control-one-objective-two-names",
         "control-one-objective-two-reliabilities",
